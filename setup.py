@@ -1,0 +1,40 @@
+"""Packaging for siamtrack. The core needs numpy, OpenCV and PyTorch; the rest is optional."""
+
+from pathlib import Path
+
+from setuptools import find_packages, setup
+
+HERE = Path(__file__).parent
+VERSION = next(line.split('"')[1] for line in (HERE / "siamtrack" / "__init__.py").read_text().splitlines()
+               if line.startswith("__version__"))
+
+setup(
+    name="siamtrack",
+    version=VERSION,
+    description="Real-time single-object video tracking with Siamese networks (SiamFC)",
+    long_description=(HERE / "README.md").read_text(encoding="utf-8"),
+    long_description_content_type="text/markdown",
+    license="MIT",
+    python_requires=">=3.9",
+    packages=find_packages(include=["siamtrack", "siamtrack.*"]),
+    package_data={"siamtrack": ["presets/*.json"]},
+    install_requires=[
+        "numpy>=1.22",
+        "opencv-python>=4.7",
+        # Any torch >= 2.1 works. Install the build you want first (a CPU wheel keeps it small);
+        # pip then keeps it rather than pulling the default CUDA build.
+        "torch>=2.1",
+    ],
+    extras_require={
+        "onnx": ["onnx>=1.14", "onnxruntime>=1.16"],
+        "tensorrt": ["tensorrt>=10.0"],
+        "train": ["tqdm>=4.60"],
+        "test": ["pytest>=7"],
+    },
+    entry_points={"console_scripts": ["siamtrack=siamtrack.cli:main"]},
+    classifiers=[
+        "Programming Language :: Python :: 3",
+        "License :: OSI Approved :: MIT License",
+        "Topic :: Scientific/Engineering :: Image Recognition",
+    ],
+)

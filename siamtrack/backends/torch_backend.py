@@ -1,0 +1,77 @@
+"""PyTorch backend: CPU or CUDA, inference mode, BatchNorm folded away."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from ..errors import BackendUnavailableError
+from ..network.siamese import SiameseNet
+from ..weights import ModelWeights
+
+
+def resolve_torch_device(device: str) -> torch.device:
+    """Map ``auto`` / ``cpu`` / ``cuda`` / ``cuda:N`` to a usable torch device.
+
+    Raises:
+        BackendUnavailableError: CUDA was asked for but is not available, or the name is unknown.
+    """
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise BackendUnavailableError(f"unknown device {device!r}; use auto, cpu, cuda or cuda:N") from None
+    if resolved.type == "cuda":
+        if not torch.cuda.is_available():
+            raise BackendUnavailableError(
+                f"device {device!r} was requested but CUDA is not available to this PyTorch "
+                f"({torch.__version__}); use device='cpu'")
+        if resolved.index is not None and resolved.index >= torch.cuda.device_count():
+            raise BackendUnavailableError(
+                f"device {device!r} does not exist: {torch.cuda.device_count()} CUDA device(s)")
+    elif resolved.type != "cpu":
+        raise BackendUnavailableError(f"the torch backend runs on cpu or cuda, not {device!r}")
+    return resolved
+
+
+class TorchBackend:
+    """Runs a :class:`SiameseNet` with PyTorch.
+
+    Args:
+        weights: the model to run.
+        device: ``auto`` (CUDA when available, else CPU), ``cpu``, ``cuda`` or ``cuda:N``.
+        threads: CPU threads for PyTorch (process-wide setting); None leaves PyTorch's default.
+            Fewer threads leave cores for other work (e.g. several trackers in one process).
+    """
+
+    name = "torch"
+
+    def __init__(self, weights: ModelWeights, device: str = "auto", threads: int | None = None) -> None:
+        self._device = resolve_torch_device(device)
+        if threads is not None:
+            if threads < 1:
+                raise ValueError(f"threads must be >= 1, got {threads}")
+            torch.set_num_threads(threads)
+        network = SiameseNet(weights.metadata)
+        network.load_state_dict(dict(weights.state_dict))
+        network = network.eval().fold_batch_norm().to(self._device)
+        network.requires_grad_(False)
+        self.network = network
+        self.metadata = weights.metadata
+        self.device = str(self._device)
+
+    def _to_device(self, crops: np.ndarray) -> torch.Tensor:
+        tensor = torch.from_numpy(np.ascontiguousarray(crops))
+        if self._device.type == "cuda":
+            tensor = tensor.pin_memory().to(self._device, non_blocking=True)
+        return tensor
+
+    def template(self, exemplar_crops: np.ndarray) -> torch.Tensor:
+        with torch.inference_mode():
+            return self.network.template(self._to_device(exemplar_crops))
+
+    def track(self, search_crops: np.ndarray, kernels: torch.Tensor) -> np.ndarray:
+        with torch.inference_mode():
+            responses = self.network.track(self._to_device(search_crops), kernels)
+            return responses.float().cpu().numpy()

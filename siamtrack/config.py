@@ -1,0 +1,146 @@
+"""Tracking hyper-parameters as one frozen dataclass.
+
+The defaults are SiamFC-3s (Bertinetto et al., 2016). Presets live in small JSON files next to
+this module (``presets/*.json``); any key a file or mapping names that is not a field is an error,
+so a typo never silently falls back to a default.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+from .errors import ConfigError
+
+PRESET_DIR = Path(__file__).with_name("presets")
+
+
+@dataclass(frozen=True)
+class TrackerConfig:
+    """Every hyper-parameter of the SiamFC tracking head.
+
+    Attributes:
+        exemplar_size: Side of the exemplar (template) crop in pixels. Must match the network.
+        instance_size: Side of each search crop in pixels. Larger searches further per frame
+            (harder to lose fast targets) but costs quadratically more compute.
+        total_stride: Stride of the backbone; one response cell moves this many crop pixels.
+        response_upsample: Factor by which the response map is upsampled (bicubic) before the
+            peak is taken; higher gives sub-cell localisation, 16 is the paper's value.
+        scale_count: Number of search scales per frame. 3 is fast; 5 follows scale changes
+            better at ~5/3 the cost.
+        scale_step: Ratio between neighbouring search scales.
+        scale_penalty: Multiplies the responses of the non-identity scales, so a scale change
+            needs more evidence than staying put.
+        scale_lr: Damping of the size update (0 keeps the size, 1 jumps to the chosen scale).
+        window_influence: Weight of the Hann (cosine) window that penalises large displacements.
+            Higher is steadier but slower to follow fast motion.
+        context_amount: Context added around the target when cropping, as a fraction of
+            (w + h); SiamFC's 0.5 lets the network see the surroundings.
+        min_size_factor: Lower clamp of the target size, relative to its initial size.
+        max_size_factor: Upper clamp of the target size, relative to its initial size.
+        lost_threshold: Confidence below which a frame counts as a low-confidence frame.
+        lost_patience: Consecutive low-confidence frames before ``TrackResult.lost`` is set.
+            1 flags a miss at once; larger values ignore brief dips (blur, partial occlusion).
+    """
+
+    exemplar_size: int = 127
+    instance_size: int = 255
+    total_stride: int = 8
+    response_upsample: int = 16
+    scale_count: int = 3
+    scale_step: float = 1.0375
+    scale_penalty: float = 0.9745
+    scale_lr: float = 0.59
+    window_influence: float = 0.176
+    context_amount: float = 0.5
+    min_size_factor: float = 0.2
+    max_size_factor: float = 5.0
+    lost_threshold: float = 0.3
+    lost_patience: int = 5
+
+    def __post_init__(self) -> None:
+        _check(self.exemplar_size > 0 and self.instance_size > self.exemplar_size,
+               "instance_size must be larger than exemplar_size and both positive")
+        _check(self.total_stride > 0, "total_stride must be positive")
+        _check(self.response_upsample >= 1, "response_upsample must be >= 1")
+        _check(self.scale_count >= 1 and self.scale_count % 2 == 1,
+               "scale_count must be an odd number >= 1 (the middle scale keeps the size)")
+        _check(self.scale_step >= 1.0, "scale_step must be >= 1")
+        _check(0.0 < self.scale_penalty <= 1.0, "scale_penalty must be in (0, 1]")
+        _check(0.0 <= self.scale_lr <= 1.0, "scale_lr must be in [0, 1]")
+        _check(0.0 <= self.window_influence <= 1.0, "window_influence must be in [0, 1]")
+        _check(self.context_amount >= 0.0, "context_amount must be >= 0")
+        _check(0.0 < self.min_size_factor <= 1.0 <= self.max_size_factor,
+               "need 0 < min_size_factor <= 1 <= max_size_factor")
+        _check(0.0 <= self.lost_threshold <= 1.0, "lost_threshold must be in [0, 1]")
+        _check(self.lost_patience >= 1, "lost_patience must be >= 1")
+
+    @property
+    def upsampled_size(self) -> int:
+        """Side of the upsampled response map (17 * 16 = 272 for SiamFC)."""
+        return self.response_size * self.response_upsample
+
+    @property
+    def response_size(self) -> int:
+        """Side of the raw response map: (instance - exemplar) / stride + 1."""
+        return (self.instance_size - self.exemplar_size) // self.total_stride + 1
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any]) -> "TrackerConfig":
+        """Build a config from a mapping; unknown keys and wrong types are errors."""
+        if not isinstance(values, Mapping):
+            raise ConfigError(f"tracker config must be a mapping, got {type(values).__name__}")
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - set(fields))
+        if unknown:
+            raise ConfigError(
+                f"unknown tracker config key(s): {', '.join(unknown)}; "
+                f"valid keys: {', '.join(fields)}")
+        converted = {}
+        for key, value in values.items():
+            kind = type(fields[key].default)
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ConfigError(f"tracker config {key!r} must be a number, got {value!r}")
+            if kind is int and float(value) != int(value):
+                raise ConfigError(f"tracker config {key!r} must be an integer, got {value!r}")
+            converted[key] = kind(value)
+        return cls(**converted)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def replace(self, **changes: Any) -> "TrackerConfig":
+        """Return a copy with some fields changed (validated like ``from_dict``)."""
+        return TrackerConfig.from_dict({**self.to_dict(), **changes})
+
+
+def _check(condition: bool, message: str) -> None:
+    if not condition:
+        raise ConfigError(message)
+
+
+def preset_names() -> list[str]:
+    """Names of the presets shipped with siamtrack (e.g. ``siamfc-3s``, ``siamfc-5s``)."""
+    return sorted(p.stem for p in PRESET_DIR.glob("*.json"))
+
+
+def load_config(name_or_path: str | Path) -> TrackerConfig:
+    """Load a preset by name (see :func:`preset_names`) or a JSON file of config keys.
+
+    Keys a file leaves out take the SiamFC-3s defaults.
+    """
+    path = Path(name_or_path)
+    if not path.suffix and (PRESET_DIR / f"{name_or_path}.json").is_file():
+        path = PRESET_DIR / f"{name_or_path}.json"
+    try:
+        values = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(
+            f"no tracker config file or preset named {str(name_or_path)!r}; "
+            f"presets: {', '.join(preset_names())}") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ConfigError(f"cannot read tracker config {str(path)!r}: {exc}") from None
+    return TrackerConfig.from_dict(values)

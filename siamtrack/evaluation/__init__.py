@@ -1,0 +1,1 @@
+"""Scoring trackers on annotated sequences: dataset readers, metrics, one-pass evaluation."""

@@ -1,0 +1,86 @@
+"""What a model file says about its network, independent of any inference framework.
+
+Stored inside siamtrack weights files (and, later, inside exported graphs) so that a backend can
+prepare inputs and interpret outputs without guessing. Importing this module needs no torch.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from .errors import WeightsError
+
+ARCHITECTURES = ("alexnet",)
+COLOUR_ORDERS = ("RGB", "BGR")
+
+
+@dataclass(frozen=True)
+class ModelMetadata:
+    """Description of a Siamese network's weights.
+
+    Attributes:
+        architecture: backbone name (``alexnet``).
+        widths: output channels of each backbone stage.
+        batch_norm: whether the state dict holds BatchNorm layers (False when folded).
+        bn_eps: BatchNorm epsilon the weights were trained with.
+        input_colour: channel order the network expects (``RGB`` or ``BGR``).
+        input_mean: per-channel value subtracted from 0..255 pixels, in ``input_colour`` order.
+        input_std: per-channel divisor applied after the mean.
+        response_scale: factor on the raw cross-correlation (SiamFC: 0.001).
+        response_bias: offset added after scaling.
+        exemplar_size: exemplar crop side the network was trained on.
+        instance_size: search crop side the network was trained on.
+        total_stride: backbone stride.
+        provenance: free-form strings: where the weights came from, licence, converter, etc.
+    """
+
+    architecture: str
+    widths: tuple[int, ...]
+    batch_norm: bool
+    bn_eps: float = 1e-5
+    input_colour: str = "RGB"
+    input_mean: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    input_std: tuple[float, float, float] = (1.0, 1.0, 1.0)
+    response_scale: float = 0.001
+    response_bias: float = 0.0
+    exemplar_size: int = 127
+    instance_size: int = 255
+    total_stride: int = 8
+    provenance: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.architecture not in ARCHITECTURES:
+            raise WeightsError(f"unknown architecture {self.architecture!r}; "
+                               f"known: {', '.join(ARCHITECTURES)}")
+        if self.input_colour not in COLOUR_ORDERS:
+            raise WeightsError(f"input_colour must be RGB or BGR, got {self.input_colour!r}")
+        if len(self.input_mean) != 3 or len(self.input_std) != 3 or min(self.input_std) <= 0:
+            raise WeightsError("input_mean and input_std need 3 values each, std > 0")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able values (lists, not tuples)."""
+        values = dataclasses.asdict(self)
+        for key in ("widths", "input_mean", "input_std"):
+            values[key] = list(values[key])
+        values["provenance"] = dict(self.provenance)
+        return values
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any]) -> "ModelMetadata":
+        """Inverse of :meth:`to_dict`; unknown or missing keys are a :class:`WeightsError`."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - names)
+        if unknown:
+            raise WeightsError(f"unknown model metadata key(s): {', '.join(unknown)}")
+        try:
+            converted = dict(values)
+            for key in ("widths", "input_mean", "input_std"):
+                if key in converted:
+                    converted[key] = tuple(converted[key])
+            if "provenance" in converted:
+                converted["provenance"] = {str(k): str(v) for k, v in converted["provenance"].items()}
+            return cls(**converted)
+        except TypeError as exc:
+            raise WeightsError(f"invalid model metadata: {exc}") from None

@@ -1,0 +1,1 @@
+"""The Siamese network (PyTorch): backbone, cross-correlation, and their assembly."""

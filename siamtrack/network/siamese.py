@@ -1,0 +1,67 @@
+"""The Siamese network: one backbone for both branches, joined by cross-correlation.
+
+``template`` runs once per target at init (exemplar crops -> kernel features); ``track`` runs
+every frame (search crops + kernels -> response maps). The two are the boundary that exported
+graphs and other backends reuse. Both take crops as the tracker cuts them, uint8 BGR in NHWC
+layout, and apply the colour order and normalisation the weights were trained with.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import torch
+from torch import nn
+
+from ..metadata import ModelMetadata
+from .backbones import AlexNetBackbone
+from .correlation import cross_correlate
+
+
+def build_backbone(metadata: ModelMetadata) -> nn.Module:
+    """The backbone module the metadata describes, with freshly initialised weights."""
+    if metadata.architecture == "alexnet":
+        return AlexNetBackbone(metadata.widths, batch_norm=metadata.batch_norm,
+                               bn_eps=metadata.bn_eps)
+    raise ValueError(f"no backbone named {metadata.architecture!r}")
+
+
+class SiameseNet(nn.Module):
+    """Backbone + cross-correlation head, with input conventions taken from the metadata."""
+
+    def __init__(self, metadata: ModelMetadata, backbone: nn.Module | None = None) -> None:
+        super().__init__()
+        self.metadata = metadata
+        self.backbone = backbone if backbone is not None else build_backbone(metadata)
+        # Non-persistent: they follow from the metadata, so they stay out of the state dict.
+        self.register_buffer("input_mean", torch.tensor(metadata.input_mean).view(1, 3, 1, 1),
+                             persistent=False)
+        self.register_buffer("input_std", torch.tensor(metadata.input_std).view(1, 3, 1, 1),
+                             persistent=False)
+
+    def preprocess(self, crops: torch.Tensor) -> torch.Tensor:
+        """uint8 (N, H, W, 3) BGR crops -> float (N, 3, H, W) network input."""
+        images = crops.permute(0, 3, 1, 2).float()
+        if self.metadata.input_colour == "RGB":
+            images = images.flip(1)
+        return (images - self.input_mean) / self.input_std
+
+    def template(self, exemplar_crops: torch.Tensor) -> torch.Tensor:
+        """Exemplar crops (T, 127, 127, 3) uint8 -> kernels (T, C, h, w)."""
+        return self.backbone(self.preprocess(exemplar_crops))
+
+    def track(self, search_crops: torch.Tensor, kernels: torch.Tensor) -> torch.Tensor:
+        """Search crops (T * S, 255, 255, 3) uint8 + kernels (T, C, h, w) -> responses (T * S, r, r)."""
+        features = self.backbone(self.preprocess(search_crops))
+        return cross_correlate(kernels, features, self.metadata.response_scale,
+                               self.metadata.response_bias)
+
+    def forward(self, exemplar_crops: torch.Tensor, search_crops: torch.Tensor) -> torch.Tensor:
+        return self.track(search_crops, self.template(exemplar_crops))
+
+    def fold_batch_norm(self) -> "SiameseNet":
+        """An inference copy with BatchNorm folded into the convolutions (same outputs in eval)."""
+        if not self.metadata.batch_norm:
+            return self
+        return SiameseNet(replace(self.metadata, batch_norm=False),
+                          self.backbone.fold_batch_norm()).to(self.input_mean.device)

@@ -1,0 +1,38 @@
+"""What the tracker returns for each frame."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# A box is (x, y, w, h) in pixels: x, y are the 0-based column and row of the top-left pixel,
+# w, h the size; the box covers columns x .. x + w - 1. Its centre in pixel-centre coordinates
+# (pixel i has its centre at i) is (x + (w - 1) / 2, y + (h - 1) / 2). Floats are allowed.
+Box = tuple[float, float, float, float]
+
+
+@dataclass(frozen=True)
+class TrackResult:
+    """The tracker's answer for one frame.
+
+    Attributes:
+        box: Estimated target box (x, y, w, h), 0-based top-left, floats, in frame pixels.
+        score: Confidence in [0, 1]; higher is surer. How far the response peak stands out
+            from the rest of its map (peak minus mean), relative to the same measure for the
+            exemplar matched in its own first frame; clipped to [0, 1]. Insensitive to a
+            constant offset in the network's output. Roughly: > 0.5 a clear match, < 0.3 the
+            tracker is probably on background.
+        lost: True once the score has stayed below ``TrackerConfig.lost_threshold`` for
+            ``lost_patience`` consecutive frames; the box is then a guess.
+        frame_index: 0 for the frame given to ``init``, then 1, 2, ... for each ``update``.
+    """
+
+    box: Box
+    score: float
+    lost: bool
+    frame_index: int
+
+    @property
+    def center(self) -> tuple[float, float]:
+        """Centre (cx, cy) of ``box`` in pixel-centre coordinates."""
+        x, y, w, h = self.box
+        return x + (w - 1) / 2, y + (h - 1) / 2

@@ -1,0 +1,273 @@
+"""Reading, importing and writing network weights.
+
+The project's format (``siamtrack-weights``, version 1) is a ``torch.save`` of a plain dict::
+
+    {
+        "format": "siamtrack-weights",
+        "format_version": 1,
+        "metadata": {...},          # ModelMetadata.to_dict(): architecture, widths, colour
+                                    # order, normalisation, response scale, provenance, ...
+        "state_dict": {name: tensor},  # names of siamtrack.network.SiameseNet
+    }
+
+It holds only tensors, strings and numbers, so it loads with ``torch.load(weights_only=True)``;
+siamtrack never unpickles code. Two layouts met in the wild are imported too:
+
+* ``siamfc-pytorch``: ``backbone.convN.0.*`` convolution and ``backbone.convN.1.*`` BatchNorm
+  (eps 1e-6), conv5 without BN (huanglianghua/siamfc-pytorch and networks trained with it).
+* ``bn-folded``: ``backbone.convN.weight`` / ``.bias`` with BatchNorm folded into the convs.
+
+Both of those hold no metadata; SiamFC's conventions (RGB input in 0..255, no mean or std,
+response scale 0.001) are assumed and can be overridden when converting.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import re
+import tempfile
+import zipfile
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Mapping
+
+import torch
+
+from .errors import WeightsError
+from .metadata import ModelMetadata
+from .network.backbones import infer_alexnet_widths
+
+FORMAT_NAME = "siamtrack-weights"
+FORMAT_VERSION = 1
+LAYOUTS = ("siamtrack", "siamfc-pytorch", "bn-folded")
+
+_SIAMFC_PYTORCH_KEY = re.compile(r"^backbone\.conv([1-5])\.([01])\.(weight|bias|running_mean|running_var|num_batches_tracked)$")
+_BN_FOLDED_KEY = re.compile(r"^backbone\.conv([1-5])\.(weight|bias)$")
+
+
+@dataclass(frozen=True)
+class ModelWeights:
+    """A network's tensors and what they mean.
+
+    Attributes:
+        metadata: architecture, input conventions and provenance.
+        state_dict: tensors named as in :class:`siamtrack.network.SiameseNet`.
+        layout: the layout the file was read from (one of ``LAYOUTS``).
+        source: path of the file read, or a description.
+    """
+
+    metadata: ModelMetadata
+    state_dict: Mapping[str, torch.Tensor]
+    layout: str = "siamtrack"
+    source: str = ""
+
+
+def sha256_of(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _read_file(path: Path) -> Any:
+    if not path.is_file():
+        raise WeightsError(f"weights file not found: {path}")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        raise WeightsError(
+            f"{path} is not a plain weights file (it would need unpickling code, which siamtrack "
+            f"never does): {str(exc).splitlines()[0]}") from exc
+    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError, AttributeError) as exc:
+        raise WeightsError(f"{path} is not a readable PyTorch weights file (corrupt or truncated?): "
+                           f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from exc
+
+
+def detect_layout(content: Any) -> str:
+    """Name the layout of an object read from a weights file (see ``LAYOUTS``)."""
+    if isinstance(content, Mapping) and content.get("format") == FORMAT_NAME:
+        return "siamtrack"
+    if isinstance(content, Mapping) and content and all(isinstance(k, str) for k in content):
+        keys = [k for k in content if not k.startswith("head.")]
+        if keys and all(_SIAMFC_PYTORCH_KEY.match(k) for k in keys):
+            return "siamfc-pytorch"
+        if keys and all(_BN_FOLDED_KEY.match(k) for k in keys):
+            return "bn-folded"
+        sample = ", ".join(sorted(content)[:4])
+        raise WeightsError(f"unrecognised weights layout (keys start {sample}); expected siamtrack, "
+                           f"siamfc-pytorch (backbone.convN.0/1.*) or BN-folded (backbone.convN.*)")
+    raise WeightsError(f"unrecognised weights content of type {type(content).__name__}")
+
+
+def _tensors_only(values: Mapping[str, Any], where: str) -> dict[str, torch.Tensor]:
+    bad = [k for k, v in values.items() if not isinstance(v, torch.Tensor)]
+    if bad:
+        raise WeightsError(f"{where}: entries that are not tensors: {', '.join(bad[:5])}")
+    return {k: v.detach().float() if v.is_floating_point() else v for k, v in values.items()}
+
+
+def _require_all_convs(state_dict: Mapping[str, torch.Tensor], where: str) -> None:
+    missing = [f"conv{i}" for i in range(1, 6) if f"backbone.conv{i}.weight" not in state_dict]
+    if missing:
+        raise WeightsError(f"{where}: missing layers {', '.join(missing)} of the SiamFC AlexNet")
+
+
+def import_siamfc_pytorch(content: Mapping[str, Any], source: str, **metadata: Any) -> ModelWeights:
+    """Map siamfc-pytorch names (``convN.0`` conv, ``convN.1`` BN) to siamtrack's."""
+    state_dict = {}
+    for key, tensor in _tensors_only(content, source).items():
+        match = _SIAMFC_PYTORCH_KEY.match(key)
+        if match is None:  # parameter-free head entries, if any
+            continue
+        index, part, name = match.groups()
+        if name == "num_batches_tracked":
+            continue
+        module = f"conv{index}" if part == "0" else f"bn{index}"
+        state_dict[f"backbone.{module}.{name}"] = tensor
+    _require_all_convs(state_dict, source)
+    widths = infer_alexnet_widths({k[len("backbone."):]: v for k, v in state_dict.items()})
+    defaults = dict(architecture="alexnet", widths=widths, batch_norm=True, bn_eps=1e-6,
+                    provenance={"imported_from": "siamfc-pytorch layout"})
+    return _build(state_dict, {**defaults, **metadata}, "siamfc-pytorch", source)
+
+
+def import_bn_folded(content: Mapping[str, Any], source: str, **metadata: Any) -> ModelWeights:
+    """Take a BN-folded flat AlexNet state dict as it is."""
+    state_dict = {k: v for k, v in _tensors_only(content, source).items() if _BN_FOLDED_KEY.match(k)}
+    _require_all_convs(state_dict, source)
+    widths = infer_alexnet_widths({k[len("backbone."):]: v for k, v in state_dict.items()})
+    defaults = dict(architecture="alexnet", widths=widths, batch_norm=False,
+                    provenance={"imported_from": "BN-folded layout"})
+    return _build(state_dict, {**defaults, **metadata}, "bn-folded", source)
+
+
+def _build(state_dict: dict[str, torch.Tensor], metadata: dict[str, Any], layout: str,
+           source: str) -> ModelWeights:
+    provenance = dict(metadata.pop("provenance", {}))
+    weights = ModelWeights(ModelMetadata.from_dict({**metadata, "provenance": provenance}),
+                           state_dict, layout, source)
+    check_compatible(weights)
+    return weights
+
+
+def check_compatible(weights: ModelWeights) -> None:
+    """Raise :class:`WeightsError` unless the tensors fit the network the metadata describes."""
+    from .network.siamese import SiameseNet  # the network module imports torch.nn
+
+    network = SiameseNet(weights.metadata)
+    expected = network.state_dict()
+    missing = sorted(set(expected) - set(weights.state_dict))
+    unexpected = sorted(set(weights.state_dict) - set(expected))
+    wrong = [f"{k} {tuple(weights.state_dict[k].shape)} (needs {tuple(v.shape)})"
+             for k, v in expected.items() if k in weights.state_dict
+             and tuple(weights.state_dict[k].shape) != tuple(v.shape)]
+    problems = []
+    if missing:
+        problems.append(f"missing {', '.join(missing[:6])}")
+    if unexpected:
+        problems.append(f"unexpected {', '.join(unexpected[:6])}")
+    if wrong:
+        problems.append(f"wrong shape {', '.join(wrong[:4])}")
+    if problems:
+        raise WeightsError(f"{weights.source or 'weights'} do not match a {weights.metadata.architecture} "
+                           f"with widths {list(weights.metadata.widths)}: {'; '.join(problems)}")
+
+
+def load_weights(path: str | Path, **metadata: Any) -> ModelWeights:
+    """Read weights in any supported layout.
+
+    Args:
+        path: a ``.pth`` file in the siamtrack, siamfc-pytorch or BN-folded layout.
+        **metadata: for the two foreign layouts, ``ModelMetadata`` fields that override
+            SiamFC's defaults (e.g. ``input_colour="BGR"``); ignored keys are an error.
+
+    Raises:
+        WeightsError: the file is missing, corrupt, in an unknown layout, or does not fit.
+    """
+    path = Path(path)
+    content = _read_file(path)
+    layout = detect_layout(content)
+    source = str(path)
+    if layout == "siamfc-pytorch":
+        return import_siamfc_pytorch(content, source, **metadata)
+    if layout == "bn-folded":
+        return import_bn_folded(content, source, **metadata)
+    if metadata:
+        raise WeightsError(f"{path} is a siamtrack file; its metadata cannot be overridden on load")
+    version = content.get("format_version")
+    if version != FORMAT_VERSION:
+        raise WeightsError(f"{path} has siamtrack format version {version!r}; this siamtrack reads "
+                           f"version {FORMAT_VERSION}")
+    if not isinstance(content.get("metadata"), Mapping) or not isinstance(content.get("state_dict"), Mapping):
+        raise WeightsError(f"{path} lacks its metadata or state_dict")
+    weights = ModelWeights(ModelMetadata.from_dict(content["metadata"]),
+                           _tensors_only(content["state_dict"], source), layout, source)
+    check_compatible(weights)
+    return weights
+
+
+def save_weights(weights: ModelWeights, path: str | Path, **provenance: str) -> Path:
+    """Write ``weights`` in the siamtrack format, atomically (a failed write leaves no file).
+
+    Args:
+        weights: what to write.
+        path: destination ``.pth`` file.
+        **provenance: extra provenance entries to record (e.g. ``licence="MIT"``).
+    """
+    path = Path(path)
+    metadata = weights.metadata
+    if provenance:
+        metadata = replace(metadata, provenance={**metadata.provenance, **provenance})
+    payload = {
+        "format": FORMAT_NAME,
+        "format_version": FORMAT_VERSION,
+        "metadata": metadata.to_dict(),
+        "state_dict": {k: v.detach().cpu().contiguous() for k, v in weights.state_dict.items()},
+    }
+    directory = path.parent if str(path.parent) else Path(".")
+    if not directory.is_dir():
+        raise WeightsError(f"cannot write {path}: folder {directory} does not exist")
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
+    os.close(handle)
+    try:
+        torch.save(payload, temporary)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def convert(source: str | Path, destination: str | Path, **metadata: Any) -> ModelWeights:
+    """Import ``source`` (any layout) and write it in the siamtrack format to ``destination``."""
+    weights = load_weights(source, **metadata)
+    if weights.layout != "siamtrack":
+        provenance = {**weights.metadata.provenance, "source_file": Path(source).name,
+                      "source_sha256": sha256_of(source)}
+        weights = replace(weights, metadata=replace(weights.metadata, provenance=provenance))
+    save_weights(weights, destination)
+    return weights
+
+
+def describe(weights: ModelWeights) -> str:
+    """Human-readable summary of a weights file: layout, network, conventions, provenance."""
+    meta = weights.metadata
+    parameters = sum(int(t.numel()) for k, t in weights.state_dict.items()
+                     if not k.endswith(("running_mean", "running_var")))
+    lines = [
+        f"file:           {weights.source}",
+        f"layout:         {weights.layout}",
+        f"architecture:   {meta.architecture}, widths {list(meta.widths)}, "
+        f"batch norm {'yes (eps %g)' % meta.bn_eps if meta.batch_norm else 'folded/none'}",
+        f"parameters:     {parameters:,}",
+        f"input:          {meta.input_colour} 0..255, mean {list(meta.input_mean)}, std {list(meta.input_std)}",
+        f"sizes:          exemplar {meta.exemplar_size}, instance {meta.instance_size}, "
+        f"stride {meta.total_stride}",
+        f"response:       x {meta.response_scale:g} + {meta.response_bias:g}",
+    ]
+    for key, value in sorted(meta.provenance.items()):
+        lines.append(f"provenance:     {key} = {value}")
+    return "\n".join(lines)
