@@ -11,7 +11,7 @@ import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Sequence, Union
+from typing import TYPE_CHECKING, Any, Mapping, Sequence, Union
 
 import cv2
 import numpy as np
@@ -28,6 +28,9 @@ DEFAULT_MODEL_NAME = "siamtrack-default.pth"
 # In a source checkout or editable install, the project's trained models sit in weights/ beside
 # the package.
 PROJECT_WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
+
+if TYPE_CHECKING:
+    from .backends import Backend
 
 ConfigLike = Union[TrackerConfig, Mapping[str, Any], str, Path, None]
 
@@ -93,8 +96,9 @@ class Tracker:
     Args:
         model: weights file (any layout :func:`siamtrack.weights.load_weights` reads) or loaded
             :class:`~siamtrack.weights.ModelWeights`; None loads the default model.
-        backend: ``auto`` or a backend name (see :data:`siamtrack.backends.BACKEND_NAMES`). An
-            explicitly requested backend that cannot run here is an error, never a fallback.
+        backend: ``auto``, a backend name (see :data:`siamtrack.backends.BACKEND_NAMES`), or an
+            object implementing :class:`~siamtrack.backends.Backend` (then ``model`` must be None).
+            An explicitly requested backend that cannot run here is an error, never a fallback.
         device: ``auto``, ``cpu``, ``cuda`` or ``cuda:N``.
         config: a :class:`TrackerConfig`, a mapping of its fields, or a preset name / JSON path;
             None is SiamFC-3s.
@@ -107,13 +111,18 @@ class Tracker:
         ...     result = tracker.update(frame)
     """
 
-    def __init__(self, model: Any = None, backend: str = "auto", device: str = "auto",
+    def __init__(self, model: Any = None, backend: "str | Backend" = "auto", device: str = "auto",
                  config: ConfigLike = None, threads: int | None = None) -> None:
         from .backends import create_backend
 
         self.config = _as_config(config)
-        self._backend = create_backend(backend, model if model is not None else default_model_path(),
-                                       device=device, threads=threads)
+        if isinstance(backend, str):
+            self._backend = create_backend(backend, model if model is not None else default_model_path(),
+                                           device=device, threads=threads)
+        elif model is not None:
+            raise ConfigError("pass either a backend object or a model, not both")
+        else:
+            self._backend = backend
         meta = self._backend.metadata
         expected = (meta.exemplar_size, meta.instance_size, meta.total_stride)
         configured = (self.config.exemplar_size, self.config.instance_size, self.config.total_stride)

@@ -79,8 +79,8 @@ def _read_file(path: Path) -> Any:
         return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
         raise WeightsError(
-            f"{path} is not a plain weights file (it would need unpickling code, which siamtrack "
-            f"never does): {str(exc).splitlines()[0]}") from exc
+            f"{path} is not a PyTorch weights file of plain tensors (it is another format, or it "
+            f"holds pickled code, which siamtrack never loads)") from exc
     except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError, AttributeError) as exc:
         raise WeightsError(f"{path} is not a readable PyTorch weights file (corrupt or truncated?): "
                            f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from exc
@@ -123,8 +123,6 @@ def import_siamfc_pytorch(content: Mapping[str, Any], source: str, **metadata: A
         if match is None:  # parameter-free head entries, if any
             continue
         index, part, name = match.groups()
-        if name == "num_batches_tracked":
-            continue
         module = f"conv{index}" if part == "0" else f"bn{index}"
         state_dict[f"backbone.{module}.{name}"] = tensor
     _require_all_convs(state_dict, source)
@@ -172,8 +170,8 @@ def check_compatible(weights: ModelWeights) -> None:
     if wrong:
         problems.append(f"wrong shape {', '.join(wrong[:4])}")
     if problems:
-        raise WeightsError(f"{weights.source or 'weights'} do not match a {weights.metadata.architecture} "
-                           f"with widths {list(weights.metadata.widths)}: {'; '.join(problems)}")
+        raise WeightsError(f"{weights.source or 'weights'} do not fit the {weights.metadata.architecture} "
+                           f"network with widths {list(weights.metadata.widths)}: {'; '.join(problems)}")
 
 
 def load_weights(path: str | Path, **metadata: Any) -> ModelWeights:
@@ -241,15 +239,27 @@ def save_weights(weights: ModelWeights, path: str | Path, **provenance: str) -> 
     return path
 
 
-def convert(source: str | Path, destination: str | Path, **metadata: Any) -> ModelWeights:
-    """Import ``source`` (any layout) and write it in the siamtrack format to ``destination``."""
+def convert(source: str | Path, destination: str | Path,
+            provenance: Mapping[str, str] | None = None, **metadata: Any) -> ModelWeights:
+    """Import ``source`` (any layout) and write it in the siamtrack format to ``destination``.
+
+    Args:
+        source: weights file in any supported layout.
+        destination: output file.
+        provenance: extra provenance entries (licence, origin, ...) to record.
+        **metadata: for foreign layouts, ``ModelMetadata`` fields overriding SiamFC's defaults.
+
+    Returns:
+        The weights as written (``source`` and ``layout`` describe the written file).
+    """
     weights = load_weights(source, **metadata)
+    recorded = dict(weights.metadata.provenance)
     if weights.layout != "siamtrack":
-        provenance = {**weights.metadata.provenance, "source_file": Path(source).name,
-                      "source_sha256": sha256_of(source)}
-        weights = replace(weights, metadata=replace(weights.metadata, provenance=provenance))
+        recorded.update(source_file=Path(source).name, source_sha256=sha256_of(source))
+    recorded.update(provenance or {})
+    weights = replace(weights, metadata=replace(weights.metadata, provenance=recorded))
     save_weights(weights, destination)
-    return weights
+    return replace(weights, source=str(destination), layout="siamtrack")
 
 
 def describe(weights: ModelWeights) -> str:

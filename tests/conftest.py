@@ -1,0 +1,73 @@
+"""Shared fixtures: paths into ../shared (tests that need them skip when it is absent) and a
+small randomly initialised network for fast unit tests."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = Path(os.environ.get("SIAMTRACK_SHARED", REPO.parent / "shared"))
+REFERENCE_WEIGHTS = SHARED / "weights" / "siamfc_reference" / "siamfc_alexnet_original_bnfolded.pth"
+FDSIAMFC_WEIGHTS = SHARED / "weights" / "fdsiamfc" / "FDSiamfc_30.pth"
+DEV_DATA = SHARED / "data" / "dev"
+
+
+def _require(path: Path) -> Path:
+    if not path.exists():
+        pytest.skip(f"needs {path} (the shared benchmark data beside the checkout; "
+                    f"set SIAMTRACK_SHARED to its location)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def reference_weights_path() -> Path:
+    return _require(REFERENCE_WEIGHTS)
+
+
+@pytest.fixture(scope="session")
+def fdsiamfc_path() -> Path:
+    return _require(FDSIAMFC_WEIGHTS)
+
+
+@pytest.fixture(scope="session")
+def dev_data() -> Path:
+    return _require(DEV_DATA)
+
+
+@pytest.fixture(scope="session")
+def tiny_weights():
+    """A narrow AlexNet with BatchNorm and random (seeded) weights and BN statistics."""
+    import torch
+
+    from siamtrack.metadata import ModelMetadata
+    from siamtrack.network.siamese import SiameseNet
+    from siamtrack.weights import ModelWeights
+
+    torch.manual_seed(0)
+    metadata = ModelMetadata(architecture="alexnet", widths=(8, 16, 16, 16, 8), batch_norm=True)
+    network = SiameseNet(metadata)
+    with torch.no_grad():
+        for module in network.modules():
+            if isinstance(module, torch.nn.BatchNorm2d):
+                module.running_mean.uniform_(-0.5, 0.5)
+                module.running_var.uniform_(0.5, 2.0)
+                module.weight.uniform_(0.5, 1.5)
+                module.bias.uniform_(-0.2, 0.2)
+    return ModelWeights(metadata, network.state_dict(), source="tiny test network")
+
+
+@pytest.fixture(scope="session")
+def reference_tracker_factory(reference_weights_path):
+    """Builds Trackers on the reference SiamFC network (loaded once per session)."""
+    from siamtrack import Tracker
+    from siamtrack.weights import load_weights
+
+    weights = load_weights(reference_weights_path)
+
+    def build(**kwargs):
+        return Tracker(model=weights, device="cpu", threads=2, **kwargs)
+
+    return build

@@ -1,0 +1,70 @@
+import pytest
+import torch
+
+from siamtrack.metadata import ModelMetadata
+from siamtrack.network.backbones import AlexNetBackbone
+from siamtrack.network.correlation import cross_correlate
+from siamtrack.network.siamese import SiameseNet
+
+
+@pytest.mark.parametrize("widths", [(96, 256, 384, 384, 256), (8, 16, 16, 16, 8)])
+def test_alexnet_output_sizes(widths):
+    net = AlexNetBackbone(widths).eval()
+    with torch.no_grad():
+        assert net(torch.zeros(1, 3, 127, 127)).shape == (1, widths[-1], 6, 6)
+        assert net(torch.zeros(2, 3, 255, 255)).shape == (2, widths[-1], 22, 22)
+
+
+def test_odd_width_before_grouped_conv_is_rejected():
+    with pytest.raises(ValueError, match="divide by 2"):
+        AlexNetBackbone((7, 16, 16, 16, 8))
+
+
+def test_folding_batch_norm_keeps_outputs(tiny_weights):
+    net = SiameseNet(tiny_weights.metadata)
+    net.load_state_dict(dict(tiny_weights.state_dict))
+    net.eval()
+    folded = net.fold_batch_norm()
+    assert not folded.metadata.batch_norm
+    crops = torch.randint(0, 256, (3, 255, 255, 3), dtype=torch.uint8)
+    exemplar = torch.randint(0, 256, (1, 127, 127, 3), dtype=torch.uint8)
+    with torch.no_grad():
+        expected = net(exemplar, crops)
+        actual = folded(exemplar, crops)
+    torch.testing.assert_close(actual, expected, rtol=1e-4, atol=1e-5)
+
+
+def test_grouped_correlation_matches_per_target():
+    torch.manual_seed(0)
+    kernels = torch.randn(3, 4, 6, 6)
+    search = torch.randn(6, 4, 22, 22)  # 3 targets x 2 scales
+    grouped = cross_correlate(kernels, search, 0.001, 0.5)
+    for target in range(3):
+        single = cross_correlate(kernels[target:target + 1], search[2 * target:2 * target + 2], 0.001, 0.5)
+        torch.testing.assert_close(grouped[2 * target:2 * target + 2], single, rtol=1e-5, atol=1e-6)
+    assert grouped.shape == (6, 17, 17)
+
+
+def test_correlation_needs_whole_groups():
+    with pytest.raises(ValueError, match="evenly"):
+        cross_correlate(torch.zeros(2, 4, 6, 6), torch.zeros(3, 4, 22, 22), 1.0)
+
+
+def test_correlation_peaks_where_the_exemplar_is():
+    torch.manual_seed(1)
+    search = torch.randn(1, 8, 22, 22)
+    kernels = search[:, :, 5:11, 9:15].clone()
+    response = cross_correlate(kernels, search, 1.0)[0]
+    assert divmod(int(response.argmax()), 17) == (5, 9)
+
+
+@pytest.mark.parametrize("colour", ["RGB", "BGR"])
+def test_preprocess_colour_order_and_normalisation(colour):
+    meta = ModelMetadata(architecture="alexnet", widths=(8, 16, 16, 16, 8), batch_norm=False,
+                         input_colour=colour, input_mean=(10.0, 20.0, 30.0), input_std=(2.0, 2.0, 2.0))
+    crops = torch.zeros(1, 4, 4, 3, dtype=torch.uint8)
+    crops[..., 0], crops[..., 1], crops[..., 2] = 100, 150, 200  # B, G, R
+    out = SiameseNet(meta).preprocess(crops)
+    expected_order = [200, 150, 100] if colour == "RGB" else [100, 150, 200]
+    for channel, value in enumerate(expected_order):
+        assert out[0, channel].unique().item() == pytest.approx((value - meta.input_mean[channel]) / 2.0)

@@ -1,0 +1,206 @@
+"""The public Tracker API: edge cases, with a scripted fake backend and a tiny real network."""
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from siamtrack import TrackResult, Tracker, TrackerConfig
+from siamtrack import tracker as tracker_module
+from siamtrack.errors import ConfigError, InputError, NotInitializedError, WeightsError
+from siamtrack.metadata import ModelMetadata
+
+META = ModelMetadata(architecture="alexnet", widths=(8, 16, 16, 16, 8), batch_norm=False)
+
+
+def peak_map(row=8.0, col=8.0, height=1.0):
+    rows, cols = np.mgrid[:17, :17]
+    return (height * np.exp(-((rows - row) ** 2 + (cols - col) ** 2) / 2.0)).astype(np.float32)
+
+
+class ScriptedBackend:
+    """Returns responses chosen by a function of the number of crops (1 at init, S per frame)."""
+
+    name = "scripted"
+    device = "cpu"
+    metadata = META
+
+    def __init__(self, respond):
+        self.respond = respond
+        self.calls = []
+
+    def template(self, crops):
+        assert crops.shape[1:] == (127, 127, 3) and crops.dtype == np.uint8
+        return "kernels"
+
+    def track(self, crops, kernels):
+        assert kernels == "kernels" and crops.shape[1:] == (255, 255, 3)
+        self.calls.append(crops.shape[0])
+        return self.respond(crops.shape[0])
+
+
+def frame(height=240, width=320, channels=3, value=90):
+    shape = (height, width) if channels is None else (height, width, channels)
+    image = np.full(shape, value, np.uint8)
+    image[100:140, 140:180] = 200
+    return image
+
+
+def test_init_then_update_results():
+    tracker = Tracker(backend=ScriptedBackend(lambda n: np.stack([peak_map()] * n)), config={"window_influence": 0.0})
+    first = tracker.init(frame(), (140, 100, 40, 40))
+    assert first == TrackResult((140.0, 100.0, 40.0, 40.0), 1.0, False, 0)
+    second = tracker.update(frame())
+    assert second.frame_index == 1 and not second.lost
+    assert second.box == pytest.approx((140, 100, 40, 40), abs=0.3)
+    assert 0.0 <= second.score <= 1.0
+    assert tracker.update(frame()).frame_index == 2
+    assert tracker.backend_name == "scripted" and tracker.initialized
+
+
+def test_constant_offset_moves_box_by_stride_times_crop_scale():
+    # The peak one cell right of centre at the middle scale: 8 search-crop pixels, which is
+    # 8 * search_side / 255 frame pixels.
+    respond = lambda n: np.stack([peak_map(8, 9, 0.1)] * (n // 2) + [peak_map(8, 9)] + [peak_map(8, 9, 0.1)] * (n // 2))
+    tracker = Tracker(backend=ScriptedBackend(respond), config={"window_influence": 0.0})
+    w = h = 40.0
+    tracker.init(frame(), (140, 100, w, h))
+    search_side = np.sqrt((w + 40) * (h + 40)) * 255 / 127
+    result = tracker.update(frame())
+    assert result.box[0] - 140 == pytest.approx(8 * search_side / 255, abs=0.35)
+    assert result.box[1] == pytest.approx(100, abs=0.35)
+    assert result.box[2:] == (w, h)
+
+
+@pytest.mark.parametrize("winner, limit", [(2, 5.0), (0, 0.2)])
+def test_scale_update_is_damped_and_clamped(winner, limit):
+    def respond(n):
+        maps = [peak_map(height=0.5)] * n
+        if n > 1:
+            maps[winner] = peak_map(height=1.0)
+        return np.stack(maps)
+
+    config = TrackerConfig()
+    tracker = Tracker(backend=ScriptedBackend(respond), config=config)
+    tracker.init(frame(), (150, 110, 20, 20))
+    step = config.scale_step if winner == 2 else 1 / config.scale_step
+    first = tracker.update(frame())
+    assert first.box[2] == pytest.approx(20 * ((1 - config.scale_lr) + config.scale_lr * step))
+    for _ in range(400):
+        last = tracker.update(frame())
+    assert last.box[2] == pytest.approx(20 * limit) and last.box[3] == pytest.approx(20 * limit)
+
+
+def test_low_scores_set_lost_after_patience():
+    strong, weak = peak_map(height=10.0), peak_map(height=0.5)
+    script = {"strong": True}
+    tracker = Tracker(backend=ScriptedBackend(lambda n: np.stack([strong if script["strong"] else weak] * n)),
+                      config={"lost_patience": 3})
+    tracker.init(frame(), (140, 100, 40, 40))
+    assert tracker.update(frame()).score == pytest.approx(1.0, abs=1e-3)
+    script["strong"] = False
+    results = [tracker.update(frame()) for _ in range(4)]
+    assert [r.lost for r in results] == [False, False, True, True]
+    assert all(r.score == pytest.approx(0.05, abs=0.01) for r in results)
+    script["strong"] = True
+    assert not tracker.update(frame()).lost
+
+
+def test_update_before_init_and_after_reset():
+    tracker = Tracker(backend=ScriptedBackend(lambda n: np.stack([peak_map()] * n)))
+    with pytest.raises(NotInitializedError):
+        tracker.update(frame())
+    tracker.init(frame(), (140, 100, 40, 40))
+    tracker.reset()
+    assert not tracker.initialized
+    with pytest.raises(NotInitializedError):
+        tracker.update(frame())
+
+
+@pytest.mark.parametrize("channels", [None, 1, 4])
+def test_grayscale_and_bgra_frames(channels):
+    backend = ScriptedBackend(lambda n: np.stack([peak_map()] * n))
+    tracker = Tracker(backend=backend)
+    tracker.init(frame(channels=channels), (140, 100, 40, 40))
+    assert tracker.update(frame(channels=channels)).frame_index == 1
+
+
+def test_frame_size_change_is_an_error():
+    tracker = Tracker(backend=ScriptedBackend(lambda n: np.stack([peak_map()] * n)))
+    tracker.init(frame(), (140, 100, 40, 40))
+    with pytest.raises(InputError, match="frame size changed from 320x240 to 321x240"):
+        tracker.update(frame(width=321))
+
+
+@pytest.mark.parametrize("box, message", [
+    ((400, 10, 20, 20), "outside"), ((10, 10, 0, 20), "positive"), ((10, 10, -5, 20), "positive"),
+    ((1, 2, 3), "four numbers"),
+])
+def test_bad_init_boxes(box, message):
+    tracker = Tracker(backend=ScriptedBackend(lambda n: np.stack([peak_map()] * n)))
+    with pytest.raises(InputError, match=message):
+        tracker.init(frame(), box)
+
+
+def test_box_partly_outside_is_tracked():
+    tracker = Tracker(backend=ScriptedBackend(lambda n: np.stack([peak_map()] * n)))
+    assert tracker.init(frame(), (-10, -10, 40, 40)).box == (-10, -10, 40, 40)
+    result = tracker.update(frame())
+    assert np.isfinite(result.box).all()
+
+
+def test_centre_stays_inside_the_frame():
+    # Always pushed right: the centre stops at the last column.
+    tracker = Tracker(backend=ScriptedBackend(lambda n: np.stack([peak_map(8, 16)] * n)),
+                      config={"window_influence": 0.0})
+    tracker.init(frame(), (280, 100, 30, 30))
+    for _ in range(20):
+        result = tracker.update(frame())
+    assert result.center[0] == pytest.approx(319.0)
+
+
+def test_config_forms():
+    backend = ScriptedBackend(lambda n: np.stack([peak_map()] * n))
+    assert Tracker(backend=backend, config="siamfc-5s").config.scale_count == 5
+    assert Tracker(backend=backend, config={"scale_lr": 0.3}).config.scale_lr == 0.3
+    with pytest.raises(ConfigError, match="unknown"):
+        Tracker(backend=backend, config={"scale_rate": 0.3})
+    with pytest.raises(ConfigError):
+        Tracker(backend=backend, config=42)  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="exemplar/instance/stride"):
+        Tracker(backend=backend, config={"instance_size": 303})
+    with pytest.raises(ConfigError, match="not both"):
+        Tracker(model="x.pth", backend=backend)
+
+
+def test_five_scales_use_five_crops():
+    backend = ScriptedBackend(lambda n: np.stack([peak_map()] * n))
+    tracker = Tracker(backend=backend, config="siamfc-5s")
+    tracker.init(frame(), (140, 100, 40, 40))
+    tracker.update(frame())
+    assert backend.calls == [1, 5]
+
+
+def test_missing_default_model_says_what_to_do(monkeypatch, tmp_path):
+    monkeypatch.delenv(tracker_module.MODEL_ENV_VAR, raising=False)
+    monkeypatch.setattr(tracker_module, "PROJECT_WEIGHTS_DIR", tmp_path)
+    with pytest.raises(WeightsError, match="no default model.*model=PATH"):
+        Tracker()
+
+
+def test_model_from_environment(monkeypatch, tmp_path, tiny_weights):
+    from siamtrack.weights import save_weights
+
+    save_weights(tiny_weights, tmp_path / "m.pth")
+    monkeypatch.setenv(tracker_module.MODEL_ENV_VAR, str(tmp_path / "m.pth"))
+    tracker = Tracker(device="cpu")
+    assert tracker.backend_name == "torch" and tracker.device == "cpu"
+
+
+def test_real_tiny_network_end_to_end(tiny_weights):
+    tracker = Tracker(model=tiny_weights, device="cpu")
+    tracker.init(frame(), (140.5, 100.25, 40, 40))
+    for index in range(1, 4):
+        result = tracker.update(frame())
+        assert result.frame_index == index and 0.0 <= result.score <= 1.0
+        assert np.isfinite(result.box).all() and min(result.box[2:]) > 0
