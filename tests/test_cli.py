@@ -1,0 +1,63 @@
+"""The command line, driven as a user would: exit codes and one-line messages."""
+
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from siamtrack.cli import main
+from siamtrack.weights import load_weights, save_weights
+
+
+def run_cli(*args):
+    return subprocess.run([sys.executable, "-m", "siamtrack.cli", *args], capture_output=True, text=True,
+                          timeout=120)
+
+
+def test_weights_info(tmp_path, tiny_weights, capsys):
+    save_weights(tiny_weights, tmp_path / "w.pth")
+    assert main(["weights", "info", str(tmp_path / "w.pth")]) == 0
+    out = capsys.readouterr().out
+    assert "layout:         siamtrack" in out and "[8, 16, 16, 16, 8]" in out
+
+
+def test_weights_convert_with_notes(tmp_path, tiny_weights, capsys):
+    from tests.test_weights import to_siamfc_pytorch_layout
+
+    torch.save(to_siamfc_pytorch_layout(tiny_weights), tmp_path / "in.pth")
+    code = main(["weights", "convert", str(tmp_path / "in.pth"), str(tmp_path / "out.pth"),
+                 "--note", "licence=MIT", "--input-colour", "BGR"])
+    assert code == 0
+    converted = load_weights(tmp_path / "out.pth")
+    assert converted.metadata.provenance["licence"] == "MIT"
+    assert converted.metadata.input_colour == "BGR"
+    assert "wrote" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("make_args, message", [
+    (lambda p: ["weights", "info", str(p / "missing.pth")], "not found"),
+    (lambda p: ["weights", "info", str(p / "garbage.pth")], "not a PyTorch weights file"),
+    (lambda p: ["weights", "convert", str(p / "garbage.pth"), str(p / "o.pth")], "garbage.pth"),
+    (lambda p: ["weights", "convert", str(p / "w.pth"), str(p / "no" / "o.pth")], "does not exist"),
+    (lambda p: ["weights", "convert", str(p / "w.pth"), str(p / "o.pth"), "--note", "oops"], "KEY=VALUE"),
+])
+def test_bad_input_exits_2_with_one_line(tmp_path, tiny_weights, make_args, message):
+    save_weights(tiny_weights, tmp_path / "w.pth")
+    (tmp_path / "garbage.pth").write_bytes(b"\x00garbage")
+    result = run_cli(*make_args(tmp_path))
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("siamtrack: error:") and message in lines[0]
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "o.pth").exists()
+
+
+def test_usage_errors_exit_2():
+    assert run_cli("weights").returncode == 2
+    assert run_cli("frobnicate").returncode == 2
+
+
+def test_version():
+    result = run_cli("--version")
+    assert result.returncode == 0 and result.stdout.startswith("siamtrack ")
