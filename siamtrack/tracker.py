@@ -119,8 +119,9 @@ class Tracker:
         if isinstance(backend, str):
             self._backend = create_backend(backend, model if model is not None else default_model_path(),
                                            device=device, threads=threads)
-        elif model is not None:
-            raise ConfigError("pass either a backend object or a model, not both")
+        elif model is not None or device != "auto" or threads is not None:
+            raise ConfigError("a backend object already holds its model, device and threads; "
+                              "pass model/device/threads only with a backend name")
         else:
             self._backend = backend
         meta = self._backend.metadata

@@ -169,8 +169,9 @@ def test_config_forms():
         Tracker(backend=backend, config=42)  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match="exemplar/instance/stride"):
         Tracker(backend=backend, config={"instance_size": 303})
-    with pytest.raises(ConfigError, match="not both"):
-        Tracker(model="x.pth", backend=backend)
+    for misplaced in ({"model": "x.pth"}, {"device": "cpu"}, {"threads": 2}):
+        with pytest.raises(ConfigError, match="already holds its model, device and threads"):
+            Tracker(backend=backend, **misplaced)
 
 
 def test_five_scales_use_five_crops():
