@@ -7,8 +7,10 @@ traceback), 130 interrupted.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
-from typing import Sequence
+from pathlib import Path
+from typing import NoReturn, Optional, Sequence
 
 from . import __version__
 from .errors import SiamtrackError
@@ -49,14 +51,151 @@ def _weights_convert(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (``siamtrack: error: ...``) and exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"siamtrack: error: {message} (see '{self.prog} --help')\n")
+
+
+def parse_box(text: str) -> tuple[float, float, float, float]:
+    """``x,y,w,h`` -> four floats (0-based pixels)."""
+    parts = text.replace(" ", "").split(",")
+    try:
+        values = tuple(float(p) for p in parts)
+    except ValueError:
+        values = ()
+    if len(values) != 4:
+        raise argparse.ArgumentTypeError(f"--box takes x,y,w,h (four numbers), got {text!r}")
+    return values  # type: ignore[return-value]
+
+
+def _tracker_from(args: argparse.Namespace, model: Optional[str]):
+    from .tracker import Tracker
+
+    return Tracker(model=model, backend=args.backend, device=args.device, config=args.config,
+                   threads=args.threads)
+
+
+def _say(args: argparse.Namespace, message: str) -> None:
+    if not args.quiet:
+        print(message, file=sys.stderr)
+
+
+def _track(args: argparse.Namespace) -> int:
+    from contextlib import ExitStack
+
+    from .display import OpenCVDisplay, display_available
+    from .loop import run_tracking
+    from .outputs import OutputError, ResultWriter, VIDEO_CODECS
+    from .progress import Progress
+    from .sources import SourceOptions, open_source
+
+    show = args.show if args.show is not None else False
+    if show and not display_available():
+        raise OutputError("--show needs a display, and none is available (no DISPLAY); "
+                          "drop --show to run headless")
+    if args.box is None and not display_available():
+        raise OutputError("no --box given and no display to select the target on; pass --box x,y,w,h")
+    if args.output is not None:
+        suffix = Path(args.output).suffix.lower()
+        if suffix not in VIDEO_CODECS:
+            raise OutputError(f"cannot write video {args.output}: use one of {', '.join(VIDEO_CODECS)}")
+        if not Path(args.output).resolve().parent.is_dir():
+            raise OutputError(f"cannot write {args.output}: folder {Path(args.output).parent} does not exist")
+    options = SourceOptions(start=args.start, stride=args.stride, end=args.end,
+                            reconnect_timeout=args.reconnect_timeout)
+    tracker = _tracker_from(args, args.model)
+    with ExitStack() as stack:
+        writers = [stack.enter_context(ResultWriter(path, args.results_format)) for path in args.results]
+        source = stack.enter_context(open_source(args.source, options))
+        display = None
+        if show or args.box is None:
+            display = OpenCVDisplay()
+            stack.callback(display.close)
+        progress = Progress(source.frame_count, enabled=Progress.wanted(args.quiet))
+        try:
+            summary = run_tracking(source, tracker, args.box, writers, args.output, display, progress)
+        finally:
+            progress.close()
+    if summary.ended_by == "cancelled":
+        _say(args, "selection cancelled; nothing tracked")
+        return EXIT_OK
+    dropped = f", {summary.dropped} live frames dropped to stay current" if source.live else ""
+    _say(args, f"tracked {summary.tracked} of {summary.frames} frames in {summary.seconds:.1f} s "
+               f"({summary.fps:.1f} fps{dropped})")
+    for path in [*args.results, *([args.output] if args.output else [])]:
+        _say(args, f"wrote {path}")
+    if summary.ended_by not in ("end", "user"):
+        _say(args, f"stopped early: {summary.ended_by}")
+    return EXIT_OK
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+
+    output = None if args.output in ("", "-") else Path(args.output)
+    if output is not None and not output.resolve().parent.is_dir():
+        from .outputs import OutputError
+        raise OutputError(f"cannot write {output}: folder {output.parent} does not exist")
+    log = (lambda message: None) if args.quiet else print
+    run_demo(output, model=args.model, device=args.device, threads=args.threads, log=log)
+    return EXIT_OK
+
+
+def _add_tracker_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("tracker")
+    group.add_argument("--model", help="weights file (default: the default model)")
+    group.add_argument("--config", help="preset name (siamfc-3s, siamfc-5s) or JSON file of tracker settings")
+    group.add_argument("--backend", default="auto", help="inference backend (default: auto)")
+    group.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: auto)")
+    group.add_argument("--threads", type=int, help="CPU threads for inference (default: the framework's)")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="siamtrack", description="Real-time single-object tracking with Siamese networks.")
     parser.add_argument("--version", action="version", version=f"siamtrack {__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True, parser_class=_Parser)
+
+    track = commands.add_parser(
+        "track", help="track an object in a video file, image folder, camera or stream",
+        description="Track one object. SOURCE is a video file, a folder of images, a camera index "
+                    "(0) or an RTSP/HTTP URL. Live sources are read in real time: the tracker always "
+                    "works on the newest frame and frames it had no time for are dropped and counted.")
+    track.add_argument("source", help="video file, image folder, camera index or stream URL")
+    track.add_argument("--box", type=parse_box, metavar="X,Y,W,H",
+                       help="initial box on the first frame, 0-based pixels (default: select it in a window)")
+    track.add_argument("--show", action="store_true", default=None,
+                       help="show a live window (keys: space re-select, r reset, q/Esc quit)")
+    track.add_argument("--output", metavar="VIDEO", help="write an annotated video (.mp4 or .avi)")
+    track.add_argument("--results", action="append", default=[], metavar="FILE",
+                       help="write per-frame results: .jsonl (JSON lines), .csv, or .txt (MOT); repeatable")
+    track.add_argument("--results-format", choices=("jsonl", "csv", "mot"),
+                       help="results format when the extension does not tell")
+    track.add_argument("--start", type=int, default=0, help="first frame index (files and folders)")
+    track.add_argument("--stride", type=int, default=1, help="use every N-th frame (files and folders)")
+    track.add_argument("--end", type=int, help="stop before this frame index")
+    track.add_argument("--reconnect-timeout", type=float, default=10.0, metavar="SECONDS",
+                       help="live streams: how long to keep reopening a stream that died (default: 10)")
+    track.add_argument("--quiet", action="store_true", help="no progress line or summary")
+    _add_tracker_options(track)
+    track.set_defaults(handler=_track)
+
+    demo = commands.add_parser(
+        "demo", help="track an object through a generated clip (no camera or file needed)",
+        description="Render a clip with known ground truth in memory (a textured object moving, "
+                    "turning and scaling over clutter, with an occlusion), track it, write an "
+                    "annotated video and print the IoU of every frame and the mean.")
+    demo.add_argument("--output", default="siamtrack-demo.mp4", metavar="VIDEO",
+                      help="annotated video to write (default: siamtrack-demo.mp4; '-' for none)")
+    demo.add_argument("--quiet", action="store_true", help="print nothing")
+    _add_tracker_options(demo)
+    demo.set_defaults(handler=_demo, config=None, backend="auto")
 
     weights = commands.add_parser("weights", help="inspect and convert network weights")
-    weights_commands = weights.add_subparsers(dest="weights_command", metavar="ACTION", required=True)
+    weights_commands = weights.add_subparsers(dest="weights_command", metavar="ACTION", required=True,
+                                              parser_class=_Parser)
 
     info = weights_commands.add_parser("info", help="print what a weights file holds")
     info.add_argument("file", help="weights file (siamtrack, siamfc-pytorch or BN-folded layout)")
@@ -76,8 +215,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _quiet_native_logs() -> None:
+    """Keep OpenCV's and FFmpeg's own log lines off stderr (our errors say what failed).
+
+    Must run before cv2 is imported; a user's own settings win.
+    """
+    os.environ.setdefault("OPENCV_LOG_LEVEL", "OFF")
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET
+    os.environ.setdefault("OPENCV_VIDEOIO_DEBUG", "0")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code (the console script passes it to the shell)."""
+    _quiet_native_logs()
     args = build_parser().parse_args(argv)
     try:
         return args.handler(args)

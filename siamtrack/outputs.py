@@ -1,0 +1,133 @@
+"""Where results go: an annotated video and per-frame result files.
+
+Every writer checks its destination when it opens (so a bad path fails before any work is done),
+writes each frame as it comes, and flushes, so an interrupted run leaves valid files holding
+every frame processed so far. Use them as context managers.
+
+Result formats (chosen by file extension or explicitly):
+
+* ``jsonl``: one JSON object per frame:
+  ``{"frame": 12, "time": 0.48, "target": 1, "box": [x, y, w, h], "score": 0.83, "lost": false}``
+  (0-based pixel boxes, as the API returns them).
+* ``csv``: ``frame,time,target,x,y,w,h,score,lost`` with a header row.
+* ``mot``: MOT-challenge text, ``frame,id,left,top,width,height,conf,-1,-1,-1``, with 1-based
+  frame numbers and 1-based pixel coordinates as that format expects.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import IO, Optional
+
+import cv2
+import numpy as np
+
+from .errors import InputError
+from .results import TrackResult
+
+RESULT_FORMATS = {".jsonl": "jsonl", ".json": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".txt": "mot",
+                  ".mot": "mot"}
+VIDEO_CODECS = {".mp4": "mp4v", ".m4v": "mp4v", ".mov": "mp4v", ".avi": "MJPG", ".mkv": "MJPG"}
+
+
+class OutputError(InputError):
+    """An output cannot be written."""
+
+
+def _check_parent(path: Path) -> None:
+    if not path.parent.is_dir():
+        raise OutputError(f"cannot write {path}: folder {path.parent} does not exist")
+
+
+class VideoSink:
+    """Writes frames to a video file.
+
+    Args:
+        path: output file; the extension picks the codec (``.mp4`` mp4v, ``.avi`` MJPG).
+        fps: frame rate stored in the file.
+        size: (width, height); every frame must have it.
+    """
+
+    def __init__(self, path: str | Path, fps: float, size: tuple[int, int]) -> None:
+        self.path = Path(path)
+        suffix = self.path.suffix.lower()
+        if suffix not in VIDEO_CODECS:
+            raise OutputError(f"cannot write video {self.path}: use one of {', '.join(VIDEO_CODECS)}")
+        _check_parent(self.path)
+        self.size = (int(size[0]), int(size[1]))
+        self.frames_written = 0
+        self._writer = cv2.VideoWriter(str(self.path), cv2.VideoWriter_fourcc(*VIDEO_CODECS[suffix]),
+                                       float(fps), self.size)
+        if not self._writer.isOpened():
+            raise OutputError(f"cannot write video {self.path} (permission denied, or no encoder)")
+
+    def write(self, frame: np.ndarray) -> None:
+        if (frame.shape[1], frame.shape[0]) != self.size:
+            raise OutputError(f"frame of {frame.shape[1]}x{frame.shape[0]} for a {self.size[0]}x{self.size[1]} video")
+        self._writer.write(frame)
+        self.frames_written += 1
+
+    def close(self) -> None:
+        """Finish the file (writes its index); safe to call twice."""
+        if self._writer is not None:
+            self._writer.release()
+            self._writer = None
+
+    def __enter__(self) -> "VideoSink":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class ResultWriter:
+    """Writes one row per frame (and target) in ``jsonl``, ``csv`` or ``mot`` format.
+
+    Args:
+        path: output file.
+        format: ``jsonl``, ``csv`` or ``mot``; None picks it from the extension.
+    """
+
+    def __init__(self, path: str | Path, format: Optional[str] = None) -> None:
+        self.path = Path(path)
+        self.format = format or RESULT_FORMATS.get(self.path.suffix.lower())
+        if self.format not in ("jsonl", "csv", "mot"):
+            raise OutputError(f"cannot tell the results format of {self.path}: use a .jsonl, .csv or "
+                              f".txt (MOT) file, or give the format")
+        _check_parent(self.path)
+        try:
+            self._file: Optional[IO[str]] = open(self.path, "w", newline="", encoding="utf-8")
+        except OSError as exc:
+            raise OutputError(f"cannot write {self.path}: {exc.strerror}") from None
+        self._csv = csv.writer(self._file) if self.format == "csv" else None
+        if self._csv is not None:
+            self._csv.writerow(["frame", "time", "target", "x", "y", "w", "h", "score", "lost"])
+        self.rows_written = 0
+
+    def write(self, frame_index: int, timestamp: float, result: TrackResult, target: int = 1) -> None:
+        """Record ``result`` for frame ``frame_index`` (the source's numbering, 0-based)."""
+        assert self._file is not None, "writer is closed"
+        x, y, w, h = (round(float(v), 2) for v in result.box)
+        score = round(float(result.score), 4)
+        if self.format == "jsonl":
+            self._file.write(json.dumps({"frame": frame_index, "time": round(timestamp, 4), "target": target,
+                                         "box": [x, y, w, h], "score": score, "lost": bool(result.lost)}) + "\n")
+        elif self.format == "csv":
+            self._csv.writerow([frame_index, round(timestamp, 4), target, x, y, w, h, score, int(result.lost)])
+        else:
+            self._file.write(f"{frame_index + 1},{target},{x + 1:.2f},{y + 1:.2f},{w:.2f},{h:.2f},{score:.4f},-1,-1,-1\n")
+        self._file.flush()
+        self.rows_written += 1
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+    def __enter__(self) -> "ResultWriter":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,330 @@
+"""Where frames come from: video files, image folders, cameras and network streams.
+
+Files and folders are read frame by frame; none is skipped except by ``stride``. Live sources
+(a camera index or an RTSP/HTTP URL) are read by a background thread that keeps only the newest
+frame, so a tracker slower than the camera works on the latest view instead of falling further
+and further behind; the frames it never saw are counted in ``dropped``. A live stream that dies
+is reopened with back-off for up to ``reconnect_timeout`` seconds before the source ends.
+
+Use :func:`open_source` (a context manager and an iterator of :class:`Frame`) or the
+:func:`frames` generator.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator, Optional, Protocol, Union
+
+import cv2
+import numpy as np
+
+from .errors import InputError
+
+LOG = logging.getLogger(__name__)
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
+STREAM_SCHEMES = ("rtsp://", "rtsps://", "rtmp://", "http://", "https://", "udp://", "tcp://")
+
+
+class SourceError(InputError):
+    """A source cannot be opened or read."""
+
+
+@dataclass(frozen=True)
+class SourceOptions:
+    """How to read a source.
+
+    Attributes:
+        start: index of the first frame to use (files and folders).
+        stride: use every ``stride``-th frame from ``start`` (files and folders); 2 halves the
+            work at the cost of larger motion between processed frames.
+        end: stop before this frame index (None: to the end).
+        reconnect_timeout: live sources: seconds to keep trying to reopen a stream that died
+            before giving up. 0 gives up at once.
+        folder_fps: frame rate assumed for image folders, for timestamps.
+    """
+
+    start: int = 0
+    stride: int = 1
+    end: Optional[int] = None
+    reconnect_timeout: float = 10.0
+    folder_fps: float = 30.0
+
+    def __post_init__(self) -> None:
+        if self.start < 0:
+            raise InputError(f"start must be >= 0, got {self.start}")
+        if self.stride < 1:
+            raise InputError(f"stride must be >= 1, got {self.stride}")
+        if self.end is not None and self.end <= self.start:
+            raise InputError(f"end ({self.end}) must be after start ({self.start})")
+        if self.reconnect_timeout < 0:
+            raise InputError("reconnect_timeout must be >= 0")
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One frame from a source.
+
+    Attributes:
+        index: frame number in the source (0-based); for live sources, the number of frames
+            the camera delivered before this one, so gaps show the frames dropped.
+        timestamp: seconds: position in the video for files and folders, time since the
+            source opened for live sources.
+        image: H x W x 3 uint8 BGR.
+    """
+
+    index: int
+    timestamp: float
+    image: np.ndarray
+
+
+class Capture(Protocol):
+    """The part of ``cv2.VideoCapture`` the sources use (tests pass fakes)."""
+
+    def isOpened(self) -> bool: ...
+
+    def read(self) -> tuple[bool, Optional[np.ndarray]]: ...
+
+    def get(self, prop: int) -> float: ...
+
+    def set(self, prop: int, value: float) -> bool: ...
+
+    def release(self) -> None: ...
+
+
+class FrameSource:
+    """Base of all sources: iterate it for :class:`Frame` objects; close it when done."""
+
+    kind = "source"
+    live = False
+
+    def __init__(self, description: str) -> None:
+        self.description = description
+        self.fps: Optional[float] = None
+        self.frame_count: Optional[int] = None  # frames that will be yielded, when known
+        self.dropped = 0
+
+    def __iter__(self) -> Iterator[Frame]:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release the device or file (idempotent)."""
+
+    def __enter__(self) -> "FrameSource":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _selected(index: int, options: SourceOptions) -> bool:
+    return index >= options.start and (index - options.start) % options.stride == 0
+
+
+class VideoFileSource(FrameSource):
+    """A video file, decoded frame by frame (no frame is dropped)."""
+
+    kind = "file"
+
+    def __init__(self, path: Path, options: SourceOptions,
+                 open_capture: Callable[[str], Capture] = cv2.VideoCapture) -> None:
+        super().__init__(str(path))
+        if not path.is_file():
+            raise SourceError(f"video file not found: {path}")
+        self._capture = open_capture(str(path))
+        if not self._capture.isOpened():
+            raise SourceError(f"cannot open {path} as a video (unsupported or corrupt file)")
+        self.options = options
+        fps = self._capture.get(cv2.CAP_PROP_FPS)
+        self.fps = fps if fps and np.isfinite(fps) and fps > 0 else 30.0
+        total = int(self._capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+        if total > 0:
+            last = total if options.end is None else min(total, options.end)
+            self.frame_count = max(0, (last - options.start + options.stride - 1) // options.stride)
+
+    def __iter__(self) -> Iterator[Frame]:
+        options = self.options
+        if options.start > 0:
+            self._capture.set(cv2.CAP_PROP_POS_FRAMES, options.start)
+            position = int(self._capture.get(cv2.CAP_PROP_POS_FRAMES))
+            index = position if position == options.start else 0  # seeking unsupported: read through
+        else:
+            index = 0
+        while options.end is None or index < options.end:
+            ok, image = self._capture.read()
+            if not ok or image is None:
+                return  # end of file, or a file that ends early: what was read stands
+            if _selected(index, options):
+                yield Frame(index, index / self.fps, image)
+            index += 1
+
+    def close(self) -> None:
+        self._capture.release()
+
+
+class ImageFolderSource(FrameSource):
+    """A folder of images, read in name order."""
+
+    kind = "folder"
+
+    def __init__(self, path: Path, options: SourceOptions) -> None:
+        super().__init__(str(path))
+        files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        if not files:
+            raise SourceError(f"{path} holds no images ({', '.join(IMAGE_SUFFIXES)})")
+        end = len(files) if options.end is None else min(len(files), options.end)
+        self._files = [(i, files[i]) for i in range(options.start, end, options.stride)]
+        self.fps = options.folder_fps
+        self.frame_count = len(self._files)
+
+    def __iter__(self) -> Iterator[Frame]:
+        for index, path in self._files:
+            image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+            if image is None:
+                raise SourceError(f"cannot read image {path}")
+            yield Frame(index, index / self.fps, image)
+
+
+class LiveSource(FrameSource):
+    """A camera or network stream, read by a background thread that keeps the newest frame.
+
+    Args:
+        description: what to open (shown in messages).
+        open_capture: opens the device or stream, e.g. ``lambda: cv2.VideoCapture(0)``.
+        options: ``reconnect_timeout`` applies; ``start``/``stride``/``end`` count delivered
+            frames (``end`` stops after that many camera frames).
+    """
+
+    kind = "live"
+    live = True
+
+    def __init__(self, description: str, open_capture: Callable[[], Capture],
+                 options: SourceOptions = SourceOptions()) -> None:
+        super().__init__(description)
+        self.options = options
+        self._open_capture = open_capture
+        self._capture = open_capture()
+        if not self._capture.isOpened():
+            self._capture.release()
+            raise SourceError(f"cannot open {description} (no such camera, or the stream is unreachable)")
+        fps = self._capture.get(cv2.CAP_PROP_FPS)
+        self.fps = fps if fps and np.isfinite(fps) and fps > 0 else None
+        self._condition = threading.Condition()
+        self._latest: Optional[Frame] = None
+        self._delivered = 0  # frames the camera delivered
+        self._consumed_index = -1
+        self._finished = False
+        self._stop = threading.Event()
+        self.failure: Optional[str] = None  # why the stream ended, if it died
+        self._began = time.monotonic()
+        self._thread = threading.Thread(target=self._read_loop, name="siamtrack-reader", daemon=True)
+        self._thread.start()
+
+    def _reopen(self) -> bool:
+        """Reopen a dead stream with exponential back-off; False once reconnect_timeout passes."""
+        deadline = time.monotonic() + self.options.reconnect_timeout
+        delay = 0.25
+        while not self._stop.is_set() and time.monotonic() < deadline:
+            LOG.warning("%s: stream lost; reopening", self.description)
+            self._capture.release()
+            self._capture = self._open_capture()
+            if self._capture.isOpened():
+                ok, image = self._capture.read()
+                if ok and image is not None:
+                    self._publish(image)
+                    return True
+            self._stop.wait(min(delay, max(0.0, deadline - time.monotonic())))
+            delay = min(delay * 2, 4.0)
+        return False
+
+    def _publish(self, image: np.ndarray) -> None:
+        with self._condition:
+            index = self._delivered
+            self._delivered += 1
+            if self.options.end is not None and index >= self.options.end:
+                self._stop.set()
+                return
+            if _selected(index, self.options):
+                if self._latest is not None and self._latest.index > self._consumed_index:
+                    self.dropped += 1  # replaced before the consumer took it
+                self._latest = Frame(index, time.monotonic() - self._began, image)
+                self._condition.notify_all()
+
+    def _read_loop(self) -> None:
+        try:
+            while not self._stop.is_set():
+                ok, image = self._capture.read()
+                if ok and image is not None:
+                    self._publish(image)
+                elif not self._reopen():
+                    if not self._stop.is_set():
+                        self.failure = (f"{self.description}: no frames for {self.options.reconnect_timeout:g} s "
+                                        f"after the stream failed; giving up")
+                    break
+        except Exception as exc:  # surfaced to the consumer through self.failure
+            self.failure = f"{self.description}: reader failed: {exc}"
+            LOG.exception("reader thread failed")
+        finally:
+            with self._condition:
+                self._finished = True
+                self._condition.notify_all()
+
+    def __iter__(self) -> Iterator[Frame]:
+        while True:
+            with self._condition:
+                while not self._finished and (self._latest is None or self._latest.index <= self._consumed_index):
+                    self._condition.wait(0.5)
+                latest = self._latest
+                if latest is None or latest.index <= self._consumed_index:
+                    return  # finished and nothing new
+                self._consumed_index = latest.index
+            yield latest
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=5.0)
+        self._capture.release()
+
+
+SourceSpec = Union[str, int, Path]
+
+
+def describe_spec(spec: SourceSpec) -> str:
+    """What kind of source ``spec`` names: ``camera``, ``stream``, ``folder`` or ``file``."""
+    if isinstance(spec, int) or (isinstance(spec, str) and spec.strip().isdigit()):
+        return "camera"
+    text = str(spec)
+    if text.lower().startswith(STREAM_SCHEMES):
+        return "stream"
+    return "folder" if Path(text).is_dir() else "file"
+
+
+def open_source(spec: SourceSpec, options: SourceOptions = SourceOptions()) -> FrameSource:
+    """Open a camera index (``0``), a stream URL, an image folder or a video file.
+
+    Raises:
+        SourceError: it cannot be opened (missing file, dead camera, unreachable stream, ...).
+    """
+    kind = describe_spec(spec)
+    if kind == "camera":
+        index = int(spec)
+        return LiveSource(f"camera {index}", lambda: cv2.VideoCapture(index), options)
+    if kind == "stream":
+        url = str(spec)
+        return LiveSource(url, lambda: cv2.VideoCapture(url), options)
+    path = Path(spec)
+    if kind == "folder":
+        return ImageFolderSource(path, options)
+    return VideoFileSource(path, options)
+
+
+def frames(spec: SourceSpec, start: int = 0, stride: int = 1, end: Optional[int] = None,
+           reconnect_timeout: float = 10.0) -> Iterator[Frame]:
+    """Yield the frames of a source and close it afterwards (see :class:`SourceOptions`)."""
+    with open_source(spec, SourceOptions(start, stride, end, reconnect_timeout)) as source:
+        yield from source

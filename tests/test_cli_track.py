@@ -1,0 +1,150 @@
+"""``siamtrack track`` and ``siamtrack demo`` run as a user would, on generated video files."""
+
+import csv
+import json
+import os
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import pytest
+
+from siamtrack.outputs import VideoSink
+from siamtrack.synthetic import ClipSpec, make_clip
+from siamtrack.weights import save_weights
+
+CLIP = ClipSpec(frames=16, width=160, height=120, object_size=(32, 24), seed=5)
+
+
+@pytest.fixture(scope="module")
+def clip():
+    return make_clip(CLIP)
+
+
+@pytest.fixture()
+def video(tmp_path, clip):
+    frames, _ = clip
+    path = tmp_path / "clip.avi"
+    with VideoSink(path, 25.0, (CLIP.width, CLIP.height)) as sink:
+        for frame in frames:
+            sink.write(frame)
+    return path
+
+
+@pytest.fixture()
+def model(tmp_path, tiny_weights):
+    return save_weights(tiny_weights, tmp_path / "tiny.pth")
+
+
+def box_text(clip):
+    return ",".join(f"{v:.2f}" for v in clip[1][0])
+
+
+def siamtrack(*args, cwd=None):
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    return subprocess.run([sys.executable, "-m", "siamtrack.cli", *map(str, args)], capture_output=True,
+                          text=True, timeout=300, env=env, cwd=cwd)
+
+
+def count_frames(path):
+    capture = cv2.VideoCapture(str(path))
+    count, size = 0, None
+    while True:
+        ok, frame = capture.read()
+        if not ok:
+            return count, size
+        count, size = count + 1, frame.shape
+
+
+def test_all_outputs(tmp_path, video, model, clip):
+    result = siamtrack("track", video, "--box", box_text(clip), "--model", model, "--device", "cpu",
+                       "--results", tmp_path / "r.jsonl", "--results", tmp_path / "r.csv",
+                       "--results", tmp_path / "r.txt", "--output", tmp_path / "out.mp4")
+    assert result.returncode == 0, result.stderr
+    rows = [json.loads(line) for line in (tmp_path / "r.jsonl").read_text().splitlines()]
+    assert [r["frame"] for r in rows] == list(range(CLIP.frames))
+    assert all(len(r["box"]) == 4 and 0 <= r["score"] <= 1 and isinstance(r["lost"], bool) for r in rows)
+    assert rows[0]["box"] == pytest.approx(list(clip[1][0]), abs=0.01)
+    assert len(list(csv.DictReader((tmp_path / "r.csv").open()))) == CLIP.frames
+    mot = (tmp_path / "r.txt").read_text().splitlines()
+    assert len(mot) == CLIP.frames and mot[0].startswith("1,1,")
+    assert count_frames(tmp_path / "out.mp4") == (CLIP.frames, (CLIP.height, CLIP.width, 3))
+    assert "tracked 16 of 16 frames" in result.stderr and "wrote" in result.stderr
+
+
+def test_start_stride_and_quiet(tmp_path, video, model, clip):
+    result = siamtrack("track", video, "--box", box_text(clip), "--model", model, "--device", "cpu",
+                       "--results", tmp_path / "r.jsonl", "--start", 2, "--stride", 3, "--end", 12, "--quiet")
+    assert result.returncode == 0 and result.stderr == ""
+    assert [json.loads(l)["frame"] for l in (tmp_path / "r.jsonl").read_text().splitlines()] == [2, 5, 8, 11]
+
+
+def test_image_folder_source(tmp_path, model, clip):
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for index, frame in enumerate(clip[0][:5]):
+        cv2.imwrite(str(folder / f"{index:04d}.png"), frame)
+    result = siamtrack("track", folder, "--box", box_text(clip), "--model", model, "--device", "cpu",
+                       "--results", tmp_path / "r.csv")
+    assert result.returncode == 0, result.stderr
+    assert len((tmp_path / "r.csv").read_text().splitlines()) == 6  # header + 5
+
+
+def test_file_that_ends_early_leaves_valid_outputs(tmp_path, video, model, clip):
+    data = video.read_bytes()
+    cut = tmp_path / "cut.avi"
+    cut.write_bytes(data[: int(len(data) * 0.6)])
+    readable, _ = count_frames(cut)
+    assert 0 < readable < CLIP.frames
+    result = siamtrack("track", cut, "--box", box_text(clip), "--model", model, "--device", "cpu",
+                       "--results", tmp_path / "r.jsonl", "--output", tmp_path / "out.avi")
+    assert result.returncode == 0, result.stderr
+    rows = [json.loads(line) for line in (tmp_path / "r.jsonl").read_text().splitlines()]
+    assert len(rows) == readable
+    assert count_frames(tmp_path / "out.avi")[0] == readable
+
+
+BAD_INPUTS = [
+    ("missing file", lambda p, v: [p / "nope.mp4", "--box", "1,1,5,5"], "not found"),
+    ("corrupt video", lambda p, v: [p / "junk.mp4", "--box", "1,1,5,5"], "cannot open"),
+    ("box outside frame", lambda p, v: [v, "--box", "500,500,10,10"], "outside"),
+    ("empty box", lambda p, v: [v, "--box", "10,10,0,10"], "positive"),
+    ("bad box text", lambda p, v: [v, "--box", "10,10,ten,10"], "x,y,w,h"),
+    ("three numbers", lambda p, v: [v, "--box", "10,10,10"], "x,y,w,h"),
+    ("unwritable results", lambda p, v: [v, "--box", "1,1,5,5", "--results", p / "no" / "r.jsonl"], "does not exist"),
+    ("unwritable video", lambda p, v: [v, "--box", "1,1,5,5", "--output", p / "no" / "o.mp4"], "does not exist"),
+    ("unknown results type", lambda p, v: [v, "--box", "1,1,5,5", "--results", p / "r.xyz"], "results format"),
+    ("no box and no display", lambda p, v: [v], "no --box"),
+    ("show without display", lambda p, v: [v, "--box", "1,1,5,5", "--show"], "display"),
+    ("bad stride", lambda p, v: [v, "--box", "1,1,5,5", "--stride", "0"], "stride"),
+    ("unknown config key", lambda p, v: [v, "--box", "1,1,5,5", "--config", p / "cfg.json"], "unknown tracker config"),
+    ("missing model", lambda p, v: [v, "--box", "1,1,5,5", "--model", p / "none.pth"], "not found"),
+    ("dead camera", lambda p, v: ["7", "--box", "1,1,5,5"], "cannot open camera 7"),
+]
+
+
+@pytest.mark.parametrize("name, make_args, message", BAD_INPUTS, ids=[b[0] for b in BAD_INPUTS])
+def test_bad_inputs_exit_2_with_one_line(tmp_path, video, model, name, make_args, message):
+    (tmp_path / "junk.mp4").write_bytes(os.urandom(2048))
+    (tmp_path / "cfg.json").write_text('{"scale_rate": 1}')
+    args = make_args(tmp_path, video)
+    if "--model" not in args:
+        args += ["--model", model]
+    result = siamtrack("track", *args, "--device", "cpu", "--results", tmp_path / "kept.jsonl")
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("siamtrack: error:"), result.stderr
+    assert message in lines[0]
+
+
+def test_demo_command(tmp_path, reference_weights_path):
+    result = siamtrack("demo", "--output", tmp_path / "demo.mp4", "--device", "cpu", "--threads", "2",
+                       cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    frame_lines = [l for l in lines if l.startswith("frame ")]
+    assert len(frame_lines) == 119
+    mean = float(next(l for l in lines if l.startswith("mean IoU")).split(":")[1].split()[0])
+    assert mean > 0.5
+    assert count_frames(tmp_path / "demo.mp4")[0] == 120

@@ -1,0 +1,80 @@
+import csv
+import json
+
+import cv2
+import numpy as np
+import pytest
+
+from siamtrack.annotate import annotate
+from siamtrack.outputs import OutputError, ResultWriter, VideoSink
+from siamtrack.results import TrackResult
+
+RESULTS = [TrackResult((10.0, 20.5, 30.25, 40.0), 0.9, False, 0), TrackResult((11.0, 21.0, 30.0, 40.0), 0.2, True, 1)]
+
+
+def write_all(path, format=None):
+    with ResultWriter(path, format) as writer:
+        for index, result in enumerate(RESULTS):
+            writer.write(index * 2, index * 0.08, result)
+    return path
+
+
+def test_jsonl(tmp_path):
+    rows = [json.loads(line) for line in write_all(tmp_path / "r.jsonl").read_text().splitlines()]
+    assert rows[0] == {"frame": 0, "time": 0.0, "target": 1, "box": [10.0, 20.5, 30.25, 40.0], "score": 0.9,
+                       "lost": False}
+    assert rows[1]["frame"] == 2 and rows[1]["lost"] is True
+
+
+def test_csv(tmp_path):
+    rows = list(csv.DictReader(write_all(tmp_path / "r.csv").open()))
+    assert len(rows) == 2 and rows[1]["lost"] == "1" and float(rows[0]["w"]) == 30.25
+
+
+def test_mot_is_one_based(tmp_path):
+    lines = write_all(tmp_path / "r.txt").read_text().splitlines()
+    assert lines[0].split(",")[:6] == ["1", "1", "11.00", "21.50", "30.25", "40.00"]
+    assert lines[1].split(",")[0] == "3" and lines[1].endswith("-1,-1,-1")
+
+
+def test_explicit_format_and_unknown_extension(tmp_path):
+    assert json.loads(write_all(tmp_path / "r.log", "jsonl").read_text().splitlines()[0])["frame"] == 0
+    with pytest.raises(OutputError, match="results format"):
+        ResultWriter(tmp_path / "r.log")
+
+
+def test_rows_are_flushed_as_written(tmp_path):
+    writer = ResultWriter(tmp_path / "r.jsonl")
+    writer.write(0, 0.0, RESULTS[0])
+    assert len((tmp_path / "r.jsonl").read_text().splitlines()) == 1  # visible before close
+    writer.close()
+    writer.close()
+
+
+@pytest.mark.parametrize("name", ["missing/r.jsonl", "missing/v.mp4"])
+def test_missing_folder(tmp_path, name):
+    with pytest.raises(OutputError, match="does not exist"):
+        (VideoSink(tmp_path / name, 25, (32, 32)) if name.endswith("mp4") else ResultWriter(tmp_path / name))
+
+
+def test_video_sink_round_trip(tmp_path):
+    with VideoSink(tmp_path / "v.mp4", 20, (64, 48)) as sink:
+        for _ in range(7):
+            sink.write(np.zeros((48, 64, 3), np.uint8))
+        with pytest.raises(OutputError, match="64x48"):
+            sink.write(np.zeros((40, 64, 3), np.uint8))
+    capture = cv2.VideoCapture(str(tmp_path / "v.mp4"))
+    assert int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) == 7
+    with pytest.raises(OutputError, match="use one of"):
+        VideoSink(tmp_path / "v.gif", 20, (64, 48))
+
+
+def test_annotate_draws_without_touching_the_input():
+    frame = np.zeros((100, 100, 3), np.uint8)
+    drawn = annotate(frame, RESULTS[0], label="1", fps=12.5)
+    assert frame.max() == 0 and drawn.max() > 0
+    assert (drawn[20:60, 10] == (0, 220, 0)).all(axis=1).any()  # green left edge while tracking
+    lost = annotate(frame, RESULTS[1])
+    assert (lost[21:61, 11] == (0, 0, 255)).all(axis=1).any()  # red when lost
+    annotate(frame, RESULTS[0], in_place=True)
+    assert frame.max() > 0
