@@ -20,7 +20,10 @@ setup(
     package_data={"siamtrack": ["presets/*.json"]},
     install_requires=[
         "numpy>=1.22",
-        "opencv-python>=4.7",
+        # One OpenCV wheel only: opencv-contrib-python is opencv-python plus the contrib modules
+        # (the CSRT and KCF peers) with the GUI, so nobody needs a second cv2 package beside it.
+        # Two OpenCV wheels in one environment overwrite each other's files.
+        "opencv-contrib-python>=4.7",
         # Any torch >= 2.1 works. Install the build you want first (a CPU wheel keeps it small);
         # pip then keeps it rather than pulling the default CUDA build.
         "torch>=2.1",
@@ -29,7 +32,9 @@ setup(
         "onnx": ["onnx>=1.14", "onnxruntime>=1.16"],
         "tensorrt": ["tensorrt>=10.0"],
         "train": ["tqdm>=4.60"],
-        "test": ["pytest>=7"],
+        "eval": ["matplotlib>=3.5"],
+        # got10k is the oracle for the metric tests; it imports six without declaring it.
+        "test": ["pytest>=7", "matplotlib>=3.5", "got10k==0.1.3", "six"],
     },
     entry_points={"console_scripts": ["siamtrack=siamtrack.cli:main"]},
     classifiers=[

@@ -23,7 +23,7 @@ import torch
 from siamtrack import Tracker, TrackerConfig, __version__
 from siamtrack.backends import create_backend
 from siamtrack.evaluation.ope import mean_auc, read_frames, run_sequence
-from siamtrack.evaluation.otb import list_sequences, load_sequence
+from siamtrack.datasets.otb import list_sequences, load_sequence
 from siamtrack.evaluation.reference import ReferenceSiamFC
 from siamtrack.weights import load_weights, sha256_of
 

@@ -143,6 +143,62 @@ def _demo(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _eval(args: argparse.Namespace) -> int:
+    import platform
+    import shlex
+
+    from .datasets import load_dataset
+    from .errors import InputError
+    from .evaluation.entries import SiamtrackVariant, build_entries, pin_threads
+    from .evaluation.harness import evaluate
+    from .evaluation.report import write_report
+
+    threads = args.threads or os.cpu_count() or 1
+    pin_threads(threads)
+    variants = [SiamtrackVariant.parse(text) for text in args.siamtrack]
+    if args.model or args.config:
+        variants.append(SiamtrackVariant("siamtrack", args.model, args.config))
+    names = [n.strip() for n in args.trackers.split(",") if n.strip()]
+    names += [v.name for v in variants if v.name not in names]
+    sequences = [s for root in args.data for s in load_dataset(root)]
+    if args.sequences:
+        wanted = set(args.sequences.split(","))
+        missing = wanted - {s.name for s in sequences}
+        if missing:
+            raise InputError(f"no sequence(s) named {', '.join(sorted(missing))} in {', '.join(args.data)}")
+        sequences = [s for s in sequences if s.name in wanted]
+    entries, skipped = build_entries(names, variants, args.peer_models, args.device)
+    for name, reason in skipped.items():
+        print(f"siamtrack: skipping {name}: {reason}", file=sys.stderr)
+    if not entries:
+        raise InputError("none of the requested trackers can run here")
+    if not Path(args.report).resolve().parent.is_dir():
+        raise InputError(f"cannot write the report: folder {Path(args.report).parent} does not exist")
+
+    def progress(outcome) -> None:
+        if not args.quiet:
+            state = f"FAILED ({outcome.error})" if outcome.error else f"AUC {outcome.metrics['auc']:.3f}"
+            print(f"{outcome.tracker:>12s} {outcome.sequence:<20s} {state} "
+                  f"{outcome.metrics['fps']:7.1f} fps", file=sys.stderr)
+
+    outcomes = evaluate(entries, sequences, args.max_frames, progress)
+    import cv2
+    import torch
+
+    notes = [f"Skipped {name}: {reason}" for name, reason in skipped.items()]
+    report = write_report(outcomes, Path(args.report), args.title,
+                          command="siamtrack " + " ".join(shlex.quote(a) for a in args.argv),
+                          environment={"platform": platform.platform(), "processor": platform.processor(),
+                                       "cpu_count": os.cpu_count(), "threads": threads, "opencv": cv2.__version__,
+                                       "torch": torch.__version__, "siamtrack": __version__},
+                          notes=notes)
+    for name, row in sorted(report["summary"].items(), key=lambda item: -(item[1]["auc"] or 0)):
+        print(f"{name:>12s}  AUC {row['auc']:.3f}  P@20 {row['precision20']:.3f}  {row['fps']:7.1f} fps"
+              f"{'  failures: ' + str(len(row['failures'])) if row['failures'] else ''}")
+    print(f"report: {Path(args.report) / 'report.md'}")
+    return EXIT_OK
+
+
 def _add_tracker_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("tracker")
     group.add_argument("--model", help="weights file (default: the default model)")
@@ -193,6 +249,26 @@ def build_parser() -> argparse.ArgumentParser:
     _add_tracker_options(demo)
     demo.set_defaults(handler=_demo, config=None, backend="auto")
 
+    evaluation = commands.add_parser(
+        "eval", help="score trackers side by side on annotated sequences (OTB, GOT-10k, VOT, LaSOT)",
+        description="One-pass evaluation of each tracker over every sequence, on the same decoded frames "
+                    "and the same thread count. Writes raw results (OTB format), report.json, report.md "
+                    "and success/precision plots to --report.")
+    evaluation.add_argument("data", nargs="+", help="dataset folder(s); the layout is recognised")
+    evaluation.add_argument("--trackers", default="siamtrack,csrt,kcf,mil,nano,vit",
+                            help="comma-separated: siamtrack, csrt, kcf, mil, nano, vit, or --siamtrack names")
+    evaluation.add_argument("--report", required=True, metavar="DIR", help="folder for the report")
+    evaluation.add_argument("--peer-models", type=Path, metavar="DIR",
+                            help="folder with the NanoTrack / VitTrack ONNX models (laid out as ../shared/weights)")
+    evaluation.add_argument("--siamtrack", action="append", default=[], metavar="NAME=MODEL[:CONFIG]",
+                            help="add a siamtrack variant, e.g. ref5s=siamfc.pth:siamfc-5s (repeatable)")
+    evaluation.add_argument("--sequences", help="comma-separated sequence names (default: all)")
+    evaluation.add_argument("--max-frames", type=int, help="frames per sequence (default: all)")
+    evaluation.add_argument("--title", default="evaluation", help="report title")
+    evaluation.add_argument("--quiet", action="store_true", help="no per-sequence lines")
+    _add_tracker_options(evaluation)
+    evaluation.set_defaults(handler=_eval, device="cpu", backend="auto")
+
     weights = commands.add_parser("weights", help="inspect and convert network weights")
     weights_commands = weights.add_subparsers(dest="weights_command", metavar="ACTION", required=True,
                                               parser_class=_Parser)
@@ -228,7 +304,9 @@ def _quiet_native_logs() -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code (the console script passes it to the shell)."""
     _quiet_native_logs()
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
+    args.argv = argv
     try:
         return args.handler(args)
     except SiamtrackError as exc:

@@ -10,7 +10,7 @@ import pytest
 from siamtrack.backends import create_backend
 from siamtrack.evaluation.metrics import centre_error
 from siamtrack.evaluation.ope import mean_auc, read_frames, run_sequence
-from siamtrack.evaluation.otb import list_sequences, load_sequence
+from siamtrack.datasets.otb import list_sequences, load_sequence
 from siamtrack.evaluation.reference import ReferenceSiamFC
 
 FRAMES = 30

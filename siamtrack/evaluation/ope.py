@@ -11,7 +11,7 @@ import numpy as np
 
 from ..errors import InputError
 from .metrics import precision_at, success_auc
-from .otb import Sequence
+from ..datasets.base import Sequence
 
 
 class SingleTargetTracker(Protocol):

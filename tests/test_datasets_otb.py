@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from siamtrack.errors import InputError
-from siamtrack.evaluation.otb import list_sequences, load_sequence, read_boxes
+from siamtrack.datasets.otb import list_sequences, load_sequence, read_boxes
 
 
 def make_sequence(root, name, rows, frames=None, separator=","):

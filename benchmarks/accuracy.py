@@ -1,0 +1,46 @@
+"""All trackers on the dev sequences: success / precision table, plots, JSON.
+
+    python benchmarks/accuracy.py                    # -> benchmarks/results/accuracy/report.md
+
+siamtrack runs with the default model from weights/ when there is one, else (saying so in the
+report) with the published SiamFC-3s network from ../shared/weights. The peers are OpenCV's CSRT,
+KCF, MIL, NanoTrack v2 and VitTrack, with their models from ../shared/weights.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from siamtrack.cli import main as siamtrack_main
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = REPO.parent / "shared"
+REFERENCE = SHARED / "weights" / "siamfc_reference" / "siamfc_alexnet_original_bnfolded.pth"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", default=str(SHARED / "data" / "dev"))
+    parser.add_argument("--report", default=str(REPO / "benchmarks" / "results" / "accuracy"))
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--max-frames", type=int)
+    args = parser.parse_args()
+    from siamtrack.errors import WeightsError
+    from siamtrack.tracker import default_model_path
+
+    try:
+        model, title = str(default_model_path()), "dev set: siamtrack (default model) and peers"
+    except WeightsError:
+        model, title = str(REFERENCE), "dev set: siamtrack (published SiamFC-3s network) and peers"
+    command = ["eval", args.data, "--report", args.report, "--trackers", "siamtrack,csrt,kcf,mil,nano,vit",
+               "--siamtrack", f"siamtrack={model}", "--peer-models", str(SHARED / "weights"),
+               "--threads", str(args.threads), "--title", title]
+    if args.max_frames:
+        command += ["--max-frames", str(args.max_frames)]
+    return siamtrack_main(command)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

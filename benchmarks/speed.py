@@ -1,0 +1,103 @@
+"""Tracking speed of every tracker and siamtrack backend in one run, with ratios to NanoTrack.
+
+    python benchmarks/speed.py [--threads 2] [--frames 150]
+
+All trackers run on the same frames, decoded into memory beforehand, with the same thread count.
+Per-frame latency (update only) gives p50 / p90 / p99 and fps; the ratio column divides each
+tracker's fps by NanoTrack's measured in the same run, since this machine is shared and noisy.
+Writes benchmarks/results/speed.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = REPO.parent / "shared"
+SEQUENCES = ("car1", "Biker", "boat1")  # three sequences with targets of different sizes
+
+
+def measure(tracker, sequences, frames_per_sequence: int) -> np.ndarray:
+    """Per-update latencies in ms over the given sequences (after one warm-up sequence pass)."""
+    latencies = []
+    for sequence, frames in sequences:
+        tracker.init(frames[0], tuple(sequence.boxes[0]))
+        for frame in frames[1:frames_per_sequence]:
+            began = time.perf_counter()
+            tracker.update(frame)
+            latencies.append((time.perf_counter() - began) * 1000.0)
+    return np.asarray(latencies)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--frames", type=int, default=150, help="frames per sequence")
+    parser.add_argument("--json", type=Path, default=REPO / "benchmarks" / "results" / "speed.json")
+    args = parser.parse_args()
+    os.environ.setdefault("OPENCV_LOG_LEVEL", "OFF")
+
+    from siamtrack import Tracker
+    from siamtrack.datasets import load_dataset
+    from siamtrack.errors import WeightsError
+    from siamtrack.evaluation.entries import pin_threads
+    from siamtrack.evaluation.ope import read_frames
+    from siamtrack.evaluation.peers import PEER_NAMES, PeerUnavailable, create_peer
+    from siamtrack.tracker import default_model_path
+
+    pin_threads(args.threads)
+    dev = {s.name: s for s in load_dataset(SHARED / "data" / "dev")}
+    sequences = [(dev[name], read_frames(dev[name])[:args.frames]) for name in SEQUENCES]
+    candidates = {"siamtrack torch, SiamFC-3s AlexNet (published)":
+                  lambda: Tracker(model=SHARED / "weights" / "siamfc_reference" / "siamfc_alexnet_original_bnfolded.pth",
+                                  backend="torch", device="cpu")}
+    try:
+        default = default_model_path()
+        candidates["siamtrack torch, default model"] = lambda: Tracker(model=default, backend="torch", device="cpu")
+    except WeightsError as missing:
+        print(f"note: {missing}", file=sys.stderr)
+    for name in PEER_NAMES:
+        candidates[f"opencv {name}"] = (lambda name=name: create_peer(name, SHARED / "weights"))
+
+    rows = {}
+    for label, build in candidates.items():
+        try:
+            tracker = build()
+        except PeerUnavailable as exc:
+            print(f"skipping {label}: {exc}", file=sys.stderr)
+            continue
+        measure(tracker, sequences[:1], 10)  # warm-up: first-call allocations, lazy init
+        latencies = measure(tracker, sequences, args.frames)
+        rows[label] = {"fps": float(1000.0 * len(latencies) / latencies.sum()),
+                       "p50_ms": float(np.percentile(latencies, 50)), "p90_ms": float(np.percentile(latencies, 90)),
+                       "p99_ms": float(np.percentile(latencies, 99)), "frames": int(len(latencies))}
+        print(f"{label:50s} {rows[label]['fps']:8.1f} fps", file=sys.stderr, flush=True)
+    nano = rows.get("opencv nano", {}).get("fps")
+    print(f"\n{'tracker':50s} {'fps':>8s} {'p50 ms':>8s} {'p90 ms':>8s} {'p99 ms':>8s} {'x nano':>7s}")
+    for label, row in rows.items():
+        row["ratio_to_nano"] = row["fps"] / nano if nano else None
+        ratio = f"{row['ratio_to_nano']:7.3f}" if nano else "      -"
+        print(f"{label:50s} {row['fps']:8.1f} {row['p50_ms']:8.2f} {row['p90_ms']:8.2f} {row['p99_ms']:8.2f} {ratio}")
+    import cv2
+    import torch
+
+    result = {"command": "python " + " ".join(sys.argv), "threads": args.threads, "sequences": list(SEQUENCES),
+              "frames_per_sequence": args.frames, "trackers": rows,
+              "machine": {"platform": platform.platform(), "processor": platform.processor(),
+                          "cpu_count": os.cpu_count(), "opencv": cv2.__version__, "torch": torch.__version__}}
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(result, indent=1) + "\n")
+    print(f"wrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

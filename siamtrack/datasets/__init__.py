@@ -1,0 +1,10 @@
+"""Annotated sequences in the layouts trackers are benchmarked and trained on.
+
+Every reader returns :class:`Sequence` objects with 0-based (x, y, w, h) boxes and an
+``absent`` mask (frames where the target is not visible: NaN rows, absence/occlusion labels).
+:func:`load_dataset` recognises the layout of a folder by itself.
+"""
+
+from .base import Sequence, load_dataset, detect_layout
+
+__all__ = ["Sequence", "load_dataset", "detect_layout"]
