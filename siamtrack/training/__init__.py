@@ -1,0 +1,1 @@
+"""Training Siamese trackers: pair sampling, augmentation, loss, and the training loop."""
