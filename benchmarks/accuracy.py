@@ -10,13 +10,16 @@ KCF, MIL, NanoTrack v2 and VitTrack, with their models from ../shared/weights.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
 from siamtrack.cli import main as siamtrack_main
 
-REPO = Path(__file__).resolve().parent.parent
-SHARED = REPO.parent / "shared"
+# Relative paths, so the command recorded in the report reproduces on another checkout.
+_REPO = Path(__file__).resolve().parent.parent
+REPO = Path(os.path.relpath(_REPO))
+SHARED = Path(os.path.relpath(_REPO.parent / "shared"))
 REFERENCE = SHARED / "weights" / "siamfc_reference" / "siamfc_alexnet_original_bnfolded.pth"
 
 
@@ -31,7 +34,7 @@ def main() -> int:
     from siamtrack.tracker import default_model_path
 
     try:
-        model, title = str(default_model_path()), "dev set: siamtrack (default model) and peers"
+        model, title = os.path.relpath(default_model_path()), "dev set: siamtrack (default model) and peers"
     except WeightsError:
         model, title = str(REFERENCE), "dev set: siamtrack (published SiamFC-3s network) and peers"
     command = ["eval", args.data, "--report", args.report, "--trackers", "siamtrack,csrt,kcf,mil,nano,vit",

@@ -40,19 +40,42 @@ class ClipSpec:
     seed: int = 0
 
 
+def _fractal_noise(rng: np.random.Generator, width: int, height: int, octaves: int = 5) -> np.ndarray:
+    """Sum of smooth random fields at halving scales (1/f-like), normalised to [0, 1]."""
+    total = np.zeros((height, width), np.float32)
+    for octave in range(octaves):
+        cell = max(2, 64 >> octave)
+        low = rng.random((height // cell + 2, width // cell + 2)).astype(np.float32)
+        total += cv2.resize(low, (width, height), interpolation=cv2.INTER_CUBIC) / (1 << octave)
+    total -= total.min()
+    return total / max(float(total.max()), 1e-6)
+
+
 def _background(rng: np.random.Generator, width: int, height: int) -> np.ndarray:
-    """Clutter: smooth colour noise plus many random rectangles and ellipses."""
-    low = rng.integers(40, 200, size=(height // 16 + 2, width // 16 + 2, 3)).astype(np.uint8)
-    image = cv2.resize(low, (width, height), interpolation=cv2.INTER_CUBIC)
-    for _ in range(70):
-        colour = tuple(int(c) for c in rng.integers(0, 256, 3))
-        x, y = int(rng.integers(0, width)), int(rng.integers(0, height))
-        w, h = int(rng.integers(8, 70)), int(rng.integers(8, 70))
-        if rng.random() < 0.5:
-            cv2.rectangle(image, (x, y), (x + w, y + h), colour, -1)
+    """A scene-like backdrop: lit sky and ground with natural texture, and muted clutter."""
+    rows = np.linspace(0.0, 1.0, height, dtype=np.float32)[:, None, None]
+    horizon = float(rng.uniform(0.25, 0.45))
+    sky = np.array(rng.uniform([170, 140, 110], [235, 205, 170]), np.float32)  # BGR, bluish
+    ground = np.array(rng.uniform([60, 90, 90], [110, 140, 150]), np.float32)  # greys, browns
+    blend = np.clip((rows - horizon) / 0.08 + 0.5, 0.0, 1.0)
+    image = (1 - blend) * sky + blend * ground
+    texture = _fractal_noise(rng, width, height)[:, :, None]
+    image = image * (0.7 + 0.6 * texture)
+    for _ in range(45):  # buildings, poles, bushes, signs: muted colours, some with edges
+        colour = tuple(float(c) for c in rng.uniform(40, 200, 3) * rng.uniform(0.6, 1.0))
+        x, y = int(rng.integers(0, width)), int(rng.integers(int(height * horizon * 0.6), height))
+        w, h = int(rng.integers(6, 80)), int(rng.integers(6, 90))
+        kind = rng.random()
+        if kind < 0.45:
+            cv2.rectangle(image, (x, y - h), (x + w, y), colour, -1)
+            cv2.rectangle(image, (x, y - h), (x + w, y), tuple(c * 0.6 for c in colour), 1)
+        elif kind < 0.8:
+            cv2.ellipse(image, (x, y), (w // 2 + 2, h // 3 + 2), float(rng.uniform(0, 180)), 0, 360, colour, -1)
         else:
-            cv2.ellipse(image, (x, y), (w // 2, h // 2), float(rng.uniform(0, 180)), 0, 360, colour, -1)
-    return cv2.GaussianBlur(image, (3, 3), 0)
+            cv2.line(image, (x, y), (x + int(rng.integers(-20, 20)), y - h), colour, int(rng.integers(1, 4)))
+    shading = _fractal_noise(rng, width, height, octaves=2)[:, :, None]
+    image = image * (0.8 + 0.4 * shading)
+    return cv2.GaussianBlur(np.clip(image, 0, 255).astype(np.uint8), (3, 3), 0)
 
 
 def _object_texture(rng: np.random.Generator, width: int, height: int) -> np.ndarray:

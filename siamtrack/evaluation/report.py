@@ -66,7 +66,7 @@ def _plot(summary: dict, folder: Path, title: str) -> list[str]:
         axes.set_ylim(0, 1.02)
         axes.set_xlabel(xlabel)
         axes.set_ylabel("success rate" if score_key == "auc" else "precision")
-        axes.set_title(f"{'Success' if score_key == 'auc' else 'Precision'} plots of OPE - {title}")
+        axes.set_title(f"{'Success' if score_key == 'auc' else 'Precision'} plots of OPE\n{title}", fontsize=10)
         axes.grid(alpha=0.3)
         axes.legend(loc="lower left" if score_key == "auc" else "lower right", fontsize=8)
         figure.tight_layout()
