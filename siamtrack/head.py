@@ -2,8 +2,9 @@
 
 Steps, per frame, for the responses of one target at S scales:
 
-1. upsample each 17 x 17 map bicubically to 272 x 272 (``response_upsample`` = 16), so the peak
-   is found with sub-cell accuracy;
+1. upsample each r x r map bicubically by ``response_upsample`` (17 -> 272 for SiamFC's AlexNet;
+   the size comes from the maps, so any backbone works), so the peak is found with sub-cell
+   accuracy;
 2. multiply the maxima of the non-identity scales by ``scale_penalty`` and keep the best scale;
 3. normalise that map to sum 1, blend it with a Hann window (``window_influence``) that favours
    small displacements, and take the argmax;
@@ -69,16 +70,22 @@ class ResponseHead:
     def __init__(self, config: TrackerConfig) -> None:
         self.config = config
         self.scales = scale_factors(config)
-        self.window = hann_window(config.upsampled_size)
+        self._windows: dict[int, np.ndarray] = {}
         penalties = np.full(config.scale_count, config.scale_penalty, dtype=np.float32)
         penalties[config.scale_count // 2] = 1.0
         self.penalties = penalties
         # Search-crop pixels per upsampled response cell.
         self.pixels_per_cell = config.total_stride / config.response_upsample
 
+    def window(self, upsampled_size: int) -> np.ndarray:
+        """The Hann window for maps of this size (built once per size)."""
+        if upsampled_size not in self._windows:
+            self._windows[upsampled_size] = hann_window(upsampled_size)
+        return self._windows[upsampled_size]
+
     def contrast(self, response: np.ndarray) -> float:
         """Peak minus mean of one (r, r) raw map, upsampled as in :meth:`locate`."""
-        upsampled = upsample(response[None], self.config.upsampled_size)[0]
+        upsampled = upsample(response[None], response.shape[-1] * self.config.response_upsample)[0]
         return float(upsampled.max() - upsampled.mean())
 
     def locate(self, responses: np.ndarray) -> Peak:
@@ -86,14 +93,15 @@ class ResponseHead:
         config = self.config
         if responses.shape[0] != config.scale_count:
             raise ValueError(f"expected {config.scale_count} response maps, got {responses.shape[0]}")
-        upsampled = upsample(responses, config.upsampled_size)
+        size = responses.shape[-1] * config.response_upsample
+        upsampled = upsample(responses, size)
         best = int(np.argmax(upsampled.reshape(len(upsampled), -1).max(axis=1) * self.penalties))
         chosen = upsampled[best]
         normalised = chosen - chosen.min()
         normalised /= normalised.sum() + 1e-16
-        blended = (1.0 - config.window_influence) * normalised + config.window_influence * self.window
+        blended = (1.0 - config.window_influence) * normalised + config.window_influence * self.window(size)
         row, col = np.unravel_index(int(np.argmax(blended)), blended.shape)
-        centre = (config.upsampled_size - 1) / 2.0
+        centre = (size - 1) / 2.0
         offset = ((col - centre) * self.pixels_per_cell, (row - centre) * self.pixels_per_cell)
         peak_value = float(chosen[row, col])
         return Peak(best, offset, peak_value, peak_value - float(chosen.mean()))

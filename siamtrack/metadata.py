@@ -12,7 +12,7 @@ from typing import Any, Mapping
 
 from .errors import WeightsError
 
-ARCHITECTURES = ("alexnet",)
+ARCHITECTURES = ("alexnet", "efficientnet-lite0-s8")
 COLOUR_ORDERS = ("RGB", "BGR")
 
 
@@ -33,6 +33,8 @@ class ModelMetadata:
         exemplar_size: exemplar crop side the network was trained on.
         instance_size: search crop side the network was trained on.
         total_stride: backbone stride.
+        template_crop: side, in feature cells, of the central window of the exemplar features
+            used as the correlation kernel; 0 uses them all (unpadded backbones such as AlexNet).
         provenance: free-form strings: where the weights came from, licence, converter, etc.
     """
 
@@ -48,6 +50,7 @@ class ModelMetadata:
     exemplar_size: int = 127
     instance_size: int = 255
     total_stride: int = 8
+    template_crop: int = 0
     provenance: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:

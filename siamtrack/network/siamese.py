@@ -16,6 +16,7 @@ from torch import nn
 from ..metadata import ModelMetadata
 from .backbones import AlexNetBackbone
 from .correlation import cross_correlate
+from .efficientnet_lite import EfficientNetLite0S8
 
 
 def build_backbone(metadata: ModelMetadata) -> nn.Module:
@@ -23,6 +24,10 @@ def build_backbone(metadata: ModelMetadata) -> nn.Module:
     if metadata.architecture == "alexnet":
         return AlexNetBackbone(metadata.widths, batch_norm=metadata.batch_norm,
                                bn_eps=metadata.bn_eps)
+    if metadata.architecture == "efficientnet-lite0-s8":
+        if not metadata.batch_norm:
+            return EfficientNetLite0S8(metadata.widths[0]).fold_batch_norm()
+        return EfficientNetLite0S8(metadata.widths[0])
     raise ValueError(f"no backbone named {metadata.architecture!r}")
 
 
@@ -47,8 +52,17 @@ class SiameseNet(nn.Module):
         return (images - self.input_mean) / self.input_std
 
     def template(self, exemplar_crops: torch.Tensor) -> torch.Tensor:
-        """Exemplar crops (T, 127, 127, 3) uint8 -> kernels (T, C, h, w)."""
-        return self.backbone(self.preprocess(exemplar_crops))
+        """Exemplar crops (T, 127, 127, 3) uint8 -> kernels (T, C, h, w).
+
+        Padded backbones keep only the central ``metadata.template_crop`` cells, which hold the
+        target and little of the crop border.
+        """
+        features = self.backbone(self.preprocess(exemplar_crops))
+        cells = self.metadata.template_crop
+        if cells:
+            start = (features.shape[-1] - cells) // 2
+            features = features[..., start:start + cells, start:start + cells]
+        return features
 
     def track(self, search_crops: torch.Tensor, kernels: torch.Tensor) -> torch.Tensor:
         """Search crops (T * S, 255, 255, 3) uint8 + kernels (T, C, h, w) -> responses (T * S, r, r)."""
