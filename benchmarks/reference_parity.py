@@ -11,20 +11,18 @@ AUC (21 IoU thresholds, OTB definition) and precision@20px per sequence and writ
 from __future__ import annotations
 
 import argparse
-import json
-import platform
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
-import torch
 
-from siamtrack import Tracker, TrackerConfig, __version__
+from siamtrack import Tracker, TrackerConfig
 from siamtrack.backends import create_backend
 from siamtrack.evaluation.ope import mean_auc, read_frames, run_sequence
 from siamtrack.datasets.otb import list_sequences, load_sequence
 from siamtrack.evaluation.reference import ReferenceSiamFC
+from siamtrack.evaluation.report import machine_info, write_json
 from siamtrack.weights import load_weights, sha256_of
 
 REPO = Path(__file__).resolve().parent.parent
@@ -86,12 +84,9 @@ def main() -> int:
     print(f"{'mean':15s} {'':6s} {summary['mean_auc_siamtrack']:9.3f} {summary['mean_auc_reference']:9.3f}"
           f" {summary['difference']:+7.3f}")
     result["command"] = " ".join(["python"] + sys.argv)
-    result["machine"] = {"platform": platform.platform(), "processor": platform.processor(),
-                         "torch": torch.__version__, "threads": args.threads}
-    result["siamtrack_version"] = __version__
+    result["machine"] = machine_info(args.threads)
     result["wall_seconds"] = round(time.time() - began, 1)
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(result, indent=1) + "\n")
+    write_json(args.json, result)
     print(f"wrote {args.json}")
     return 0
 

@@ -11,9 +11,7 @@ Writes benchmarks/results/speed.json.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import sys
 import time
 from pathlib import Path
@@ -51,6 +49,7 @@ def main() -> int:
     from siamtrack.evaluation.entries import pin_threads
     from siamtrack.evaluation.ope import read_frames
     from siamtrack.evaluation.peers import PEER_NAMES, PeerUnavailable, create_peer
+    from siamtrack.evaluation.report import machine_info, write_json
     from siamtrack.tracker import default_model_path
 
     pin_threads(args.threads)
@@ -86,15 +85,8 @@ def main() -> int:
         row["ratio_to_nano"] = row["fps"] / nano if nano else None
         ratio = f"{row['ratio_to_nano']:7.3f}" if nano else "      -"
         print(f"{label:50s} {row['fps']:8.1f} {row['p50_ms']:8.2f} {row['p90_ms']:8.2f} {row['p99_ms']:8.2f} {ratio}")
-    import cv2
-    import torch
-
-    result = {"command": "python " + " ".join(sys.argv), "threads": args.threads, "sequences": list(SEQUENCES),
-              "frames_per_sequence": args.frames, "trackers": rows,
-              "machine": {"platform": platform.platform(), "processor": platform.processor(),
-                          "cpu_count": os.cpu_count(), "opencv": cv2.__version__, "torch": torch.__version__}}
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(result, indent=1) + "\n")
+    write_json(args.json, {"command": "python " + " ".join(sys.argv), "sequences": list(SEQUENCES),
+                            "frames_per_sequence": args.frames, "trackers": rows, "machine": machine_info(args.threads)})
     print(f"wrote {args.json}")
     return 0
 

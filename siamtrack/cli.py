@@ -91,7 +91,7 @@ def _track(args: argparse.Namespace) -> int:
     from .progress import Progress
     from .sources import SourceOptions, open_source
 
-    show = args.show if args.show is not None else False
+    show = args.show
     if show and not display_available():
         raise OutputError("--show needs a display, and none is available (no DISPLAY); "
                           "drop --show to run headless")
@@ -144,14 +144,13 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _eval(args: argparse.Namespace) -> int:
-    import platform
     import shlex
 
     from .datasets import load_dataset
     from .errors import InputError
     from .evaluation.entries import SiamtrackVariant, build_entries, pin_threads
     from .evaluation.harness import evaluate
-    from .evaluation.report import write_report
+    from .evaluation.report import machine_info, write_report
 
     threads = args.threads or os.cpu_count() or 1
     pin_threads(threads)
@@ -182,16 +181,10 @@ def _eval(args: argparse.Namespace) -> int:
                   f"{outcome.metrics['fps']:7.1f} fps", file=sys.stderr)
 
     outcomes = evaluate(entries, sequences, args.max_frames, progress)
-    import cv2
-    import torch
-
     notes = [f"Skipped {name}: {reason}" for name, reason in skipped.items()]
     report = write_report(outcomes, Path(args.report), args.title,
                           command="siamtrack " + " ".join(shlex.quote(a) for a in args.argv),
-                          environment={"platform": platform.platform(), "processor": platform.processor(),
-                                       "cpu_count": os.cpu_count(), "threads": threads, "opencv": cv2.__version__,
-                                       "torch": torch.__version__, "siamtrack": __version__},
-                          notes=notes)
+                          environment=machine_info(threads), notes=notes)
     for name, row in sorted(report["summary"].items(), key=lambda item: -(item[1]["auc"] or 0)):
         print(f"{name:>12s}  AUC {row['auc']:.3f}  P@20 {row['precision20']:.3f}  {row['fps']:7.1f} fps"
               f"{'  failures: ' + str(len(row['failures'])) if row['failures'] else ''}")
@@ -222,7 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
     track.add_argument("source", help="video file, image folder, camera index or stream URL")
     track.add_argument("--box", type=parse_box, metavar="X,Y,W,H",
                        help="initial box on the first frame, 0-based pixels (default: select it in a window)")
-    track.add_argument("--show", action="store_true", default=None,
+    track.add_argument("--show", action="store_true",
                        help="show a live window (keys: space re-select, r reset, q/Esc quit)")
     track.add_argument("--output", metavar="VIDEO", help="write an annotated video (.mp4 or .avi)")
     track.add_argument("--results", action="append", default=[], metavar="FILE",

@@ -1,6 +1,5 @@
 """The public Tracker API: edge cases, with a scripted fake backend and a tiny real network."""
 
-from types import SimpleNamespace
 
 import numpy as np
 import pytest

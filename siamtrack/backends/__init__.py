@@ -6,6 +6,7 @@ for one by name and never branches on the answer.
 
 from __future__ import annotations
 
+import importlib
 import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Union
@@ -18,7 +19,10 @@ if TYPE_CHECKING:
 
 LOG = logging.getLogger(__name__)
 
-BACKEND_NAMES = ("auto", "torch")
+# Backend name -> (module, class), imported only when asked for, so a backend's framework is
+# loaded only by those who use it.
+_IMPLEMENTATIONS = {"torch": ("siamtrack.backends.torch_backend", "TorchBackend")}
+BACKEND_NAMES = ("auto", *_IMPLEMENTATIONS)
 
 ModelSource = Union[str, Path, "ModelWeights"]
 
@@ -48,12 +52,12 @@ def create_backend(backend: str, model: ModelSource, device: str = "auto",
         BackendUnavailableError: the backend or device cannot be used here.
         WeightsError: the model cannot be read or does not fit.
     """
-    name = resolve_backend_name(backend)
+    module_name, class_name = _IMPLEMENTATIONS[resolve_backend_name(backend)]
+    implementation = getattr(importlib.import_module(module_name), class_name)
     from ..weights import ModelWeights, load_weights
-    from .torch_backend import TorchBackend
 
     weights = model if isinstance(model, ModelWeights) else load_weights(model)
-    instance = TorchBackend(weights, device=device, threads=threads)
+    instance = implementation(weights, device=device, threads=threads)
     LOG.info("backend %s on %s (requested %s/%s)", instance.name, instance.device, backend, device)
     return instance
 

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import platform
 from pathlib import Path
 from typing import Any, Optional, Sequence as Seq
 
@@ -21,6 +23,23 @@ import numpy as np
 
 from .harness import SequenceOutcome, summarise
 from .metrics import NORMALIZED_THRESHOLDS, PRECISION_THRESHOLDS, SUCCESS_THRESHOLDS
+
+
+def machine_info(threads: int) -> dict:
+    """What a measurement ran on: platform, CPU, thread count and library versions."""
+    import cv2
+    import torch
+
+    from .. import __version__
+
+    return {"platform": platform.platform(), "processor": platform.processor(), "cpu_count": os.cpu_count(),
+            "threads": threads, "opencv": cv2.__version__, "torch": torch.__version__, "siamtrack": __version__}
+
+
+def write_json(path: Path, content: dict) -> None:
+    """Write ``content`` as indented JSON, creating the folder."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(content, indent=1) + "\n")
 
 
 def _safe(name: str) -> str:
@@ -95,7 +114,7 @@ def write_report(outcomes: Seq[SequenceOutcome], folder: Path, title: str = "eva
                        **{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in o.metrics.items()}}
                       for o in outcomes],
     }
-    (folder / "report.json").write_text(json.dumps(report, indent=1) + "\n")
+    write_json(folder / "report.json", report)
     plots = _plot(summary, folder, title)
 
     names = sorted(summary, key=lambda n: -(summary[n]["auc"] or 0))
