@@ -1,0 +1,125 @@
+"""Cutting augmented training pairs: an exemplar crop and a search crop with a known target offset.
+
+Crops use the tracker's geometry (context around the box, exemplar / instance sizes, bilinear
+sampling with mean-colour padding), so the network trains on what it will see when tracking.
+On top of that:
+
+* the target is shifted randomly inside the search crop, so the network cannot learn that the
+  answer is always in the middle (padded backbones could otherwise read that off the border);
+* each axis is stretched slightly, and scale varies, so matches survive shape and size change;
+* colour, blur and grayscale vary, so matches rely on structure more than on exact colour.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from ..config import TrackerConfig
+from ..errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Augmentation:
+    """Random changes applied to each training pair.
+
+    Attributes:
+        max_shift: largest target offset from the search-crop centre, per axis, in search-crop
+            pixels. SiamFC's search area is 255 px; 64 keeps the target well inside it.
+        stretch: largest relative change of each axis's scale (0.05: +-5 %).
+        colour: largest relative change of brightness, contrast and per-channel gain.
+        blur_probability: chance of a Gaussian blur on each crop.
+        gray_probability: chance that both crops of a pair are turned gray.
+    """
+
+    max_shift: float = 64.0
+    stretch: float = 0.05
+    colour: float = 0.2
+    blur_probability: float = 0.15
+    gray_probability: float = 0.1
+
+    def __post_init__(self) -> None:
+        if self.max_shift < 0 or not 0 <= self.stretch < 0.5 or not 0 <= self.colour < 1:
+            raise ConfigError("need max_shift >= 0, 0 <= stretch < 0.5, 0 <= colour < 1")
+        if not (0 <= self.blur_probability <= 1 and 0 <= self.gray_probability <= 1):
+            raise ConfigError("probabilities must be in [0, 1]")
+
+
+NO_AUGMENTATION = Augmentation(max_shift=0.0, stretch=0.0, colour=0.0, blur_probability=0.0, gray_probability=0.0)
+
+
+def context_side(box: np.ndarray, context_amount: float) -> float:
+    """Side of the square exemplar region around ``box`` (SiamFC's context rule)."""
+    w, h = float(box[2]), float(box[3])
+    pad = context_amount * (w + h)
+    return math.sqrt((w + pad) * (h + pad))
+
+
+def _crop(image: np.ndarray, centre: tuple[float, float], side_x: float, side_y: float, out: int,
+          pad: tuple[float, ...]) -> np.ndarray:
+    """Axis-aligned crop of ``side_x`` x ``side_y`` frame pixels around ``centre``, resized to out x out.
+
+    Same mapping as :func:`siamtrack.crops.crop_squares` (which it equals when the sides match).
+    """
+    sx, sy = side_x / out, side_y / out
+    matrix = np.array([[sx, 0.0, centre[0] - sx * (out - 1) / 2], [0.0, sy, centre[1] - sy * (out - 1) / 2]])
+    return cv2.warpAffine(image, matrix, (out, out), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                          borderMode=cv2.BORDER_CONSTANT, borderValue=pad)
+
+
+def _photometric(crop: np.ndarray, rng: np.random.Generator, aug: Augmentation, gray: bool) -> np.ndarray:
+    image = crop.astype(np.float32)
+    if aug.colour > 0:
+        gain = 1 + rng.uniform(-aug.colour, aug.colour, 3) * 0.5  # per channel
+        contrast = 1 + rng.uniform(-aug.colour, aug.colour)
+        brightness = rng.uniform(-aug.colour, aug.colour) * 64
+        mean = image.mean()
+        image = (image - mean) * contrast + mean + brightness
+        image = image * gain
+    if rng.random() < aug.blur_probability:
+        image = cv2.GaussianBlur(image, (0, 0), float(rng.uniform(0.5, 1.5)))
+    if gray:
+        image = cv2.cvtColor(np.clip(image, 0, 255).astype(np.uint8), cv2.COLOR_BGR2GRAY)
+        return cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+    return np.clip(image, 0, 255).astype(np.uint8)
+
+
+def training_pair(exemplar_image: np.ndarray, exemplar_box: np.ndarray, search_image: np.ndarray,
+                  search_box: np.ndarray, rng: np.random.Generator, aug: Augmentation = Augmentation(),
+                  config: TrackerConfig = TrackerConfig()) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Cut one augmented pair.
+
+    Args:
+        exemplar_image, search_image: BGR uint8 frames (may be the same image).
+        exemplar_box, search_box: 0-based (x, y, w, h) of the target in each.
+        rng: source of randomness (seed it for reproducible pairs).
+
+    Returns:
+        ``(exemplar, search, offset)``: (E, E, 3) and (I, I, 3) uint8 crops and the target
+        centre's (dx, dy) from the search-crop centre, in search-crop pixels.
+    """
+    ratio = config.instance_size / config.exemplar_size
+    gray = rng.random() < aug.gray_probability
+
+    def stretched(side: float) -> tuple[float, float]:
+        return (side * (1 + rng.uniform(-aug.stretch, aug.stretch)),
+                side * (1 + rng.uniform(-aug.stretch, aug.stretch)))
+
+    z_centre = (exemplar_box[0] + (exemplar_box[2] - 1) / 2, exemplar_box[1] + (exemplar_box[3] - 1) / 2)
+    z_pad = tuple(float(c) for c in cv2.mean(exemplar_image)[:3])
+    z_side = context_side(exemplar_box, config.context_amount)
+    exemplar = _crop(exemplar_image, z_centre, *stretched(z_side), config.exemplar_size, z_pad)
+
+    x_side_x, x_side_y = stretched(context_side(search_box, config.context_amount) * ratio)
+    offset = rng.uniform(-aug.max_shift, aug.max_shift, 2)
+    x_target = (search_box[0] + (search_box[2] - 1) / 2, search_box[1] + (search_box[3] - 1) / 2)
+    # The crop centre moves opposite to the offset, so the target lands at +offset in the crop.
+    x_centre = (x_target[0] - offset[0] * x_side_x / config.instance_size,
+                x_target[1] - offset[1] * x_side_y / config.instance_size)
+    x_pad = tuple(float(c) for c in cv2.mean(search_image)[:3])
+    search = _crop(search_image, x_centre, x_side_x, x_side_y, config.instance_size, x_pad)
+    return (_photometric(exemplar, rng, aug, gray), _photometric(search, rng, aug, gray),
+            offset.astype(np.float32))

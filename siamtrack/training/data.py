@@ -1,0 +1,88 @@
+"""Training pairs as a PyTorch dataset: from sequences (two frames) and still images (one image).
+
+Item ``i`` of epoch ``e`` is a pure function of (seed, e, i), so runs are reproducible and a
+resumed run sees the pairs it would have seen, whatever the number of loader workers or
+processes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence as Seq
+
+import cv2
+import numpy as np
+import torch
+
+from ..config import TrackerConfig
+from ..datasets.base import Sequence
+from ..datasets.stills import StillImage
+from ..errors import InputError
+from .augment import Augmentation, training_pair
+from .pairs import PairRules, sample_pair, usable_frames
+
+
+@dataclass(frozen=True)
+class _Source:
+    sequence: Sequence | None
+    usable: np.ndarray | None
+    still: StillImage | None
+
+
+def _read(path) -> np.ndarray:
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if image is None:
+        raise InputError(f"cannot read training image {path}")
+    return image
+
+
+class PairDataset(torch.utils.data.Dataset):
+    """Augmented (exemplar, search, offset) triples.
+
+    Args:
+        sequences: annotated sequences; each contributes in proportion to its usable frames.
+        stills: still images; each box gives a pair cut twice from the same image.
+        pairs_per_epoch: length of an epoch.
+        still_fraction: share of pairs drawn from still images (when there are both kinds).
+        rules, augmentation, config: how pairs are chosen and cut.
+        seed: base seed.
+    """
+
+    def __init__(self, sequences: Seq[Sequence], stills: Seq[StillImage], pairs_per_epoch: int,
+                 still_fraction: float = 0.2, rules: PairRules = PairRules(),
+                 augmentation: Augmentation = Augmentation(), config: TrackerConfig = TrackerConfig(),
+                 seed: int = 0) -> None:
+        self.videos = [_Source(s, u, None) for s in sequences if len(u := usable_frames(s, rules))]
+        self.stills = [_Source(None, None, s) for s in stills]
+        if not self.videos and not self.stills:
+            raise InputError("no usable training data: no sequence frame or still box passes the filters")
+        weights = np.array([len(v.usable) for v in self.videos], dtype=np.float64)
+        self.video_weights = weights / weights.sum() if len(weights) else weights
+        self.still_fraction = still_fraction if self.videos and self.stills else float(not self.videos)
+        self.pairs_per_epoch = pairs_per_epoch
+        self.rules, self.augmentation, self.config, self.seed = rules, augmentation, config, seed
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        """Select the epoch whose pairs ``__getitem__`` returns (call before each epoch)."""
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return self.pairs_per_epoch
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        rng = np.random.default_rng([self.seed, self.epoch, index])
+        if rng.random() < self.still_fraction:
+            still = self.stills[rng.integers(len(self.stills))].still
+            image = _read(still.path)
+            box = still.boxes[rng.integers(len(still.boxes))]
+            z_image, z_box, x_image, x_box = image, box, image, box
+        else:
+            source = self.videos[rng.choice(len(self.videos), p=self.video_weights)]
+            z_index, x_index = sample_pair(source.usable, self.rules, rng)
+            sequence = source.sequence
+            z_image, z_box = _read(sequence.frames[z_index]), sequence.boxes[z_index]
+            x_image = z_image if x_index == z_index else _read(sequence.frames[x_index])
+            x_box = sequence.boxes[x_index]
+        exemplar, search, offset = training_pair(z_image, z_box, x_image, x_box, rng, self.augmentation, self.config)
+        return torch.from_numpy(exemplar), torch.from_numpy(search), torch.from_numpy(offset)

@@ -1,0 +1,67 @@
+import numpy as np
+import pytest
+
+from siamtrack.config import TrackerConfig
+from siamtrack.crops import crop_squares
+from siamtrack.errors import ConfigError
+from siamtrack.training.augment import NO_AUGMENTATION, Augmentation, context_side, training_pair
+
+
+def scene(seed=0):
+    rng = np.random.default_rng(seed)
+    image = rng.integers(0, 60, (300, 400, 3), dtype=np.uint8)
+    image[120:160, 180:240] = (40, 200, 250)  # the target: a bright 60 x 40 block
+    return image
+
+
+BOX = np.array([180.0, 120.0, 60.0, 40.0])
+
+
+def test_without_augmentation_crops_equal_the_trackers():
+    image = scene()
+    exemplar, search, offset = training_pair(image, BOX, image, BOX, np.random.default_rng(0), NO_AUGMENTATION)
+    centre = (BOX[0] + (BOX[2] - 1) / 2, BOX[1] + (BOX[3] - 1) / 2)
+    pad = image.reshape(-1, 3).mean(axis=0)
+    side = context_side(BOX, 0.5)
+    expected_z = crop_squares(image, centre, [side], 127, pad)[0]
+    expected_x = crop_squares(image, centre, [side * 255 / 127], 255, pad)[0]
+    assert np.abs(exemplar.astype(int) - expected_z).max() <= 1
+    assert np.abs(search.astype(int) - expected_x).max() <= 1
+    assert offset.tolist() == [0.0, 0.0]
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_offset_says_where_the_target_is(seed):
+    image = scene(seed)
+    aug = Augmentation(max_shift=64, stretch=0.0, colour=0.0, blur_probability=0.0, gray_probability=0.0)
+    _, search, offset = training_pair(image, BOX, image, BOX, np.random.default_rng(seed), aug)
+    assert np.abs(offset).max() <= 64
+    bright = np.argwhere(search[:, :, 2] > 150)  # the target's red channel stands out
+    centre_yx = bright.mean(axis=0)
+    assert centre_yx[1] - 127 == pytest.approx(offset[0], abs=2.0)
+    assert centre_yx[0] - 127 == pytest.approx(offset[1], abs=2.0)
+
+
+def test_augmentation_is_reproducible_and_varies():
+    image = scene()
+    first = training_pair(image, BOX, image, BOX, np.random.default_rng(7))
+    again = training_pair(image, BOX, image, BOX, np.random.default_rng(7))
+    other = training_pair(image, BOX, image, BOX, np.random.default_rng(8))
+    assert all(np.array_equal(a, b) for a, b in zip(first, again))
+    assert not np.array_equal(first[1], other[1])
+    assert first[0].shape == (127, 127, 3) and first[1].shape == (255, 255, 3) and first[0].dtype == np.uint8
+
+
+def test_gray_pairs_are_gray_together():
+    image = scene()
+    aug = Augmentation(gray_probability=1.0)
+    exemplar, search, _ = training_pair(image, BOX, image, BOX, np.random.default_rng(0), aug)
+    for crop in (exemplar, search):
+        assert (crop[:, :, 0] == crop[:, :, 1]).all() and (crop[:, :, 1] == crop[:, :, 2]).all()
+
+
+def test_bad_settings():
+    with pytest.raises(ConfigError):
+        Augmentation(stretch=0.7)
+    with pytest.raises(ConfigError):
+        Augmentation(gray_probability=2)
