@@ -1,0 +1,39 @@
+import numpy as np
+import pytest
+import torch
+
+from siamtrack.metadata import ModelMetadata
+from siamtrack.network.siamese import SiameseNet
+from siamtrack.training.augment import training_pair
+from siamtrack.training.step import pair_loss, train_step
+
+
+def fixed_batch(count=4):
+    rng = np.random.default_rng(0)
+    exemplars, searches, offsets = [], [], []
+    for index in range(count):
+        image = rng.integers(0, 80, (240, 320, 3), dtype=np.uint8)
+        image[100:140, 140:190] = rng.integers(100, 255, 3)
+        box = np.array([140.0, 100.0, 50.0, 40.0])
+        z, x, offset = training_pair(image, box, image, box, rng)
+        exemplars.append(torch.from_numpy(z))
+        searches.append(torch.from_numpy(x))
+        offsets.append(torch.from_numpy(offset))
+    return torch.stack(exemplars), torch.stack(searches), torch.stack(offsets)
+
+
+@pytest.mark.parametrize("metadata", [
+    ModelMetadata(architecture="alexnet", widths=(16, 32, 32, 32, 16), batch_norm=True),
+    ModelMetadata(architecture="efficientnet-lite0-s8", widths=(16,), batch_norm=True, bn_eps=1e-3,
+                  input_mean=(123.7, 116.3, 103.5), input_std=(58.4, 57.1, 57.4), template_crop=8),
+], ids=["alexnet", "efficientnet-lite0-s8"])
+def test_one_step_lowers_the_loss_on_a_fixed_batch(metadata):
+    torch.manual_seed(0)
+    network = SiameseNet(metadata)
+    batch = fixed_batch()
+    optimizer = torch.optim.SGD(network.parameters(), lr=0.01, momentum=0.9)
+    before = train_step(network, optimizer, batch)
+    network.train()
+    with torch.no_grad():
+        after = float(pair_loss(network, *batch))
+    assert np.isfinite(before) and after < before
