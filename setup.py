@@ -17,7 +17,7 @@ setup(
     license="MIT",
     python_requires=">=3.9",
     packages=find_packages(include=["siamtrack", "siamtrack.*"]),
-    package_data={"siamtrack": ["presets/*.json"]},
+    package_data={"siamtrack": ["presets/*.json", "presets/training/*.json"]},
     install_requires=[
         "numpy>=1.22",
         # One OpenCV wheel only: opencv-contrib-python is opencv-python plus the contrib modules

@@ -192,6 +192,22 @@ def _eval(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _train(args: argparse.Namespace) -> int:
+    import shlex
+
+    from .progress import Progress
+    from .training.config import load_train_config
+    from .training.trainer import train
+
+    config = load_train_config(args.preset, args.set)
+    model = train(config, Path(args.output), device=args.device, show_progress=Progress.wanted(args.quiet),
+                  log=(lambda message: None) if args.quiet else print,
+                  command="siamtrack " + " ".join(shlex.quote(a) for a in args.argv))
+    if not args.quiet:
+        print(f"trained model: {model}")
+    return EXIT_OK
+
+
 def _add_tracker_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("tracker")
     group.add_argument("--model", help="weights file (default: the default model)")
@@ -261,6 +277,19 @@ def build_parser() -> argparse.ArgumentParser:
     evaluation.add_argument("--quiet", action="store_true", help="no per-sequence lines")
     _add_tracker_options(evaluation)
     evaluation.set_defaults(handler=_eval, device="cpu", backend="auto")
+
+    training = commands.add_parser(
+        "train", help="train a Siamese network (resumable; torchrun for several GPUs or machines)",
+        description="Train from a preset (a name in siamtrack/presets/training or a JSON file) with "
+                    "KEY=VALUE overrides. Running it again with the same --output resumes; Ctrl-C "
+                    "writes a checkpoint first. The trained network is OUTPUT/model.pth.")
+    training.add_argument("--preset", default="lite0", help="training preset name or JSON file (default: lite0)")
+    training.add_argument("--output", required=True, help="folder for checkpoint.pth, log.csv and model.pth")
+    training.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default: cpu)")
+    training.add_argument("--quiet", action="store_true", help="no progress or epoch lines")
+    training.add_argument("set", nargs="*", metavar="KEY=VALUE",
+                          help="override preset values, e.g. epochs=5 data='[\"path/to/GOT-10k/train\"]'")
+    training.set_defaults(handler=_train)
 
     weights = commands.add_parser("weights", help="inspect and convert network weights")
     weights_commands = weights.add_subparsers(dest="weights_command", metavar="ACTION", required=True,

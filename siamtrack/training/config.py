@@ -1,0 +1,137 @@
+"""Training settings: one frozen dataclass, loaded from a JSON preset, overridable as KEY=VALUE.
+
+Unknown keys are errors, so a typo in a preset or on the command line never silently trains
+with a default.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping, Optional, Sequence
+
+from ..errors import ConfigError
+
+PRESET_DIR = Path(__file__).resolve().parent.parent / "presets" / "training"
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """What to train on and how.
+
+    Attributes:
+        data: dataset folders (OTB, GOT-10k, LaSOT or VOT layout) whose sequences give pairs.
+        stills: still-image annotation files (``boxes.json`` or COCO instances JSON).
+        validation: dataset folders for the validation loss (never the evaluation data).
+        holdout: names of sequences in ``data`` kept out of training for validation.
+        validation_pairs: fixed pairs drawn from ``validation`` for the validation pass.
+        architecture: ``efficientnet-lite0-s8`` (light, ImageNet-initialised) or ``alexnet``.
+        widths: channels: the neck's output for the light backbone, conv1..conv5 for AlexNet.
+        template_crop: central exemplar feature cells used as kernel (padded backbones).
+        pretrained: ``imagenet`` (EfficientNet-Lite0 from its wheel) or ``none``.
+        epochs, pairs_per_epoch, batch_size: length of training.
+        learning_rate, final_learning_rate: SGD rate, decayed geometrically per epoch.
+        momentum, weight_decay: SGD settings.
+        still_fraction: share of pairs cut from still images.
+        max_frame_gap, min_box_side, max_aspect: pair sampling rules.
+        max_shift, stretch, colour, blur_probability, gray_probability: augmentation.
+        label_radius: positive radius of the label maps, in search-crop pixels.
+        response_scale: factor on the correlation (keeps initial logits small).
+        workers: data-loading processes.
+        seed: base seed of everything random.
+    """
+
+    data: tuple[str, ...] = ()
+    stills: tuple[str, ...] = ()
+    validation: tuple[str, ...] = ()
+    holdout: tuple[str, ...] = ()
+    validation_pairs: int = 256
+    architecture: str = "efficientnet-lite0-s8"
+    widths: tuple[int, ...] = (128,)
+    template_crop: int = 8
+    pretrained: str = "imagenet"
+    epochs: int = 20
+    pairs_per_epoch: int = 4000
+    batch_size: int = 16
+    learning_rate: float = 0.01
+    final_learning_rate: float = 0.0005
+    momentum: float = 0.9
+    weight_decay: float = 0.0005
+    still_fraction: float = 0.2
+    max_frame_gap: int = 100
+    min_box_side: float = 8.0
+    max_aspect: float = 4.0
+    max_shift: float = 64.0
+    stretch: float = 0.05
+    colour: float = 0.2
+    blur_probability: float = 0.15
+    gray_probability: float = 0.1
+    label_radius: float = 16.0
+    response_scale: float = 0.001
+    workers: int = 2
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.architecture not in ("efficientnet-lite0-s8", "alexnet"):
+            raise ConfigError(f"unknown architecture {self.architecture!r}")
+        if self.pretrained not in ("imagenet", "none"):
+            raise ConfigError("pretrained must be 'imagenet' or 'none'")
+        if self.pretrained == "imagenet" and self.architecture != "efficientnet-lite0-s8":
+            raise ConfigError("ImageNet initialisation exists for efficientnet-lite0-s8 only")
+        if min(self.epochs, self.pairs_per_epoch, self.batch_size) < 1 or self.workers < 0:
+            raise ConfigError("epochs, pairs_per_epoch and batch_size must be >= 1, workers >= 0")
+        if not 0 < self.final_learning_rate <= self.learning_rate:
+            raise ConfigError("need 0 < final_learning_rate <= learning_rate")
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any]) -> "TrainConfig":
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - set(fields))
+        if unknown:
+            raise ConfigError(f"unknown training config key(s): {', '.join(unknown)}")
+        converted = {}
+        for key, value in values.items():
+            default = fields[key].default
+            try:
+                if isinstance(default, tuple):
+                    items = value if isinstance(value, (list, tuple)) else [value]
+                    kind = type(default[0]) if default else str
+                    converted[key] = tuple(kind(v) for v in items)
+                elif isinstance(default, bool) or isinstance(value, bool):
+                    raise TypeError
+                else:
+                    converted[key] = type(default)(value)
+            except (TypeError, ValueError):
+                raise ConfigError(f"training config {key!r}: cannot use {value!r}") from None
+        return cls(**converted)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """``KEY=VALUE``; VALUE is read as JSON when it parses (numbers, lists), else as a string."""
+    key, sep, raw = text.partition("=")
+    if not sep or not key:
+        raise ConfigError(f"overrides take KEY=VALUE, got {text!r}")
+    try:
+        return key, json.loads(raw)
+    except json.JSONDecodeError:
+        return key, raw
+
+
+def load_train_config(preset: Optional[str | Path], overrides: Sequence[str] = ()) -> TrainConfig:
+    """A preset (name in ``presets/`` or JSON file; None: defaults) with KEY=VALUE overrides."""
+    values: dict[str, Any] = {}
+    if preset is not None:
+        path = Path(preset)
+        if not path.suffix and (PRESET_DIR / f"{preset}.json").is_file():
+            path = PRESET_DIR / f"{preset}.json"
+        try:
+            values = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise ConfigError(f"cannot read training preset {preset}: {exc}") from None
+    values.update(parse_override(text) for text in overrides)
+    return TrainConfig.from_dict(values)
