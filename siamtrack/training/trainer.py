@@ -35,7 +35,7 @@ from ..metadata import ModelMetadata
 from ..network.siamese import SiameseNet
 from ..progress import Progress
 from ..weights import ModelWeights, save_weights
-from .augment import NO_AUGMENTATION, Augmentation
+from .augment import Augmentation
 from .config import TrainConfig
 from .data import PairDataset
 from .pairs import PairRules

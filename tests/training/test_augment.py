@@ -1,7 +1,6 @@
 import numpy as np
 import pytest
 
-from siamtrack.config import TrackerConfig
 from siamtrack.crops import crop_squares
 from siamtrack.errors import ConfigError
 from siamtrack.training.augment import NO_AUGMENTATION, Augmentation, context_side, training_pair

@@ -1,7 +1,6 @@
 """The training loop on tiny generated data: runs, logs, resumes, exports a model the tracker loads."""
 
 import csv
-import json
 
 import cv2
 import numpy as np
