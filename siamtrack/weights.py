@@ -278,6 +278,8 @@ def describe(weights: ModelWeights) -> str:
         f"stride {meta.total_stride}",
         f"response:       x {meta.response_scale:g} + {meta.response_bias:g}",
     ]
+    if meta.template_crop:
+        lines.append(f"template:       central {meta.template_crop}x{meta.template_crop} exemplar feature cells")
     for key, value in sorted(meta.provenance.items()):
         lines.append(f"provenance:     {key} = {value}")
     return "\n".join(lines)

@@ -169,6 +169,8 @@ def train(config: TrainConfig, output: Path, device: str = "cpu", show_progress:
     """
     env = setup_distributed()
     torch.manual_seed(config.seed + env.rank)
+    if device == "cuda" and env.enabled:
+        device = f"cuda:{os.environ.get('LOCAL_RANK', env.rank)}"  # one GPU per torchrun process
     target = torch.device(device)
     output.mkdir(parents=True, exist_ok=True)
     train_set, validation_set = _datasets(config)
