@@ -18,6 +18,8 @@ setup(
     python_requires=">=3.9",
     packages=find_packages(include=["siamtrack", "siamtrack.*"]),
     package_data={"siamtrack": ["presets/*.json", "presets/training/*.json"]},
+    # The project's own trained models, for installs that are not editable (Tracker looks there too).
+    data_files=[("share/siamtrack/weights", [str(p.relative_to(HERE)) for p in sorted((HERE / "weights").glob("*.pth"))])],
     install_requires=[
         "numpy>=1.22",
         # One OpenCV wheel only: opencv-contrib-python is opencv-python plus the contrib modules

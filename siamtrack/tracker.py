@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence, Union
@@ -28,6 +29,8 @@ DEFAULT_MODEL_NAME = "siamtrack-default.pth"
 # In a source checkout or editable install, the project's trained models sit in weights/ beside
 # the package.
 PROJECT_WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
+# A regular (non-editable) install puts them under <prefix>/share/siamtrack/weights.
+INSTALLED_WEIGHTS_DIR = Path(sys.prefix) / "share" / "siamtrack" / "weights"
 
 if TYPE_CHECKING:
     from .backends import Backend
@@ -44,9 +47,10 @@ def default_model_path() -> Path:
     override = os.environ.get(MODEL_ENV_VAR)
     if override:
         return Path(override)
+    for folder in (PROJECT_WEIGHTS_DIR, INSTALLED_WEIGHTS_DIR):
+        if (folder / DEFAULT_MODEL_NAME).is_file():
+            return folder / DEFAULT_MODEL_NAME
     candidate = PROJECT_WEIGHTS_DIR / DEFAULT_MODEL_NAME
-    if candidate.is_file():
-        return candidate
     raise WeightsError(
         f"no default model: {candidate} does not exist (the project's own trained model has not "
         f"landed yet). Pass model=PATH to a SiamFC weights file (siamtrack, siamfc-pytorch or "
