@@ -228,7 +228,13 @@ def save_weights(weights: ModelWeights, path: str | Path, **provenance: str) -> 
     directory = path.parent if str(path.parent) else Path(".")
     if not directory.is_dir():
         raise WeightsError(f"cannot write {path}: folder {directory} does not exist")
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
+    atomic_save(payload, path)
+    return path
+
+
+def atomic_save(payload: dict, path: Path) -> None:
+    """``torch.save`` to a temporary file beside ``path``, then rename: never a half-written file."""
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent if str(path.parent) else ".")
     os.close(handle)
     try:
         torch.save(payload, temporary)
@@ -236,7 +242,6 @@ def save_weights(weights: ModelWeights, path: str | Path, **provenance: str) -> 
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
-    return path
 
 
 def convert(source: str | Path, destination: str | Path,

@@ -184,6 +184,7 @@ def test_five_scales_use_five_crops():
 def test_missing_default_model_says_what_to_do(monkeypatch, tmp_path):
     monkeypatch.delenv(tracker_module.MODEL_ENV_VAR, raising=False)
     monkeypatch.setattr(tracker_module, "PROJECT_WEIGHTS_DIR", tmp_path)
+    monkeypatch.setattr(tracker_module, "INSTALLED_WEIGHTS_DIR", tmp_path)
     with pytest.raises(WeightsError, match="no default model.*model=PATH"):
         Tracker()
 

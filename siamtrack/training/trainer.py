@@ -18,7 +18,6 @@ import csv
 import math
 import os
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,7 +33,7 @@ from ..errors import ConfigError
 from ..metadata import ModelMetadata
 from ..network.siamese import SiameseNet
 from ..progress import Progress
-from ..weights import ModelWeights, save_weights
+from ..weights import ModelWeights, atomic_save, save_weights
 from .augment import Augmentation
 from .config import TrainConfig
 from .data import PairDataset
@@ -91,21 +90,10 @@ def build_network(config: TrainConfig) -> SiameseNet:
     return network
 
 
-def _atomic_save(payload: dict, path: Path) -> None:
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(handle)
-    try:
-        torch.save(payload, temporary)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
 def save_checkpoint(path: Path, network: SiameseNet, optimizer: torch.optim.Optimizer,
                     scheduler: torch.optim.lr_scheduler.LRScheduler, next_epoch: int, config: TrainConfig) -> None:
     """Everything needed to continue training (plain tensors and numbers only)."""
-    _atomic_save({"model": network.state_dict(), "optimizer": optimizer.state_dict(),
+    atomic_save({"model": network.state_dict(), "optimizer": optimizer.state_dict(),
                   "scheduler": scheduler.state_dict(), "next_epoch": next_epoch, "config": config.to_dict(),
                   "torch_rng": torch.get_rng_state()}, path)
 
