@@ -208,12 +208,12 @@ def _train(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _add_tracker_options(parser: argparse.ArgumentParser) -> None:
+def _add_tracker_options(parser: argparse.ArgumentParser, device: str = "auto") -> None:
     group = parser.add_argument_group("tracker")
     group.add_argument("--model", help="weights file (default: the default model)")
     group.add_argument("--config", help="preset name (siamfc-3s, siamfc-5s) or JSON file of tracker settings")
     group.add_argument("--backend", default="auto", help="inference backend (default: auto)")
-    group.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: auto)")
+    group.add_argument("--device", default=device, help=f"auto, cpu, cuda or cuda:N (default: {device})")
     group.add_argument("--threads", type=int, help="CPU threads for inference (default: the framework's)")
 
 
@@ -275,8 +275,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluation.add_argument("--max-frames", type=int, help="frames per sequence (default: all)")
     evaluation.add_argument("--title", default="evaluation", help="report title")
     evaluation.add_argument("--quiet", action="store_true", help="no per-sequence lines")
-    _add_tracker_options(evaluation)
-    evaluation.set_defaults(handler=_eval, device="cpu", backend="auto")
+    _add_tracker_options(evaluation, device="cpu")  # CPU by default: peers run on the CPU too
+    evaluation.set_defaults(handler=_eval, backend="auto")
 
     training = commands.add_parser(
         "train", help="train a Siamese network (resumable; torchrun for several GPUs or machines)",
