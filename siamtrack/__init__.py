@@ -19,7 +19,7 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     "Tracker": "siamtrack.tracker",
-    "default_model_path": "siamtrack.tracker",
+    "default_model_path": "siamtrack.models",
     "TrackResult": "siamtrack.results",
     "Box": "siamtrack.results",
     "TrackerConfig": "siamtrack.config",
@@ -45,7 +45,8 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
                          SiamtrackError, WeightsError)
     from .metadata import ModelMetadata
     from .results import Box, TrackResult
-    from .tracker import Tracker, default_model_path
+    from .models import default_model_path
+    from .tracker import Tracker
     from .weights import ModelWeights, load_weights, save_weights
 
 

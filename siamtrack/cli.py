@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import NoReturn, Optional, Sequence
 
 from . import __version__
+from .backends import BACKEND_NAMES
 from .errors import SiamtrackError
 
 EXIT_OK = 0
@@ -139,7 +140,8 @@ def _demo(args: argparse.Namespace) -> int:
         from .outputs import OutputError
         raise OutputError(f"cannot write {output}: folder {output.parent} does not exist")
     log = (lambda message: None) if args.quiet else print
-    run_demo(output, model=args.model, device=args.device, threads=args.threads, log=log)
+    run_demo(output, model=args.model, backend=args.backend, device=args.device, threads=args.threads,
+             log=log)
     return EXIT_OK
 
 
@@ -208,11 +210,41 @@ def _train(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _export(args: argparse.Namespace) -> int:
+    from .export.contract import is_exported_model
+    from .models import default_model_path
+
+    model = Path(args.model) if args.model else default_model_path("weights")
+    output = Path(args.output)
+    if args.format == "tensorrt":  # fail before writing anything when engines cannot be built here
+        from .backends.tensorrt_backend import import_tensorrt, gpu_identity
+
+        import_tensorrt()
+        gpu_identity(args.device)
+    if args.format == "onnx" or not is_exported_model(model):
+        from .export.onnx_export import export_onnx
+
+        onnx_folder = output if args.format == "onnx" else output / "onnx"
+        export_onnx(model, onnx_folder, opset=args.opset)
+        _say(args, f"wrote {onnx_folder}/template.onnx and search.onnx (checked with onnx.checker)")
+    else:
+        onnx_folder = model
+    if args.format == "tensorrt":
+        from .export.tensorrt_engines import export_engines
+
+        fp16 = {"auto": "auto", "on": True, "off": False}[args.fp16]
+        paths = export_engines(onnx_folder, output, fp16=fp16, max_batch=args.max_batch, device=args.device)
+        _say(args, "wrote " + " and ".join(str(p) for p in paths.values()))
+    return EXIT_OK
+
+
 def _add_tracker_options(parser: argparse.ArgumentParser, device: str = "auto") -> None:
     group = parser.add_argument_group("tracker")
-    group.add_argument("--model", help="weights file (default: the default model)")
+    group.add_argument("--model", help="weights file or exported ONNX folder (default: the default model)")
     group.add_argument("--config", help="preset name (siamfc-3s, siamfc-5s) or JSON file of tracker settings")
-    group.add_argument("--backend", default="auto", help="inference backend (default: auto)")
+    group.add_argument("--backend", default="auto", choices=BACKEND_NAMES,
+                       help="inference backend; auto picks tensorrt, torch on CUDA, onnx, torch on CPU, "
+                            "in that order, among those installed (default: auto)")
     group.add_argument("--device", default=device, help=f"auto, cpu, cuda or cuda:N (default: {device})")
     group.add_argument("--threads", type=int, help="CPU threads for inference (default: the framework's)")
 
@@ -291,6 +323,23 @@ def build_parser() -> argparse.ArgumentParser:
                           help="override preset values, e.g. epochs=5 data='[\"path/to/GOT-10k/train\"]'")
     training.set_defaults(handler=_train)
 
+    export = commands.add_parser(
+        "export", help="export a model for deployment: ONNX graphs or TensorRT engines",
+        description="Write the template and search branches as ONNX graphs (for ONNX Runtime or TensorRT; "
+                    "no torch needed to run them) or build TensorRT engines for this GPU. MODEL is a weights "
+                    "file, or for --format tensorrt also an ONNX export folder.")
+    export.add_argument("model", nargs="?", help="weights file (default: the default model)")
+    export.add_argument("--format", required=True, choices=("onnx", "tensorrt"), help="what to write")
+    export.add_argument("--output", required=True, metavar="DIR", help="folder to write into (created)")
+    export.add_argument("--opset", type=int, default=18, help="ONNX opset, >= 17 (default: 18)")
+    export.add_argument("--fp16", choices=("auto", "on", "off"), default="auto",
+                        help="TensorRT FP16 kernels; auto enables them where the GPU has fast FP16")
+    export.add_argument("--max-batch", type=int, default=48,
+                        help="TensorRT: most search crops (targets x scales) per frame (default: 48)")
+    export.add_argument("--device", default="cuda", help="TensorRT: the GPU to build for (default: cuda)")
+    export.add_argument("--quiet", action="store_true", help="print nothing")
+    export.set_defaults(handler=_export)
+
     weights = commands.add_parser("weights", help="inspect and convert network weights")
     weights_commands = weights.add_subparsers(dest="weights_command", metavar="ACTION", required=True,
                                               parser_class=_Parser)
@@ -333,6 +382,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return args.handler(args)
     except SiamtrackError as exc:
         print(f"siamtrack: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except ImportError as exc:
+        if (exc.name or "").split(".")[0] == "siamtrack":
+            raise  # our own bug, not the user's environment
+        package = exc.name.split(".")[0] if exc.name else str(exc)
+        print(f"siamtrack: error: this command needs the Python package {package!r}, which is not "
+              f"installed or cannot be imported (pip install 'siamtrack[torch]', '[export]', "
+              f"'[train]' or '[onnx]')", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("siamtrack: interrupted", file=sys.stderr)

@@ -8,8 +8,6 @@ then move the box and update its size here.
 from __future__ import annotations
 
 import math
-import os
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence, Union
@@ -19,42 +17,16 @@ import numpy as np
 
 from .config import TrackerConfig, load_config
 from .crops import crop_squares
-from .errors import ConfigError, InputError, NotInitializedError, WeightsError
+from .errors import ConfigError, InputError, NotInitializedError
 from .frames import as_bgr, validate_box
 from .head import ResponseHead
+from .models import default_model_path  # noqa: F401  (public via siamtrack.default_model_path)
 from .results import Box, TrackResult
-
-MODEL_ENV_VAR = "SIAMTRACK_MODEL"
-DEFAULT_MODEL_NAME = "siamtrack-default.pth"
-# In a source checkout or editable install, the project's trained models sit in weights/ beside
-# the package.
-PROJECT_WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
-# A regular (non-editable) install puts them under <prefix>/share/siamtrack/weights.
-INSTALLED_WEIGHTS_DIR = Path(sys.prefix) / "share" / "siamtrack" / "weights"
 
 if TYPE_CHECKING:
     from .backends import Backend
 
 ConfigLike = Union[TrackerConfig, Mapping[str, Any], str, Path, None]
-
-
-def default_model_path() -> Path:
-    """Where the default model is: ``$SIAMTRACK_MODEL``, else the project's ``weights/``.
-
-    Raises:
-        WeightsError: no default model can be found.
-    """
-    override = os.environ.get(MODEL_ENV_VAR)
-    if override:
-        return Path(override)
-    for folder in (PROJECT_WEIGHTS_DIR, INSTALLED_WEIGHTS_DIR):
-        if (folder / DEFAULT_MODEL_NAME).is_file():
-            return folder / DEFAULT_MODEL_NAME
-    candidate = PROJECT_WEIGHTS_DIR / DEFAULT_MODEL_NAME
-    raise WeightsError(
-        f"no default model: {candidate} does not exist (the project's own trained model has not "
-        f"landed yet). Pass model=PATH to a SiamFC weights file (siamtrack, siamfc-pytorch or "
-        f"BN-folded layout) or set {MODEL_ENV_VAR}.")
 
 
 def _as_config(config: ConfigLike) -> TrackerConfig:
@@ -98,8 +70,9 @@ class Tracker:
     """SiamFC single-object tracker.
 
     Args:
-        model: weights file (any layout :func:`siamtrack.weights.load_weights` reads) or loaded
-            :class:`~siamtrack.weights.ModelWeights`; None loads the default model.
+        model: weights file (any layout :func:`siamtrack.weights.load_weights` reads), loaded
+            :class:`~siamtrack.weights.ModelWeights`, or an exported ONNX folder (``siamtrack
+            export``); None loads the project's default model in the form the backend reads.
         backend: ``auto``, a backend name (see :data:`siamtrack.backends.BACKEND_NAMES`), or an
             object implementing :class:`~siamtrack.backends.Backend` (then ``model`` must be None).
             An explicitly requested backend that cannot run here is an error, never a fallback.
@@ -121,8 +94,7 @@ class Tracker:
 
         self.config = _as_config(config)
         if isinstance(backend, str):
-            self._backend = create_backend(backend, model if model is not None else default_model_path(),
-                                           device=device, threads=threads)
+            self._backend = create_backend(backend, model, device=device, threads=threads)
         elif model is not None or device != "auto" or threads is not None:
             raise ConfigError("a backend object already holds its model, device and threads; "
                               "pass model/device/threads only with a backend name")

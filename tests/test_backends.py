@@ -52,3 +52,50 @@ def test_threads_must_be_positive(tiny_weights):
 def test_create_backend_reads_paths(tmp_path):
     with pytest.raises(WeightsError, match="not found"):
         create_backend("torch", tmp_path / "missing.pth", device="cpu")
+
+
+AVAILABLE = {"tensorrt/cuda": True, "torch/cuda": True, "onnx/cpu": True, "torch/cpu": True}
+
+
+@pytest.mark.parametrize("missing, device, model, expected", [
+    ((), "auto", None, "tensorrt"),
+    (("tensorrt/cuda",), "auto", None, "torch"),
+    (("tensorrt/cuda", "torch/cuda"), "auto", None, "onnx"),
+    (("tensorrt/cuda", "torch/cuda", "onnx/cpu"), "auto", None, "torch"),
+    ((), "cpu", None, "onnx"),
+    (("onnx/cpu",), "cpu", None, "torch"),
+    ((), "cuda", None, "tensorrt"),
+    (("tensorrt/cuda",), "cuda:0", None, "torch"),
+    ((), "auto", "model.pth", "torch"),  # weights files run on torch only
+    ((), "cpu", "model.pth", "torch"),
+])
+def test_auto_preference_order(missing, device, model, expected):
+    from siamtrack.backends import choose_backend
+
+    usable = {key: (lambda ok=ok: ok) for key, ok in AVAILABLE.items()}
+    usable.update({key: (lambda: False) for key in missing})
+    assert choose_backend(device, model, usable) == expected
+
+
+def test_auto_with_nothing_usable_is_an_error():
+    from siamtrack.backends import choose_backend
+
+    with pytest.raises(BackendUnavailableError, match="no installed backend"):
+        choose_backend("cuda", None, {key: (lambda: False) for key in AVAILABLE})
+
+
+def test_auto_choice_is_logged(caplog):
+    import logging
+
+    from siamtrack.backends import choose_backend
+
+    with caplog.at_level(logging.INFO, logger="siamtrack.backends"):
+        name = choose_backend("cpu")
+    assert f"backend auto -> {name}" in caplog.text
+
+
+def test_exported_model_on_torch_backend_is_refused():
+    from siamtrack.models import PROJECT_WEIGHTS_DIR
+
+    with pytest.raises(WeightsError, match="torch backend reads weights models"):
+        create_backend("torch", PROJECT_WEIGHTS_DIR / "siamtrack-default-onnx", device="cpu")

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from siamtrack import TrackResult, Tracker, TrackerConfig
-from siamtrack import tracker as tracker_module
+from siamtrack import models
 from siamtrack.errors import ConfigError, InputError, NotInitializedError, WeightsError
 from siamtrack.metadata import ModelMetadata
 
@@ -182,9 +182,9 @@ def test_five_scales_use_five_crops():
 
 
 def test_missing_default_model_says_what_to_do(monkeypatch, tmp_path):
-    monkeypatch.delenv(tracker_module.MODEL_ENV_VAR, raising=False)
-    monkeypatch.setattr(tracker_module, "PROJECT_WEIGHTS_DIR", tmp_path)
-    monkeypatch.setattr(tracker_module, "INSTALLED_WEIGHTS_DIR", tmp_path)
+    monkeypatch.delenv(models.MODEL_ENV_VAR, raising=False)
+    monkeypatch.setattr(models, "PROJECT_WEIGHTS_DIR", tmp_path)
+    monkeypatch.setattr(models, "INSTALLED_WEIGHTS_DIR", tmp_path)
     with pytest.raises(WeightsError, match="no default model.*model=PATH"):
         Tracker()
 
@@ -193,7 +193,7 @@ def test_model_from_environment(monkeypatch, tmp_path, tiny_weights):
     from siamtrack.weights import save_weights
 
     save_weights(tiny_weights, tmp_path / "m.pth")
-    monkeypatch.setenv(tracker_module.MODEL_ENV_VAR, str(tmp_path / "m.pth"))
+    monkeypatch.setenv(models.MODEL_ENV_VAR, str(tmp_path / "m.pth"))
     tracker = Tracker(device="cpu")
     assert tracker.backend_name == "torch" and tracker.device == "cpu"
 

@@ -1,17 +1,23 @@
 """Inference backends behind one small interface (:class:`Backend`).
 
 :func:`create_backend` is the only place that knows which backends exist; the tracker asks it
-for one by name and never branches on the answer.
+for one by name and never branches on the answer. :func:`choose_backend` maps ``auto`` to the
+fastest backend this machine can run, in the order TensorRT -> torch CUDA -> ONNX Runtime CPU
+-> torch CPU, and logs its choice.
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import logging
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Union
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Union
 
 from ..errors import BackendUnavailableError
+from ..export.contract import is_exported_model
+from ..models import available_default_formats, default_model_path
 from .base import Backend
 
 if TYPE_CHECKING:
@@ -19,47 +25,132 @@ if TYPE_CHECKING:
 
 LOG = logging.getLogger(__name__)
 
-# Backend name -> (module, class), imported only when asked for, so a backend's framework is
-# loaded only by those who use it.
-_IMPLEMENTATIONS = {"torch": ("siamtrack.backends.torch_backend", "TorchBackend")}
+
+@dataclass(frozen=True)
+class _Implementation:
+    module: str
+    cls: str
+    model_formats: tuple[str, ...]  # what it loads: "weights" (.pth) and/or "onnx" (export folder)
+
+
+# Imported only when asked for, so a backend's framework is loaded only by those who use it.
+_IMPLEMENTATIONS = {
+    "torch": _Implementation("siamtrack.backends.torch_backend", "TorchBackend", ("weights",)),
+    "onnx": _Implementation("siamtrack.backends.onnx_backend", "OnnxBackend", ("onnx",)),
+    "tensorrt": _Implementation("siamtrack.backends.tensorrt_backend", "TensorRTBackend", ("onnx",)),
+}
 BACKEND_NAMES = ("auto", *_IMPLEMENTATIONS)
 
-ModelSource = Union[str, Path, "ModelWeights"]
+ModelSource = Union[str, Path, "ModelWeights", None]
 
 
-def resolve_backend_name(backend: str) -> str:
-    """Map ``auto`` to a concrete backend name; reject unknown names."""
+def _installed(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):  # an import hook or a broken install refuses it
+        return False
+
+
+def _torch_cuda() -> bool:
+    if not _installed("torch"):
+        return False
+    try:
+        import torch
+    except ImportError:  # installed but unusable (e.g. a CUDA build without its libraries)
+        return False
+    return torch.cuda.is_available()
+
+
+# ``auto``'s preference order: (backend, runs on, is it usable here?). TensorRT engines run
+# through torch CUDA tensors, so they need both.
+AUTO_ORDER: tuple[tuple[str, str, Callable[[], bool]], ...] = (
+    ("tensorrt", "cuda", lambda: _installed("tensorrt") and _torch_cuda()),
+    ("torch", "cuda", _torch_cuda),
+    ("onnx", "cpu", lambda: _installed("onnxruntime")),
+    ("torch", "cpu", lambda: _installed("torch")),
+)
+
+
+def model_format(model: ModelSource) -> tuple[str, ...]:
+    """Formats ``model`` is in: ``("onnx",)``, ``("weights",)``, or every format with a default model for None."""
+    if model is None:
+        formats = available_default_formats()
+        if not formats:
+            default_model_path()  # raises WeightsError saying where it looked and what to do
+        return formats
+    return ("onnx",) if is_exported_model(model) else ("weights",)
+
+
+def choose_backend(device: str = "auto", model: ModelSource = None,
+                   usable: Mapping[str, Callable[[], bool]] | None = None) -> str:
+    """The backend ``auto`` means here, for this device request and model.
+
+    Args:
+        device: ``auto``, ``cpu``, ``cuda`` or ``cuda:N``: limits the choice to that kind.
+        model: the model to load (its format limits the choice); None means the default model.
+        usable: override of the availability probes, keyed ``"backend/kind"`` (tests).
+
+    Raises:
+        BackendUnavailableError: no backend can run this model on this device here.
+    """
+    wanted_kind = "cpu" if device == "cpu" else "cuda" if device.startswith("cuda") else None
+    formats = set(model_format(model))
+    for name, kind, probe in AUTO_ORDER:
+        if wanted_kind not in (None, kind) or not formats & set(_IMPLEMENTATIONS[name].model_formats):
+            continue
+        check = (usable or {}).get(f"{name}/{kind}", probe)
+        if check():
+            LOG.info("backend auto -> %s on %s (device %s)", name, kind, device)
+            return name
+    raise BackendUnavailableError(
+        f"no installed backend can run a {'/'.join(sorted(formats)) or 'missing'} model on device "
+        f"{device!r}: install onnxruntime (exported models) or torch (weights files)")
+
+
+def resolve_backend_name(backend: str, device: str = "auto", model: ModelSource = None) -> str:
+    """Map ``auto`` to a concrete backend name (see :func:`choose_backend`); reject unknown names."""
     if backend not in BACKEND_NAMES:
         raise BackendUnavailableError(
             f"unknown backend {backend!r}; available: {', '.join(BACKEND_NAMES)}")
     if backend == "auto":
-        return "torch"
+        return choose_backend(device, model)
     return backend
 
 
-def create_backend(backend: str, model: ModelSource, device: str = "auto",
-                   threads: int | None = None) -> Backend:
+def create_backend(backend: str, model: ModelSource = None, device: str = "auto",
+                   threads: int | None = None, **options: Any) -> Backend:
     """Load ``model`` into the named backend.
 
     Args:
-        backend: ``auto`` or a name from ``BACKEND_NAMES``.
-        model: a weights file path (any layout :func:`siamtrack.weights.load_weights` reads) or
-            already loaded :class:`~siamtrack.weights.ModelWeights`.
+        backend: ``auto`` or a name from ``BACKEND_NAMES``. A named backend that cannot run
+            here is an error, never a silent fallback.
+        model: a weights file (any layout :func:`siamtrack.weights.load_weights` reads), loaded
+            :class:`~siamtrack.weights.ModelWeights`, or an exported ONNX folder; None loads the
+            project's default model in the format the backend reads.
         device: ``auto``, ``cpu``, ``cuda`` or ``cuda:N``.
         threads: CPU threads for inference; None keeps the framework's default.
+        options: backend-specific keyword arguments (e.g. ``graph_optimization`` for onnx).
 
     Raises:
         BackendUnavailableError: the backend or device cannot be used here.
         WeightsError: the model cannot be read or does not fit.
     """
-    module_name, class_name = _IMPLEMENTATIONS[resolve_backend_name(backend)]
-    implementation = getattr(importlib.import_module(module_name), class_name)
-    from ..weights import ModelWeights, load_weights
+    name = resolve_backend_name(backend, device, model)
+    implementation = _IMPLEMENTATIONS[name]
+    if model is None:
+        model = default_model_path(implementation.model_formats[0])
+    elif not set(model_format(model)) & set(implementation.model_formats):
+        from ..errors import WeightsError
 
-    weights = model if isinstance(model, ModelWeights) else load_weights(model)
-    instance = implementation(weights, device=device, threads=threads)
+        raise WeightsError(
+            f"the {name} backend reads {' or '.join(implementation.model_formats)} models; {model} is "
+            f"not one" + (f" (export it first: siamtrack export {model} --format onnx)"
+                          if "onnx" in implementation.model_formats else ""))
+    cls = getattr(importlib.import_module(implementation.module), implementation.cls)
+    instance = cls(model, device=device, threads=threads, **options)
     LOG.info("backend %s on %s (requested %s/%s)", instance.name, instance.device, backend, device)
     return instance
 
 
-__all__ = ["Backend", "BACKEND_NAMES", "create_backend", "resolve_backend_name"]
+__all__ = ["Backend", "BACKEND_NAMES", "AUTO_ORDER", "choose_backend", "create_backend",
+           "resolve_backend_name"]

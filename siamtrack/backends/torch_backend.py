@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import torch
 
 from ..errors import BackendUnavailableError
 from ..network.siamese import SiameseNet
-from ..weights import ModelWeights
+from ..weights import ModelWeights, load_weights
 
 
 def resolve_torch_device(device: str) -> torch.device:
@@ -39,7 +41,8 @@ class TorchBackend:
     """Runs a :class:`SiameseNet` with PyTorch.
 
     Args:
-        weights: the model to run.
+        model: a weights file (any layout :func:`~siamtrack.weights.load_weights` reads) or
+            loaded :class:`~siamtrack.weights.ModelWeights`.
         device: ``auto`` (CUDA when available, else CPU), ``cpu``, ``cuda`` or ``cuda:N``.
         threads: CPU threads for PyTorch (process-wide setting); None leaves PyTorch's default.
             Fewer threads leave cores for other work (e.g. several trackers in one process).
@@ -47,7 +50,9 @@ class TorchBackend:
 
     name = "torch"
 
-    def __init__(self, weights: ModelWeights, device: str = "auto", threads: int | None = None) -> None:
+    def __init__(self, model: "str | Path | ModelWeights", device: str = "auto",
+                 threads: int | None = None) -> None:
+        weights = model if isinstance(model, ModelWeights) else load_weights(model)
         self._device = resolve_torch_device(device)
         if threads is not None:
             if threads < 1:

@@ -1,0 +1,101 @@
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from siamtrack.export import contract
+from siamtrack.export.onnx_export import ExportError, SearchGraph, export_onnx, inference_network
+from siamtrack.metadata import ModelMetadata
+from siamtrack.network.correlation import cross_correlate, cross_correlate_per_crop
+from siamtrack.weights import load_weights, sha256_of
+
+onnx = pytest.importorskip("onnx")
+
+
+@pytest.mark.parametrize("targets, scales, kernel, search", [
+    (1, 3, (6, 6), (22, 22)),  # SiamFC AlexNet: 6x6 kernel on 22x22 features
+    (2, 3, (8, 8), (32, 32)),  # light backbone: central 8x8 cells on 32x32
+    (4, 5, (3, 5), (9, 11)),  # non-square kernel and features
+    (1, 1, (1, 1), (4, 4)),
+])
+def test_matmul_correlation_equals_grouped_convolution(targets, scales, kernel, search):
+    generator = torch.Generator().manual_seed(targets * 10 + scales)
+    kernels = torch.randn(targets, 16, *kernel, generator=generator)
+    features = torch.randn(targets * scales, 16, *search, generator=generator)
+    expected = cross_correlate(kernels, features, 0.001, 0.2)
+    actual = cross_correlate_per_crop(kernels.repeat_interleave(scales, 0), features, 0.001, 0.2)
+    assert actual.shape == expected.shape
+    assert torch.allclose(actual, expected, rtol=1e-5, atol=1e-6)
+
+
+def _graphs(folder):
+    return {graph: onnx.load(str(folder / name)) for graph, name in contract.GRAPH_FILES.items()}
+
+
+def test_export_writes_checked_graphs_with_dynamic_batch(tiny_export):
+    for graph, model in _graphs(tiny_export).items():
+        onnx.checker.check_model(model, full_check=True)
+        assert max(o.version for o in model.opset_import if o.domain in ("", "ai.onnx")) >= contract.MIN_OPSET
+        assert [i.name for i in model.graph.input] == list(contract.GRAPH_INPUTS[graph])
+        assert [o.name for o in model.graph.output] == list(contract.GRAPH_OUTPUTS[graph])
+        for tensor in model.graph.input:
+            dims = tensor.type.tensor_type.shape.dim
+            assert dims[0].dim_param and not dims[0].dim_value, "batch must be dynamic"
+            assert all(d.dim_value > 0 for d in dims[1:]), "spatial shapes must be static"
+
+
+def test_export_metadata_round_trip(tiny_export, tiny_weights_file, tiny_weights):
+    for graph, model in _graphs(tiny_export).items():
+        props = {p.key: p.value for p in model.metadata_props}
+        info = contract.GraphInfo.from_props(props, graph, graph)
+        # Exported networks are BatchNorm-folded; everything else is the source's.
+        assert info.metadata == ModelMetadata.from_dict({**tiny_weights.metadata.to_dict(), "batch_norm": False})
+        assert info.weights_sha256 == sha256_of(tiny_weights_file)
+        assert info.kernel_shape == (8, 6, 6) and info.response_size == 17
+        assert json.loads(props[contract.KEY_MODEL])["architecture"] == "alexnet"
+        assert info.to_props(graph) == props
+
+
+def test_graph_info_refuses_other_graphs_and_formats(tiny_export):
+    props = {p.key: p.value for p in onnx.load(str(tiny_export / "template.onnx")).metadata_props}
+    with pytest.raises(Exception, match="holds the 'template' graph, expected 'search'"):
+        contract.GraphInfo.from_props(props, "search", "x")
+    with pytest.raises(Exception, match="format version"):
+        contract.GraphInfo.from_props({**props, contract.KEY_FORMAT_VERSION: "99"}, "template", "x")
+    with pytest.raises(Exception, match="not a siamtrack ONNX graph"):
+        contract.GraphInfo.from_props({}, "template", "x")
+    with pytest.raises(Exception, match="unreadable siamtrack metadata"):
+        contract.GraphInfo.from_props({**props, contract.KEY_KERNEL_SHAPE: "8,six"}, "template", "x")
+
+
+@pytest.mark.parametrize("opset", [12, 16])
+def test_old_opsets_are_refused(tiny_weights_file, tmp_path, opset):
+    with pytest.raises(ExportError, match="opset must be >= 17"):
+        export_onnx(tiny_weights_file, tmp_path / "out", opset=opset)
+
+
+def test_committed_default_export_matches_committed_weights():
+    """weights/siamtrack-default-onnx must be the export of weights/siamtrack-default.pth."""
+    from siamtrack.models import PROJECT_WEIGHTS_DIR
+
+    folder = PROJECT_WEIGHTS_DIR / "siamtrack-default-onnx"
+    weights_file = PROJECT_WEIGHTS_DIR / "siamtrack-default.pth"
+    for graph, model in _graphs(folder).items():
+        info = contract.GraphInfo.from_props({p.key: p.value for p in model.metadata_props}, graph, graph)
+        assert info.weights_sha256 == sha256_of(weights_file), (
+            "re-export: siamtrack export weights/siamtrack-default.pth --format onnx "
+            "--output weights/siamtrack-default-onnx")
+        assert info.metadata.architecture == load_weights(weights_file).metadata.architecture
+
+
+def test_search_graph_module_matches_network_track(tiny_weights):
+    network = inference_network(tiny_weights)
+    generator = torch.Generator().manual_seed(1)
+    exemplar = torch.randint(0, 256, (2, 127, 127, 3), dtype=torch.uint8, generator=generator)
+    search = torch.randint(0, 256, (6, 255, 255, 3), dtype=torch.uint8, generator=generator)
+    with torch.inference_mode():
+        kernels = network.template(exemplar)
+        expected = network.track(search, kernels)
+        actual = SearchGraph(network)(search, kernels.repeat_interleave(3, 0))
+    np.testing.assert_allclose(actual.numpy(), expected.numpy(), rtol=1e-5, atol=1e-6)
