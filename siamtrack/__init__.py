@@ -19,6 +19,8 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     "Tracker": "siamtrack.tracker",
+    "MultiTracker": "siamtrack.tracker",
+    "update_streams": "siamtrack.tracker",
     "default_model_path": "siamtrack.models",
     "TrackResult": "siamtrack.results",
     "Box": "siamtrack.results",
@@ -46,7 +48,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .metadata import ModelMetadata
     from .results import Box, TrackResult
     from .models import default_model_path
-    from .tracker import Tracker
+    from .tracker import MultiTracker, Tracker, update_streams
     from .weights import ModelWeights, load_weights, save_weights
 
 

@@ -72,10 +72,10 @@ def parse_box(text: str) -> tuple[float, float, float, float]:
 
 
 def _tracker_from(args: argparse.Namespace, model: Optional[str]):
-    from .tracker import Tracker
+    from .tracker import MultiTracker
 
-    return Tracker(model=model, backend=args.backend, device=args.device, config=args.config,
-                   threads=args.threads)
+    return MultiTracker(model=model, backend=args.backend, device=args.device, config=args.config,
+                        threads=args.threads)
 
 
 def _say(args: argparse.Namespace, message: str) -> None:
@@ -257,12 +257,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     track = commands.add_parser(
         "track", help="track an object in a video file, image folder, camera or stream",
-        description="Track one object. SOURCE is a video file, a folder of images, a camera index "
+        description="Track one object, or several (repeat --box). SOURCE is a video file, a folder of images, a camera index "
                     "(0) or an RTSP/HTTP URL. Live sources are read in real time: the tracker always "
                     "works on the newest frame and frames it had no time for are dropped and counted.")
     track.add_argument("source", help="video file, image folder, camera index or stream URL")
-    track.add_argument("--box", type=parse_box, metavar="X,Y,W,H",
-                       help="initial box on the first frame, 0-based pixels (default: select it in a window)")
+    track.add_argument("--box", type=parse_box, action="append", metavar="X,Y,W,H",
+                       help="initial box on the first frame, 0-based pixels; repeat it for several targets "
+                            "(ids 1, 2, ... in order; all go through the network in one batch per frame). "
+                            "Default: select one in a window")
     track.add_argument("--show", action="store_true",
                        help="show a live window (keys: space re-select, r reset, q/Esc quit)")
     track.add_argument("--output", metavar="VIDEO", help="write an annotated video (.mp4 or .avi)")

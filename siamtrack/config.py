@@ -44,6 +44,16 @@ class TrackerConfig:
         lost_threshold: Confidence below which a frame counts as a low-confidence frame.
         lost_patience: Consecutive low-confidence frames before ``TrackResult.lost`` is set.
             1 flags a miss at once; larger values ignore brief dips (blur, partial occlusion).
+        redetect: Once lost, stop following weak peaks: hold the box and search a region that
+            grows every frame until a confident match re-acquires the target. Off keeps plain
+            SiamFC behaviour (the box follows the best peak whatever its score).
+        redetect_growth: Factor by which the lost target's search region grows per frame.
+            Larger covers the frame sooner but spends more tiles (compute) on each frame.
+        redetect_threshold: Confidence a match needs to re-acquire a lost target. Higher than
+            ``lost_threshold`` so that background that merely resembles the target does not
+            pull the box away.
+        max_tiles: Most search crops per frame for one lost target. When the region needs more
+            crops at the normal resolution, the crops grow instead (coarser, fewer).
     """
 
     exemplar_size: int = 127
@@ -60,6 +70,10 @@ class TrackerConfig:
     max_size_factor: float = 5.0
     lost_threshold: float = 0.3
     lost_patience: int = 5
+    redetect: bool = True
+    redetect_growth: float = 1.5
+    redetect_threshold: float = 0.5
+    max_tiles: int = 9
 
     def __post_init__(self) -> None:
         _check(self.exemplar_size > 0 and self.instance_size > self.exemplar_size,
@@ -77,6 +91,9 @@ class TrackerConfig:
                "need 0 < min_size_factor <= 1 <= max_size_factor")
         _check(0.0 <= self.lost_threshold <= 1.0, "lost_threshold must be in [0, 1]")
         _check(self.lost_patience >= 1, "lost_patience must be >= 1")
+        _check(self.redetect_growth > 1.0, "redetect_growth must be > 1")
+        _check(0.0 <= self.redetect_threshold <= 1.0, "redetect_threshold must be in [0, 1]")
+        _check(self.max_tiles >= 1, "max_tiles must be >= 1")
 
     @property
     def upsampled_size(self) -> int:
@@ -102,6 +119,11 @@ class TrackerConfig:
         converted = {}
         for key, value in values.items():
             kind = type(fields[key].default)
+            if kind is bool:
+                if not isinstance(value, bool):
+                    raise ConfigError(f"tracker config {key!r} must be true or false, got {value!r}")
+                converted[key] = value
+                continue
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise ConfigError(f"tracker config {key!r} must be a number, got {value!r}")
             if kind is int and float(value) != int(value):

@@ -18,32 +18,33 @@ import cv2
 import numpy as np
 
 
-def sampling_grid(center: tuple[float, float], sizes: Sequence[float],
+def sampling_grid(centers: Sequence[tuple[float, float]], sizes: Sequence[float],
                   out_size: int) -> tuple[np.ndarray, np.ndarray]:
-    """Frame coordinates sampled by square crops of several sizes around one centre.
+    """Frame coordinates sampled by square crops (one centre and side per crop).
 
     Returns:
         ``(map_x, map_y)``, float32 arrays of shape (len(sizes) * out_size, out_size): the crops
         stacked vertically, as ``cv2.remap`` expects.
     """
+    centres = np.asarray(centers, dtype=np.float64).reshape(-1, 2)
     steps = np.asarray(sizes, dtype=np.float64)[:, None] / out_size
     offsets = np.arange(out_size, dtype=np.float64) - (out_size - 1) / 2.0
-    xs = (center[0] + steps * offsets).astype(np.float32)  # (scales, out) one row per scale
-    ys = (center[1] + steps * offsets).astype(np.float32)
-    count = len(sizes)
+    xs = (centres[:, :1] + steps * offsets).astype(np.float32)  # (crops, out) one row per crop
+    ys = (centres[:, 1:] + steps * offsets).astype(np.float32)
+    count = len(steps)
     map_x = np.broadcast_to(xs[:, None, :], (count, out_size, out_size))
     map_y = np.broadcast_to(ys[:, :, None], (count, out_size, out_size))
     return (np.ascontiguousarray(map_x.reshape(count * out_size, out_size)),
             np.ascontiguousarray(map_y.reshape(count * out_size, out_size)))
 
 
-def crop_squares(frame: np.ndarray, center: tuple[float, float], sizes: Sequence[float],
+def crop_regions(frame: np.ndarray, centers: Sequence[tuple[float, float]], sizes: Sequence[float],
                  out_size: int, pad_color: Sequence[float]) -> np.ndarray:
-    """Cut square crops of the given sizes, all around ``center``, resampled to ``out_size``.
+    """Cut square crops, crop ``i`` of side ``sizes[i]`` around ``centers[i]``, all to ``out_size``.
 
     Args:
         frame: H x W x 3 uint8 image.
-        center: (cx, cy) in pixel-centre coordinates.
+        centers: (cx, cy) of each crop in pixel-centre coordinates.
         sizes: side of each square, in frame pixels.
         out_size: side of every output crop.
         pad_color: colour (one value per channel) for samples outside the frame.
@@ -51,8 +52,16 @@ def crop_squares(frame: np.ndarray, center: tuple[float, float], sizes: Sequence
     Returns:
         uint8 array of shape (len(sizes), out_size, out_size, 3).
     """
-    map_x, map_y = sampling_grid(center, sizes, out_size)
+    if len(centers) != len(sizes):
+        raise ValueError(f"{len(centers)} centres for {len(sizes)} sizes")
+    map_x, map_y = sampling_grid(centers, sizes, out_size)
     stacked = cv2.remap(frame, map_x, map_y, interpolation=cv2.INTER_LINEAR,
                         borderMode=cv2.BORDER_CONSTANT,
                         borderValue=tuple(float(c) for c in pad_color))
     return stacked.reshape(len(sizes), out_size, out_size, frame.shape[2])
+
+
+def crop_squares(frame: np.ndarray, center: tuple[float, float], sizes: Sequence[float],
+                 out_size: int, pad_color: Sequence[float]) -> np.ndarray:
+    """Square crops of several sizes all around one ``center`` (a scale pyramid); see :func:`crop_regions`."""
+    return crop_regions(frame, [center] * len(sizes), sizes, out_size, pad_color)

@@ -106,3 +106,20 @@ class ResponseHead:
         offset = ((col - centre) * self.pixels_per_cell, (row - centre) * self.pixels_per_cell)
         peak_value = float(chosen[row, col])
         return Peak(best, offset, peak_value, peak_value - float(chosen.mean()))
+
+    def strongest(self, responses: np.ndarray) -> Peak:
+        """The highest peak over (N, r, r) maps of separate regions, with no motion prior.
+
+        Used while re-detecting a lost target: the maps are tiles of a wide search (no cosine
+        window, no scale penalty); ``scale_index`` is the index of the winning tile.
+        """
+        size = responses.shape[-1] * self.config.response_upsample
+        upsampled = upsample(responses, size)
+        flat = upsampled.reshape(len(upsampled), -1)
+        best = int(np.argmax(flat.max(axis=1)))
+        chosen = upsampled[best]
+        row, col = np.unravel_index(int(np.argmax(chosen)), chosen.shape)
+        centre = (size - 1) / 2.0
+        offset = ((col - centre) * self.pixels_per_cell, (row - centre) * self.pixels_per_cell)
+        peak_value = float(chosen[row, col])
+        return Peak(best, offset, peak_value, peak_value - float(chosen.mean()))

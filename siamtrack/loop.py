@@ -1,22 +1,22 @@
 """The capture loop: frames from a source through the tracker to outputs and a window.
 
 :func:`run_tracking` is what ``siamtrack track`` runs; embedders can call it too, or drive a
-:class:`~siamtrack.Tracker` from their own loop.
+:class:`~siamtrack.Tracker` or :class:`~siamtrack.MultiTracker` from their own loop.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Optional, Sequence
+from typing import Optional, Sequence, Union
 
 from .annotate import annotate
 from .display import KEY_QUIT, KEY_RESELECT, KEY_RESET, Display
 from .outputs import ResultWriter, VideoSink
 from .progress import Progress
-from .results import Box
+from .results import Box, TrackResult
 from .sources import FrameSource, SourceError
-from .tracker import Tracker
+from .tracker import MultiTracker, Tracker
 
 
 @dataclass(frozen=True)
@@ -43,16 +43,36 @@ class LoopSummary:
         return self.frames / self.seconds if self.seconds > 0 else 0.0
 
 
-def run_tracking(source: FrameSource, tracker: Tracker, box: Optional[Box],
-                 writers: Sequence[ResultWriter] = (), video_path: Optional[str] = None,
-                 display: Optional[Display] = None, progress: Optional[Progress] = None) -> LoopSummary:
-    """Track one target through ``source``.
+def _as_box_list(boxes: Union[Box, Sequence[Box], None]) -> Optional[list[Box]]:
+    if boxes is None:
+        return None
+    if len(boxes) and isinstance(boxes[0], (int, float)):
+        return [tuple(boxes)]  # one box
+    return [tuple(box) for box in boxes]
+
+
+def _annotated(image, results: Sequence[TrackResult], fps: Optional[float], several: bool):
+    if not results:
+        return image
+    canvas = image.copy()
+    for index, result in enumerate(results):
+        annotate(canvas, result, label=f"#{result.target_id}" if several else None,
+                 fps=fps if index == 0 else None, in_place=True)
+    return canvas
+
+
+def run_tracking(source: FrameSource, tracker: Union[Tracker, MultiTracker],
+                 boxes: Union[Box, Sequence[Box], None], writers: Sequence[ResultWriter] = (),
+                 video_path: Optional[str] = None, display: Optional[Display] = None,
+                 progress: Optional[Progress] = None) -> LoopSummary:
+    """Track one or several targets through ``source``.
 
     Args:
         source: an opened frame source (closed by the caller).
-        tracker: the tracker to drive (initialised here).
-        box: initial box on the first frame; None asks ``display`` to select one.
-        writers: result files; one row per tracked frame, flushed as it is written.
+        tracker: the tracker to drive; its targets are replaced by ``boxes`` on the first frame.
+        boxes: initial box, or list of boxes (one per target, ids 1, 2, ... in this order), on
+            the first frame; None asks ``display`` to select one.
+        writers: result files; one row per target and tracked frame, flushed as it is written.
         video_path: annotated video to write (every processed frame), or None.
         display: a window for live viewing and keys, or None for headless runs.
         progress: progress line to update, or None.
@@ -63,17 +83,21 @@ def run_tracking(source: FrameSource, tracker: Tracker, box: Optional[Box],
 
     Raises:
         SourceError: the source yields no frame at all.
-        InputError: the box does not fit the first frame.
+        InputError: a box does not fit the first frame.
     """
+    targets = tracker.targets if isinstance(tracker, Tracker) else tracker
     began = time.monotonic()
     frames = iter(source)
     first = next(frames, None)
     if first is None:
         raise SourceError(f"no frames could be read from {source.description}")
-    if box is None:
-        box = display.select_roi(first.image) if display is not None else None
-        if box is None:
+    initial = _as_box_list(boxes)
+    if initial is None:
+        selected = display.select_roi(first.image) if display is not None else None
+        if selected is None:
             return LoopSummary(0, 0, source.dropped, time.monotonic() - began, "cancelled")
+        initial = [selected]
+    several = len(initial) > 1
     sink = None
     if video_path is not None:
         height, width = first.image.shape[:2]
@@ -81,19 +105,20 @@ def run_tracking(source: FrameSource, tracker: Tracker, box: Optional[Box],
     processed = tracked = 0
     ended_by = "end"
     try:
-        result = tracker.init(first.image, box)
+        targets.clear()
+        results = [targets._add(first.image, box)[1] for box in initial]
         frame = first
         while True:
-            if result is not None:
+            for result in results:
                 for writer in writers:
-                    writer.write(frame.index, frame.timestamp, result)
-                tracked += 1
+                    writer.write(frame.index, frame.timestamp, result, target=result.target_id)
+            tracked += bool(results)
             processed += 1
             if progress is not None:
                 progress.update(f"dropped {source.dropped}" if source.live else "")
             if sink is not None or display is not None:
                 fps = progress.fps if progress is not None else None
-                image = annotate(frame.image, result, fps=fps) if result is not None else frame.image
+                image = _annotated(frame.image, results, fps, several)
                 if sink is not None:
                     sink.write(image)
                 if display is not None:
@@ -102,15 +127,16 @@ def run_tracking(source: FrameSource, tracker: Tracker, box: Optional[Box],
                         ended_by = "user"
                         break
                     if key == KEY_RESET:
-                        tracker.reset()
+                        targets.clear()
                     elif key == KEY_RESELECT:
                         selected = display.select_roi(frame.image)
                         if selected is not None:
-                            tracker.init(frame.image, selected)
+                            targets.clear()
+                            targets.add(frame.image, selected)
             frame = next(frames, None)
             if frame is None:
                 break
-            result = tracker.update(frame.image) if tracker.initialized else None
+            results = list(targets.update(frame.image).values())
     finally:
         if sink is not None:
             sink.close()

@@ -22,14 +22,20 @@ class TrackResult:
             constant offset in the network's output. Roughly: > 0.5 a clear match, < 0.3 the
             tracker is probably on background.
         lost: True once the score has stayed below ``TrackerConfig.lost_threshold`` for
-            ``lost_patience`` consecutive frames; the box is then a guess.
-        frame_index: 0 for the frame given to ``init``, then 1, 2, ... for each ``update``.
+            ``lost_patience`` consecutive frames. With ``redetect`` on, the box is then held
+            where the target was last seen until a match scoring at least
+            ``redetect_threshold`` re-acquires it; with it off, the box is a guess.
+        frame_index: 0 for the frame the target was added on (``init``/``add``), then 1, 2, ...
+            for each ``update``.
+        target_id: the target's id (1, 2, ... in the order targets were added to a
+            :class:`~siamtrack.MultiTracker`; 1 for the single target of a ``Tracker``).
     """
 
     box: Box
     score: float
     lost: bool
     frame_index: int
+    target_id: int = 1
 
     @property
     def center(self) -> tuple[float, float]:

@@ -26,6 +26,9 @@ class ClipSpec:
         max_rotation_deg: amplitude of the in-plane rotation (0 keeps it upright).
         occlusion: whether an occluding bar crosses the object around the middle of the clip.
         noise_sigma: standard deviation of per-frame Gaussian noise (grey levels).
+        offscreen: (first, end) frame range during which the object is wholly outside the
+            frame: it slides out through the right edge over the 8 frames before ``first`` and
+            back in over the 8 frames from ``end``. (0, 0): it never leaves.
         seed: random seed; the clip is a pure function of the spec.
     """
 
@@ -37,6 +40,7 @@ class ClipSpec:
     max_rotation_deg: float = 0.0
     occlusion: bool = False
     noise_sigma: float = 4.0
+    offscreen: tuple[int, int] = (0, 0)
     seed: int = 0
 
 
@@ -95,6 +99,24 @@ def _object_texture(rng: np.random.Generator, width: int, height: int) -> np.nda
     return texture
 
 
+EXIT_FRAMES = 8  # frames the object takes to slide out of (or back into) the frame
+
+
+def _exit_shift(index: int, offscreen: tuple[int, int], distance: float) -> float:
+    """How far right of its path the object is: 0 on the path, ``distance`` = out of the frame."""
+    first, end = offscreen
+    if first >= end:
+        return 0.0
+    if index < first:
+        progress = 1.0 - (first - index) / EXIT_FRAMES
+    elif index < end:
+        progress = 1.0
+    else:
+        progress = 1.0 - (index - end + 1) / EXIT_FRAMES
+    progress = min(max(progress, 0.0), 1.0)
+    return distance * (0.5 - 0.5 * math.cos(math.pi * progress))  # smooth start and stop
+
+
 def make_clip(spec: ClipSpec = ClipSpec()) -> tuple[list[np.ndarray], np.ndarray]:
     """Render a clip.
 
@@ -117,6 +139,7 @@ def make_clip(spec: ClipSpec = ClipSpec()) -> tuple[list[np.ndarray], np.ndarray
         low, high = spec.scale_range
         scale = low + (high - low) * 0.5 * (1 + math.sin(2 * math.pi * t + phase[2]))
         angle = spec.max_rotation_deg * math.sin(2 * math.pi * 1.3 * t)
+        cx += _exit_shift(index, spec.offscreen, spec.width + max(obj_w, obj_h) * high - cx)
         # Object pixel (u, v) -> frame: rotate and scale about the object's centre, then place it.
         matrix = cv2.getRotationMatrix2D(((obj_w - 1) / 2, (obj_h - 1) / 2), angle, scale)
         matrix[:, 2] += (cx - (obj_w - 1) / 2, cy - (obj_h - 1) / 2)
@@ -136,3 +159,34 @@ def make_clip(spec: ClipSpec = ClipSpec()) -> tuple[list[np.ndarray], np.ndarray
         frame = frame + rng.normal(0, spec.noise_sigma, frame.shape)
         frames.append(np.clip(frame, 0, 255).astype(np.uint8))
     return frames, np.array(boxes, dtype=np.float64)
+
+
+def make_crossing_clip(frames: int = 60, width: int = 480, height: int = 270, object_size: tuple[int, int] = (56, 44),
+                       noise_sigma: float = 3.0, seed: int = 0) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
+    """Two different objects cross paths: A moves left to right, B right to left in front of it.
+
+    Their vertical positions converge so that B covers much of A at the crossing (the middle
+    frame); a tracker must keep each on its own object afterwards.
+
+    Returns:
+        ``(frames, boxes_a, boxes_b)``: BGR frames and each object's (N, 4) 0-based boxes.
+    """
+    rng = np.random.default_rng(seed)
+    background = _background(rng, width, height)
+    obj_w, obj_h = object_size
+    textures = [_object_texture(rng, obj_w, obj_h) for _ in range(2)]
+    images, boxes = [], ([], [])
+    for index in range(frames):
+        t = index / max(frames - 1, 1)
+        frame = background.astype(np.float32)
+        positions = (
+            (0.1 * width + 0.8 * width * t - obj_w / 2, 0.5 * height - 0.3 * obj_h * (1 - 2 * t) - obj_h / 2),
+            (0.9 * width - 0.8 * width * t - obj_w / 2, 0.5 * height + 0.3 * obj_h - obj_h / 2),
+        )
+        for texture, (left, top), record in zip(textures, positions, boxes):  # B drawn last: in front
+            x, y = int(round(left)), int(round(top))
+            frame[y:y + obj_h, x:x + obj_w] = texture
+            record.append((x, y, obj_w, obj_h))
+        frame = frame + rng.normal(0, noise_sigma, frame.shape)
+        images.append(np.clip(frame, 0, 255).astype(np.uint8))
+    return images, np.array(boxes[0], np.float64), np.array(boxes[1], np.float64)

@@ -1,8 +1,10 @@
-"""The single-object tracker: ``init(frame, box)`` once, then ``update(frame)`` per frame.
+"""The trackers: :class:`MultiTracker` (any number of targets) and :class:`Tracker` (one).
 
-Per frame: crop the search region at every scale (:mod:`siamtrack.crops`), run the backbone and
-cross-correlation (a :class:`~siamtrack.backends.Backend`), find the peak (:mod:`siamtrack.head`),
-then move the box and update its size here.
+Per frame, for all targets together: cut each target's search crops (:mod:`siamtrack.crops`) -
+its scale pyramid, or while it is lost a grid of tiles over a growing region
+(:mod:`siamtrack.redetect`) - run them through the backbone and cross-correlation in one
+batched call (a :class:`~siamtrack.backends.Backend`), find each target's peak
+(:mod:`siamtrack.head`), then move its box, update its size and its confidence here.
 """
 
 from __future__ import annotations
@@ -16,11 +18,12 @@ import cv2
 import numpy as np
 
 from .config import TrackerConfig, load_config
-from .crops import crop_squares
+from .crops import crop_regions
 from .errors import ConfigError, InputError, NotInitializedError
 from .frames import as_bgr, validate_box
-from .head import ResponseHead
+from .head import Peak, ResponseHead
 from .models import default_model_path  # noqa: F401  (public via siamtrack.default_model_path)
+from .redetect import search_tiles
 from .results import Box, TrackResult
 
 if TYPE_CHECKING:
@@ -43,31 +46,46 @@ def _as_config(config: ConfigLike) -> TrackerConfig:
 
 
 @dataclass
-class _TargetState:
-    """What the tracker remembers about its target between frames."""
+class _Target:
+    """What the tracker remembers about one target between frames."""
 
+    target_id: int
     center: tuple[float, float]  # pixel-centre coordinates
-    initial_size: tuple[float, float]  # (w, h) at init
-    initial_search_side: float  # frame pixels covered by the middle search scale at init
-    kernels: Any  # the backend's exemplar features
-    pad_color: tuple[float, float, float]  # mean colour of the first frame (BGR)
+    initial_size: tuple[float, float]  # (w, h) when added
+    initial_search_side: float  # frame pixels covered by the middle search scale when added
+    kernels: Any  # the backend's exemplar features (a batch of one)
+    pad_color: tuple[float, float, float]  # mean colour of the frame it was added on (BGR)
     reference_contrast: float  # peak contrast of the exemplar matched against its own frame
-    frame_shape: tuple[int, int]  # (height, width) of the first frame
     scale: float = 1.0  # current size / initial size
     low_score_frames: int = 0
+    searching_frames: int = 0  # > 0: lost, re-detecting for this many frames
     frame_index: int = 0
 
     @property
     def size(self) -> tuple[float, float]:
         return self.initial_size[0] * self.scale, self.initial_size[1] * self.scale
 
+    @property
+    def search_side(self) -> float:
+        return self.initial_search_side * self.scale
+
     def box(self) -> Box:
         (cx, cy), (w, h) = self.center, self.size
         return (cx - (w - 1) / 2, cy - (h - 1) / 2, w, h)
 
 
-class Tracker:
-    """SiamFC single-object tracker.
+@dataclass(frozen=True)
+class _Plan:
+    """The crops one target asks for this frame."""
+
+    target: _Target
+    centres: list[tuple[float, float]]
+    sides: list[float]
+    redetecting: bool
+
+
+class MultiTracker:
+    """Tracks any number of targets, all in one batched network call per frame.
 
     Args:
         model: weights file (any layout :func:`siamtrack.weights.load_weights` reads), loaded
@@ -82,10 +100,10 @@ class Tracker:
         threads: CPU threads for inference; None keeps the framework's default.
 
     Example:
-        >>> tracker = Tracker(model="weights.pth")
-        >>> tracker.init(first_frame, (x, y, w, h))
+        >>> tracker = MultiTracker()
+        >>> car = tracker.add(frame, (x, y, w, h))
         >>> for frame in frames:
-        ...     result = tracker.update(frame)
+        ...     results = tracker.update(frame)   # {target id: TrackResult}
     """
 
     def __init__(self, model: Any = None, backend: "str | Backend" = "auto", device: str = "auto",
@@ -107,7 +125,10 @@ class Tracker:
             raise ConfigError(f"the model works on exemplar/instance/stride {expected} but the config "
                               f"says {configured}")
         self._head = ResponseHead(self.config)
-        self._state: _TargetState | None = None
+        self._targets: dict[int, _Target] = {}
+        self._next_id = 1
+        self._frame_shape: tuple[int, int] | None = None
+        self._stacked: tuple[tuple, Any] | None = None  # (layout, kernels) of the last batch
 
     @property
     def backend_name(self) -> str:
@@ -118,8 +139,230 @@ class Tracker:
         return self._backend.device
 
     @property
+    def ids(self) -> list[int]:
+        """Ids of the current targets, in the order they were added."""
+        return list(self._targets)
+
+    def __len__(self) -> int:
+        return len(self._targets)
+
+    def __contains__(self, target_id: object) -> bool:
+        return target_id in self._targets
+
+    def _check_frame(self, frame: np.ndarray) -> np.ndarray:
+        image = as_bgr(frame)
+        if self._targets and image.shape[:2] != self._frame_shape:
+            height, width = self._frame_shape
+            raise InputError(
+                f"frame size changed from {width}x{height} to {image.shape[1]}x{image.shape[0]}; "
+                f"remove the targets (or call init() again) for a new video size")
+        return image
+
+    def _add(self, frame: np.ndarray, box: Sequence[float],
+             target_id: int | None = None) -> tuple[_Target, TrackResult]:
+        image = self._check_frame(frame)
+        x, y, w, h = validate_box(box, image.shape)
+        config = self.config
+        context = config.context_amount * (w + h)
+        exemplar_side = math.sqrt((w + context) * (h + context))
+        pad_color = tuple(cv2.mean(image)[:3])
+        center = (x + (w - 1) / 2, y + (h - 1) / 2)
+        search_side = exemplar_side * config.instance_size / config.exemplar_size
+        exemplar = crop_regions(image, [center], [exemplar_side], config.exemplar_size, pad_color)
+        kernels = self._backend.template(exemplar)
+        # The exemplar found in its own frame is the best match the target will ever get; later
+        # peaks are scored against it (see TrackResult.score).
+        own_search = crop_regions(image, [center], [search_side], config.instance_size, pad_color)
+        own_contrast = self._head.contrast(self._backend.track(own_search, kernels)[0])
+        if target_id is None:
+            target_id, self._next_id = self._next_id, self._next_id + 1
+        target = _Target(target_id=target_id, center=center, initial_size=(w, h),
+                         initial_search_side=search_side, kernels=kernels, pad_color=pad_color,
+                         reference_contrast=max(own_contrast, 1e-6))
+        self._targets[target.target_id] = target
+        self._frame_shape = image.shape[:2]
+        return target, TrackResult((x, y, w, h), 1.0, False, 0, target.target_id)
+
+    def add(self, frame: np.ndarray, box: Sequence[float]) -> int:
+        """Start tracking the object inside ``box`` on ``frame``; returns its new target id.
+
+        Args:
+            frame: H x W x 3 uint8 BGR (grayscale and BGRA are converted); the same size as the
+                frames of the targets already tracked.
+            box: (x, y, w, h) in pixels, 0-based top-left, floats allowed. It may stick out of
+                the frame but must overlap it.
+
+        Raises:
+            InputError: bad frame or box.
+        """
+        return self._add(frame, box)[0].target_id
+
+    def remove(self, target_id: int) -> None:
+        """Stop tracking a target. Its id is never reused.
+
+        Raises:
+            KeyError: no target has this id.
+        """
+        if target_id not in self._targets:
+            raise KeyError(f"no target with id {target_id}; current ids: {self.ids}")
+        del self._targets[target_id]
+
+    def clear(self) -> None:
+        """Remove every target."""
+        self._targets.clear()
+
+    def _plan(self, target: _Target, frame_size: tuple[int, int]) -> _Plan:
+        config = self.config
+        if target.searching_frames == 0:
+            sides = list(target.search_side * self._head.scales)
+            return _Plan(target, [target.center] * len(sides), sides, False)
+        # Lost: cover a region that grows every frame, with crops of the normal search size.
+        region = target.search_side * config.redetect_growth ** target.searching_frames
+        exemplar_side = target.search_side * config.exemplar_size / config.instance_size
+        centres, side = search_tiles(target.center, target.search_side, exemplar_side, region,
+                                     frame_size, config.max_tiles)
+        return _Plan(target, centres, [side] * len(centres), True)
+
+    def _batched_kernels(self, plans: Sequence[_Plan]) -> Any:
+        """One kernel per crop, for all targets; rebuilt only when the batch layout changes."""
+        layout = tuple((plan.target.target_id, id(plan.target.kernels), len(plan.sides)) for plan in plans)
+        if self._stacked is None or self._stacked[0] != layout:
+            per_crop = [plan.target.kernels for plan in plans for _ in plan.sides]
+            self._stacked = (layout, self._backend.stack(per_crop))
+        return self._stacked[1]
+
+    def update(self, frame: np.ndarray) -> dict[int, TrackResult]:
+        """Locate every target in the next frame.
+
+        Returns:
+            ``{target id: TrackResult}`` for every current target (empty when there are none).
+
+        Raises:
+            InputError: bad frame, or its size differs from the targets' frames.
+        """
+        return update_streams([(self, frame)])[0]
+
+    def _prepare(self, frame: np.ndarray) -> tuple[list[_Plan], np.ndarray | None, tuple[int, int]]:
+        """This frame's crop plans and crops (None without targets) and the frame's (width, height)."""
+        image = self._check_frame(frame)
+        height, width = image.shape[:2]
+        plans = [self._plan(target, (width, height)) for target in self._targets.values()]
+        if not plans:
+            return plans, None, (width, height)
+        # Each target pads with its own first frame's mean colour, so one remap per target.
+        crops = [crop_regions(image, plan.centres, plan.sides, self.config.instance_size,
+                              plan.target.pad_color) for plan in plans]
+        return plans, crops[0] if len(crops) == 1 else np.concatenate(crops), (width, height)
+
+    def _finish(self, plans: Sequence[_Plan], responses: np.ndarray,
+                frame_size: tuple[int, int]) -> dict[int, TrackResult]:
+        results, start = {}, 0
+        for plan in plans:
+            maps = responses[start:start + len(plan.sides)]
+            start += len(plan.sides)
+            results[plan.target.target_id] = self._advance(plan, maps, frame_size)
+        return results
+
+    def _advance(self, plan: _Plan, maps: np.ndarray, frame_size: tuple[int, int]) -> TrackResult:
+        """Update one target from its response maps."""
+        config, target = self.config, plan.target
+        peak: Peak = self._head.strongest(maps) if plan.redetecting else self._head.locate(maps)
+        score = min(max(peak.contrast / target.reference_contrast, 0.0), 1.0)
+        # Offsets are in search-crop pixels; the chosen crop covers sides[k] frame pixels.
+        frame_per_crop_pixel = plan.sides[peak.scale_index] / config.instance_size
+        origin = plan.centres[peak.scale_index]
+        found = (origin[0] + peak.offset[0] * frame_per_crop_pixel,
+                 origin[1] + peak.offset[1] * frame_per_crop_pixel)
+        width, height = frame_size
+        if plan.redetecting:
+            if score >= config.redetect_threshold:  # re-acquired: resume normal tracking there
+                target.center = found
+                target.searching_frames = target.low_score_frames = 0
+            else:  # hold the box, widen the search
+                target.searching_frames += 1
+        else:
+            target.center = found
+            damped = (1.0 - config.scale_lr) + config.scale_lr * self._head.scales[peak.scale_index]
+            target.scale = min(max(target.scale * damped, config.min_size_factor), config.max_size_factor)
+            target.low_score_frames = target.low_score_frames + 1 if score < config.lost_threshold else 0
+            if config.redetect and target.low_score_frames >= config.lost_patience:
+                target.searching_frames = 1
+        target.center = (min(max(target.center[0], 0.0), width - 1.0),
+                         min(max(target.center[1], 0.0), height - 1.0))
+        target.frame_index += 1
+        lost = target.searching_frames > 0 or target.low_score_frames >= config.lost_patience
+        return TrackResult(target.box(), score, lost, target.frame_index, target.target_id)
+
+
+def update_streams(streams: Sequence[tuple[MultiTracker, np.ndarray]]) -> list[dict[int, TrackResult]]:
+    """Update several trackers (e.g. one per camera) with one network call for all their targets.
+
+    The trackers must share one backend object (build it once with
+    :func:`siamtrack.backends.create_backend` and pass it as ``backend=`` to each), because
+    their crops and kernels go through it together. Per-target state stays in each tracker.
+
+    Args:
+        streams: (tracker, its next frame) pairs; frames may differ in size between trackers.
+
+    Returns:
+        Each tracker's ``{target id: TrackResult}``, in the order given.
+
+    Raises:
+        ConfigError: the trackers do not share one backend.
+        InputError: a frame is bad or changed size for its tracker.
+    """
+    if not streams:
+        return []
+    backend = streams[0][0]._backend
+    if any(tracker._backend is not backend for tracker, _ in streams):
+        raise ConfigError("update_streams needs trackers that share one backend object")
+    prepared = [tracker._prepare(frame) for tracker, frame in streams]
+    active = [index for index, (_, crops, _) in enumerate(prepared) if crops is not None]
+    results: list[dict[int, TrackResult]] = [{} for _ in streams]
+    if not active:
+        return results
+    kernels = [streams[i][0]._batched_kernels(prepared[i][0]) for i in active]
+    crops = [prepared[i][1] for i in active]
+    responses = backend.track(crops[0] if len(crops) == 1 else np.concatenate(crops),
+                              kernels[0] if len(kernels) == 1 else backend.stack(kernels))
+    start = 0
+    for index, batch in zip(active, crops):
+        plans, _, frame_size = prepared[index]
+        results[index] = streams[index][0]._finish(plans, responses[start:start + len(batch)], frame_size)
+        start += len(batch)
+    return results
+
+
+class Tracker:
+    """SiamFC single-object tracker: the one-target face of :class:`MultiTracker`.
+
+    Args:
+        model, backend, device, config, threads: as for :class:`MultiTracker`.
+
+    Example:
+        >>> tracker = Tracker(model="weights.pth")
+        >>> tracker.init(first_frame, (x, y, w, h))
+        >>> for frame in frames:
+        ...     result = tracker.update(frame)
+    """
+
+    def __init__(self, model: Any = None, backend: "str | Backend" = "auto", device: str = "auto",
+                 config: ConfigLike = None, threads: int | None = None) -> None:
+        self.targets = MultiTracker(model, backend, device, config, threads)
+        self.config = self.targets.config
+        self._target_id: int | None = None
+
+    @property
+    def backend_name(self) -> str:
+        return self.targets.backend_name
+
+    @property
+    def device(self) -> str:
+        return self.targets.device
+
+    @property
     def initialized(self) -> bool:
-        return self._state is not None
+        return self._target_id is not None
 
     def init(self, frame: np.ndarray, box: Sequence[float]) -> TrackResult:
         """Start tracking the object inside ``box`` on ``frame`` (replaces any current target).
@@ -130,30 +373,15 @@ class Tracker:
                 the frame but must overlap it.
 
         Returns:
-            The result for this frame: the given box, score 1, frame index 0.
+            The result for this frame: the given box, score 1, frame index 0, target id 1.
 
         Raises:
             InputError: bad frame or box.
         """
-        image = as_bgr(frame)
-        x, y, w, h = validate_box(box, image.shape)
-        config = self.config
-        context = config.context_amount * (w + h)
-        exemplar_side = math.sqrt((w + context) * (h + context))
-        pad_color = tuple(cv2.mean(image)[:3])
-        center = (x + (w - 1) / 2, y + (h - 1) / 2)
-        search_side = exemplar_side * config.instance_size / config.exemplar_size
-        exemplar = crop_squares(image, center, [exemplar_side], config.exemplar_size, pad_color)
-        kernels = self._backend.template(exemplar)
-        # The exemplar found in its own frame is the best match the target will ever get; later
-        # peaks are scored against it (see TrackResult.score).
-        own_search = crop_squares(image, center, [search_side], config.instance_size, pad_color)
-        own_contrast = self._head.contrast(self._backend.track(own_search, kernels)[0])
-        self._state = _TargetState(
-            center=center, initial_size=(w, h), initial_search_side=search_side,
-            kernels=kernels, pad_color=pad_color, reference_contrast=max(own_contrast, 1e-6),
-            frame_shape=image.shape[:2])
-        return TrackResult((x, y, w, h), 1.0, False, 0)
+        self.reset()
+        _, result = self.targets._add(frame, box, target_id=1)  # the single target is always id 1
+        self._target_id = 1
+        return result
 
     def update(self, frame: np.ndarray) -> TrackResult:
         """Locate the target in the next frame.
@@ -162,34 +390,11 @@ class Tracker:
             NotInitializedError: ``init`` has not been called (or ``reset`` was).
             InputError: bad frame, or its size differs from the frame given to ``init``.
         """
-        state = self._state
-        if state is None:
+        if self._target_id is None:
             raise NotInitializedError("call init(frame, box) before update(frame)")
-        image = as_bgr(frame)
-        if image.shape[:2] != state.frame_shape:
-            raise InputError(
-                f"frame size changed from {state.frame_shape[1]}x{state.frame_shape[0]} to "
-                f"{image.shape[1]}x{image.shape[0]}; call init() again for a new video size")
-        config = self.config
-        sides = state.initial_search_side * state.scale * self._head.scales
-        crops = crop_squares(image, state.center, sides, config.instance_size, state.pad_color)
-        peak = self._head.locate(self._backend.track(crops, state.kernels))
-
-        # Offsets are in search-crop pixels; the chosen crop covers sides[k] frame pixels.
-        frame_per_crop_pixel = sides[peak.scale_index] / config.instance_size
-        height, width = state.frame_shape
-        state.center = (
-            min(max(state.center[0] + peak.offset[0] * frame_per_crop_pixel, 0.0), width - 1.0),
-            min(max(state.center[1] + peak.offset[1] * frame_per_crop_pixel, 0.0), height - 1.0))
-        damped = (1.0 - config.scale_lr) + config.scale_lr * self._head.scales[peak.scale_index]
-        state.scale = min(max(state.scale * damped, config.min_size_factor), config.max_size_factor)
-
-        score = min(max(peak.contrast / state.reference_contrast, 0.0), 1.0)
-        state.low_score_frames = state.low_score_frames + 1 if score < config.lost_threshold else 0
-        state.frame_index += 1
-        return TrackResult(state.box(), score, state.low_score_frames >= config.lost_patience,
-                           state.frame_index)
+        return self.targets.update(frame)[self._target_id]
 
     def reset(self) -> None:
         """Forget the target; ``init`` must be called again before ``update``."""
-        self._state = None
+        self.targets.clear()
+        self._target_id = None

@@ -6,7 +6,7 @@ back float32 response maps; it never knows which framework runs the network.
 
 from __future__ import annotations
 
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, Sequence, runtime_checkable
 
 import numpy as np
 
@@ -32,5 +32,14 @@ class Backend(Protocol):
         ...
 
     def track(self, search_crops: np.ndarray, kernels: Any) -> np.ndarray:
-        """Search crops (T * S, I, I, 3) uint8, grouped by target -> (T * S, R, R) float32 responses."""
+        """Search crops (T * S, I, I, 3) uint8, grouped by target -> (T * S, R, R) float32 responses.
+
+        ``kernels`` holds T targets; each target's S crops are consecutive. T may equal the
+        number of crops (one kernel per crop), which is how trackers mix targets that need
+        different numbers of crops in one call.
+        """
+        ...
+
+    def stack(self, kernels: Sequence[Any]) -> Any:
+        """Join kernels returned by ``template`` (or ``stack``) into one batch, in order."""
         ...

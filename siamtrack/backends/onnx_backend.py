@@ -7,7 +7,7 @@ The model is a folder written by ``siamtrack export MODEL --format onnx`` (see
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -102,6 +102,9 @@ class OnnxBackend:
     def template(self, exemplar_crops: np.ndarray) -> np.ndarray:
         crops = np.ascontiguousarray(exemplar_crops, dtype=np.uint8)
         return self._sessions[contract.TEMPLATE].run(None, {contract.EXEMPLAR_CROPS: crops})[0]
+
+    def stack(self, kernels: Sequence[np.ndarray]) -> np.ndarray:
+        return kernels[0] if len(kernels) == 1 else np.concatenate(kernels)
 
     def track(self, search_crops: np.ndarray, kernels: np.ndarray) -> np.ndarray:
         crops = np.ascontiguousarray(search_crops, dtype=np.uint8)

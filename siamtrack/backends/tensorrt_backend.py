@@ -13,7 +13,7 @@ the logic around them (profiles, cache keys, engine headers) is tested without T
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -127,6 +127,9 @@ class TensorRTBackend:
 
     def template(self, exemplar_crops: Any) -> Any:
         return self.run_graph(contract.TEMPLATE, {contract.EXEMPLAR_CROPS: self._upload(exemplar_crops)})
+
+    def stack(self, kernels: Sequence[Any]) -> Any:
+        return kernels[0] if len(kernels) == 1 else self._torch.cat(list(kernels))
 
     def track(self, search_crops: Any, kernels: Any) -> np.ndarray:
         crops = self._upload(search_crops)

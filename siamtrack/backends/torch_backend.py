@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 import torch
@@ -75,6 +76,9 @@ class TorchBackend:
     def template(self, exemplar_crops: np.ndarray) -> torch.Tensor:
         with torch.inference_mode():
             return self.network.template(self._to_device(exemplar_crops))
+
+    def stack(self, kernels: Sequence[torch.Tensor]) -> torch.Tensor:
+        return kernels[0] if len(kernels) == 1 else torch.cat(list(kernels))
 
     def track(self, search_crops: np.ndarray, kernels: torch.Tensor) -> np.ndarray:
         with torch.inference_mode():

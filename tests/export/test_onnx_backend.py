@@ -71,6 +71,9 @@ class MatmulTorchBackend:
         with torch.inference_mode():
             return self.network.template(torch.from_numpy(crops))
 
+    def stack(self, kernels):
+        return torch.cat(list(kernels))
+
     def track(self, crops, kernels):
         with torch.inference_mode():
             per_crop = kernels.repeat_interleave(len(crops) // len(kernels), 0)

@@ -1,0 +1,146 @@
+"""MultiTracker: batching, add/remove at any frame, stable ids, leaving the frame, crossing targets."""
+
+import numpy as np
+import pytest
+
+from siamtrack import MultiTracker, Tracker, update_streams
+from siamtrack.errors import ConfigError, InputError
+from siamtrack.evaluation.metrics import iou
+from siamtrack.synthetic import ClipSpec, make_clip, make_crossing_clip
+from tests.test_tracker import ScriptedBackend, frame, peak_map
+
+
+def scripted():
+    return ScriptedBackend(lambda n: np.stack([peak_map()] * n))
+
+
+def test_all_targets_go_through_one_backend_call_per_frame():
+    backend = scripted()
+    tracker = MultiTracker(backend=backend)
+    tracker.add(frame(), (140, 100, 40, 40))
+    tracker.add(frame(), (20, 20, 30, 30))
+    tracker.add(frame(), (200, 150, 50, 40))
+    backend.calls.clear()
+    results = tracker.update(frame())
+    assert backend.calls == [9]  # 3 targets x 3 scales, one call
+    assert sorted(results) == [1, 2, 3]
+    assert all(result.target_id == key for key, result in results.items())
+
+
+def test_add_and_remove_at_any_frame_keep_ids_stable():
+    tracker = MultiTracker(backend=scripted())
+    assert tracker.update(frame()) == {}
+    first = tracker.add(frame(), (140, 100, 40, 40))
+    tracker.update(frame())
+    second = tracker.add(frame(), (20, 20, 30, 30))
+    assert (first, second) == (1, 2)
+    results = tracker.update(frame())
+    assert results[first].frame_index == 2 and results[second].frame_index == 1
+    tracker.remove(first)
+    third = tracker.add(frame(), (200, 150, 50, 40))
+    assert third == 3  # ids are never reused
+    results = tracker.update(frame())
+    assert sorted(results) == [2, 3] and tracker.ids == [2, 3] and len(tracker) == 2
+    assert results[second].frame_index == 2 and results[third].frame_index == 1
+    tracker.remove(second)
+    tracker.remove(third)
+    assert tracker.update(frame()) == {}
+
+
+def test_remove_unknown_id():
+    tracker = MultiTracker(backend=scripted())
+    tracker.add(frame(), (140, 100, 40, 40))
+    with pytest.raises(KeyError, match="no target with id 7"):
+        tracker.remove(7)
+
+
+def test_frame_size_must_stay_while_targets_exist():
+    tracker = MultiTracker(backend=scripted())
+    tracker.add(frame(), (140, 100, 40, 40))
+    with pytest.raises(InputError, match="frame size changed"):
+        tracker.add(frame(height=200), (10, 10, 20, 20))
+    tracker.clear()
+    tracker.add(frame(height=200), (10, 10, 20, 20))  # no targets left: a new size is fine
+
+
+def test_tracker_is_the_single_target_face():
+    tracker = Tracker(backend=scripted())
+    assert tracker.init(frame(), (140, 100, 40, 40)).target_id == 1
+    assert tracker.update(frame()).target_id == 1
+    assert tracker.init(frame(), (20, 20, 30, 30)).target_id == 1  # re-init replaces, same id
+    assert tracker.targets.ids == [1]
+
+
+def test_streams_share_one_backend_call():
+    backend = scripted()
+    cameras = [MultiTracker(backend=backend) for _ in range(3)]
+    cameras[0].add(frame(), (140, 100, 40, 40))
+    cameras[2].add(frame(height=200), (20, 20, 30, 30))
+    cameras[2].add(frame(height=200), (100, 60, 30, 30))
+    backend.calls.clear()
+    results = update_streams([(cameras[0], frame()), (cameras[1], frame()), (cameras[2], frame(height=200))])
+    assert backend.calls == [9]
+    assert [sorted(r) for r in results] == [[1], [], [1, 2]]
+    with pytest.raises(ConfigError, match="share one backend"):
+        update_streams([(cameras[0], frame()), (MultiTracker(backend=scripted()), frame())])
+
+
+def test_lost_target_holds_its_box_and_searches_wider_tiles():
+    state = {"height": 1.0}
+    backend = ScriptedBackend(lambda n: np.stack([peak_map(height=state["height"])] * n))
+    tracker = MultiTracker(backend=backend, config={"lost_patience": 2, "max_tiles": 4})
+    tracker.add(frame(), (140, 100, 40, 40))
+    state["height"] = 0.05  # the target fades: low confidence from now on
+    results = [tracker.update(frame())[1] for _ in range(6)]
+    assert [r.lost for r in results] == [False, True, True, True, True, True]
+    held = results[2].box
+    assert all(r.box == held for r in results[2:])
+    assert backend.calls[-4:] != [3] * 4 and max(backend.calls) <= 4  # tiles, at most max_tiles
+    state["height"] = 1.0
+    back = tracker.update(frame())[1]
+    assert not back.lost and back.score >= 0.5
+
+
+def test_redetect_off_keeps_plain_siamfc_behaviour():
+    state = {"height": 1.0}
+    backend = ScriptedBackend(lambda n: np.stack([peak_map(height=state["height"])] * n))
+    tracker = MultiTracker(backend=backend, config={"lost_patience": 2, "redetect": False})
+    tracker.add(frame(), (140, 100, 40, 40))
+    state["height"] = 0.05
+    results = [tracker.update(frame())[1] for _ in range(5)]
+    assert [r.lost for r in results] == [False, True, True, True, True]
+    assert set(backend.calls[1:]) == {3}  # always the scale pyramid, never tiles
+
+
+@pytest.fixture(scope="module")
+def default_tracker_factory():
+    def build(**config):
+        return MultiTracker(config=config or None, threads=2)
+
+    return build
+
+
+def test_target_leaving_and_reentering_is_lost_then_reacquired(default_tracker_factory):
+    spec = ClipSpec(frames=90, width=480, height=360, object_size=(64, 48), scale_range=(0.9, 1.1),
+                    offscreen=(30, 50), seed=5)
+    frames, truth = make_clip(spec)
+    tracker = default_tracker_factory()
+    target = tracker.add(frames[0], truth[0])
+    results = [tracker.update(image)[target] for image in frames[1:]]
+    outside = [i for i in range(1, len(frames)) if truth[i][0] >= spec.width]
+    assert outside, "the clip must take the object out of the frame"
+    assert all(results[i - 1].lost for i in outside[len(outside) // 2:]), "lost while away"
+    reentry = next(i for i in range(outside[-1] + 1, len(frames)) if truth[i][0] + truth[i][2] <= spec.width)
+    overlaps = [float(iou(results[i - 1].box, truth[i])[0]) for i in range(reentry, reentry + 10)]
+    first_good = next((k for k, value in enumerate(overlaps) if value > 0.5 and not results[reentry + k - 1].lost), None)
+    assert first_good is not None, f"not re-acquired within 10 frames of re-entry: IoU {np.round(overlaps, 2)}"
+
+
+def test_two_crossing_targets_keep_their_own_objects(default_tracker_factory):
+    frames, truth_a, truth_b = make_crossing_clip(frames=60, seed=2)
+    tracker = default_tracker_factory()
+    a, b = tracker.add(frames[0], truth_a[0]), tracker.add(frames[0], truth_b[0])
+    history = [tracker.update(image) for image in frames[1:]]
+    tail = range(len(frames) - 10, len(frames))  # well after the crossing (middle frame)
+    assert min(float(iou(history[i - 1][a].box, truth_a[i])[0]) for i in tail) > 0.5
+    assert min(float(iou(history[i - 1][b].box, truth_b[i])[0]) for i in tail) > 0.5
