@@ -5,6 +5,8 @@
 All trackers run on the same frames, decoded into memory beforehand, with the same thread count.
 Per-frame latency (update only) gives p50 / p90 / p99 and fps; the ratio column divides each
 tracker's fps by NanoTrack's measured in the same run, since this machine is shared and noisy.
+For siamtrack's ONNX Runtime backend it also splits an update into crop, inference and head
+(median ms each; "other" is the rest of the update: planning, state, result).
 Writes benchmarks/results/speed.json.
 """
 
@@ -35,6 +37,33 @@ def measure(tracker, sequences, frames_per_sequence: int) -> np.ndarray:
     return np.asarray(latencies)
 
 
+def stage_breakdown(tracker, sequences, frames_per_sequence: int) -> dict[str, float]:
+    """Median ms per frame of each step of a single-target update: crop, inference, head, rest."""
+    from siamtrack.crops import crop_regions
+
+    targets = tracker.targets
+    timings = {"crop": [], "inference": [], "head": [], "update": []}
+    for sequence, frames in sequences:
+        tracker.init(frames[0], tuple(sequence.boxes[0]))
+        for frame in frames[1:frames_per_sequence]:
+            (plan,), _, _ = targets._prepare(frame)
+            began = time.perf_counter()
+            crops = crop_regions(frame, plan.centres, plan.sides, targets.config.instance_size, plan.target.pad_color)
+            cropped = time.perf_counter()
+            responses = targets._backend.track(crops, plan.target.kernels)
+            inferred = time.perf_counter()
+            targets._head.locate(responses)
+            located = time.perf_counter()
+            tracker.update(frame)
+            updated = time.perf_counter()
+            for key, (start, end) in {"crop": (began, cropped), "inference": (cropped, inferred),
+                                      "head": (inferred, located), "update": (located, updated)}.items():
+                timings[key].append((end - start) * 1000.0)
+    medians = {key: float(np.median(values)) for key, values in timings.items()}
+    medians["other"] = medians["update"] - medians["crop"] - medians["inference"] - medians["head"]
+    return medians
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--threads", type=int, default=2)
@@ -61,6 +90,7 @@ def main() -> int:
     try:
         default = default_model_path()
         candidates["siamtrack torch, default model"] = lambda: Tracker(model=default, backend="torch", device="cpu")
+        candidates["siamtrack onnx, default model"] = lambda: Tracker(backend="onnx", threads=args.threads)
     except WeightsError as missing:
         print(f"note: {missing}", file=sys.stderr)
     for name in PEER_NAMES:
@@ -85,8 +115,15 @@ def main() -> int:
         row["ratio_to_nano"] = row["fps"] / nano if nano else None
         ratio = f"{row['ratio_to_nano']:7.3f}" if nano else "      -"
         print(f"{label:50s} {row['fps']:8.1f} {row['p50_ms']:8.2f} {row['p90_ms']:8.2f} {row['p99_ms']:8.2f} {ratio}")
+    stages = None
+    if "siamtrack onnx, default model" in rows:
+        stages = stage_breakdown(Tracker(backend="onnx", threads=args.threads), sequences, args.frames)
+        print("\nsiamtrack onnx, default model: where an update's time goes (median ms per frame)")
+        for stage, value in stages.items():
+            print(f"  {stage:10s} {value:6.2f}")
     write_json(args.json, {"command": "python " + " ".join(sys.argv), "sequences": list(SEQUENCES),
-                            "frames_per_sequence": args.frames, "trackers": rows, "machine": machine_info(args.threads)})
+                            "frames_per_sequence": args.frames, "trackers": rows,
+                            "onnx_default_stages_ms": stages, "machine": machine_info(args.threads)})
     print(f"wrote {args.json}")
     return 0
 

@@ -147,3 +147,25 @@ def test_demo_command(tmp_path):
     mean = float(next(l for l in lines if l.startswith("mean IoU")).split(":")[1].split()[0])
     assert mean > 0.5
     assert count_frames(tmp_path / "demo.mp4")[0] == 120
+
+
+def test_several_boxes_give_one_row_per_target_and_frame(tmp_path, video, model, clip):
+    second = "10,10,30,24"
+    result = siamtrack("track", video, "--box", box_text(clip), "--box", second, "--model", model,
+                       "--device", "cpu", "--results", tmp_path / "r.txt", "--results", tmp_path / "r.jsonl",
+                       "--output", tmp_path / "out.avi", "--quiet")
+    assert result.returncode == 0, result.stderr
+    mot = [line.split(",") for line in (tmp_path / "r.txt").read_text().splitlines()]
+    assert len(mot) == 2 * CLIP.frames
+    assert [(int(row[0]), int(row[1])) for row in mot[:4]] == [(1, 1), (1, 2), (2, 1), (2, 2)]
+    assert [float(v) for v in mot[1][2:6]] == pytest.approx([11, 11, 30, 24])  # MOT is 1-based
+    rows = [json.loads(line) for line in (tmp_path / "r.jsonl").read_text().splitlines()]
+    assert {r["target"] for r in rows} == {1, 2}
+    assert count_frames(tmp_path / "out.avi")[0] == CLIP.frames
+
+
+def test_one_bad_box_among_several_is_a_clean_error(tmp_path, video, model, clip):
+    result = siamtrack("track", video, "--box", box_text(clip), "--box", "500,500,10,10", "--model", model,
+                       "--device", "cpu", "--results", tmp_path / "r.jsonl")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip().count("\n") == 0

@@ -59,3 +59,20 @@ def test_pipeline_embed(tmp_path, videos, tiny_weights):
 
 def test_webcam_demo_imports():
     assert callable(load("webcam").track_webcam)
+
+
+def test_surveillance_pipeline(tmp_path, videos, tiny_weights):
+    folder, truths = videos
+    model = save_weights(tiny_weights, tmp_path / "m.pth")
+    streams = {str(folder / "cam1.avi"): [truths["cam1.avi"], [5, 5, 30, 30]],
+               str(folder / "cam2.avi"): [truths["cam2.avi"]]}
+    rows = load("surveillance_pipeline").run(streams, tmp_path / "out", model=str(model), backend="torch")
+    assert rows == {str(folder / "cam1.avi"): 16, str(folder / "cam2.avi"): 8}
+    lines = [json.loads(line) for line in (tmp_path / "out" / "cam1.jsonl").read_text().splitlines()]
+    assert [(r["frame"], r["target"]) for r in lines[:4]] == [(0, 1), (0, 2), (1, 1), (1, 2)]
+
+
+def test_surveillance_pipeline_generated_streams(tmp_path):
+    code = load("surveillance_pipeline").main(["--generate", "2", "--output-dir", str(tmp_path / "out")])
+    assert code == 0
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["camera1.jsonl", "camera2.jsonl"]
