@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from .backends import Backend
 
 ConfigLike = Union[TrackerConfig, Mapping[str, Any], str, Path, None]
+PIPELINES = ("auto", "opencv", "tensor")
 
 
 def _as_config(config: ConfigLike) -> TrackerConfig:
@@ -98,6 +99,11 @@ class MultiTracker:
         config: a :class:`TrackerConfig`, a mapping of its fields, or a preset name / JSON path;
             None is SiamFC-3s.
         threads: CPU threads for inference; None keeps the framework's default.
+        pipeline: where crops and the response head run. ``opencv``: on the CPU (OpenCV and
+            NumPy), the right choice for CPU backends. ``tensor``: on the backend's device with
+            torch (:mod:`siamtrack.gpu`): the frame is uploaded once and nothing but the peaks
+            comes back, which is what makes a GPU fast. ``auto``: ``tensor`` when the backend
+            runs on CUDA, else ``opencv``.
 
     Example:
         >>> tracker = MultiTracker()
@@ -107,9 +113,11 @@ class MultiTracker:
     """
 
     def __init__(self, model: Any = None, backend: "str | Backend" = "auto", device: str = "auto",
-                 config: ConfigLike = None, threads: int | None = None) -> None:
+                 config: ConfigLike = None, threads: int | None = None, pipeline: str = "auto") -> None:
         from .backends import create_backend
 
+        if pipeline not in PIPELINES:
+            raise ConfigError(f"pipeline must be one of {', '.join(PIPELINES)}, got {pipeline!r}")
         self.config = _as_config(config)
         if isinstance(backend, str):
             self._backend = create_backend(backend, model, device=device, threads=threads)
@@ -129,6 +137,20 @@ class MultiTracker:
         self._next_id = 1
         self._frame_shape: tuple[int, int] | None = None
         self._stacked: tuple[tuple, Any] | None = None  # (layout, kernels) of the last batch
+        on_device = hasattr(self._backend, "track_tensors")
+        if pipeline == "tensor" and not on_device:
+            raise ConfigError(f"the tensor pipeline needs a backend with track_tensors (torch or tensorrt), "
+                              f"not {self._backend.name}")
+        self._tensor_step = None
+        if pipeline == "tensor" or (pipeline == "auto" and on_device and str(self._backend.device).startswith("cuda")):
+            from .gpu.step import TensorStep
+
+            self._tensor_step = TensorStep(self._backend, self.config, self._head)
+
+    @property
+    def pipeline(self) -> str:
+        """``tensor`` (crops and head on the backend's device) or ``opencv`` (on the CPU)."""
+        return "tensor" if self._tensor_step is not None else "opencv"
 
     @property
     def backend_name(self) -> str:
@@ -260,13 +282,24 @@ class MultiTracker:
         for plan in plans:
             maps = responses[start:start + len(plan.sides)]
             start += len(plan.sides)
-            results[plan.target.target_id] = self._advance(plan, maps, frame_size)
+            peak = self._head.strongest(maps) if plan.redetecting else self._head.locate(maps)
+            results[plan.target.target_id] = self._advance(plan, peak, frame_size)
         return results
 
-    def _advance(self, plan: _Plan, maps: np.ndarray, frame_size: tuple[int, int]) -> TrackResult:
-        """Update one target from its response maps."""
+    def _update_on_device(self, frame: np.ndarray) -> dict[int, TrackResult]:
+        """The tensor pipeline: crops, network and head on the backend's device (see siamtrack.gpu)."""
+        image = self._check_frame(frame)
+        height, width = image.shape[:2]
+        plans = [self._plan(target, (width, height)) for target in self._targets.values()]
+        if not plans:
+            return {}
+        peaks = self._tensor_step.peaks(image, plans, self._batched_kernels(plans),
+                                        [plan.target.pad_color for plan in plans])
+        return {plan.target.target_id: self._advance(plan, peak, (width, height)) for plan, peak in zip(plans, peaks)}
+
+    def _advance(self, plan: _Plan, peak: Peak, frame_size: tuple[int, int]) -> TrackResult:
+        """Update one target from the peak found in its crops."""
         config, target = self.config, plan.target
-        peak: Peak = self._head.strongest(maps) if plan.redetecting else self._head.locate(maps)
         score = min(max(peak.contrast / target.reference_contrast, 0.0), 1.0)
         # Offsets are in search-crop pixels; the chosen crop covers sides[k] frame pixels.
         frame_per_crop_pixel = plan.sides[peak.scale_index] / config.instance_size
@@ -316,6 +349,8 @@ def update_streams(streams: Sequence[tuple[MultiTracker, np.ndarray]]) -> list[d
     backend = streams[0][0]._backend
     if any(tracker._backend is not backend for tracker, _ in streams):
         raise ConfigError("update_streams needs trackers that share one backend object")
+    if streams[0][0]._tensor_step is not None:  # on the device every frame is its own batch
+        return [tracker._update_on_device(frame) for tracker, frame in streams]
     prepared = [tracker._prepare(frame) for tracker, frame in streams]
     active = [index for index, (_, crops, _) in enumerate(prepared) if crops is not None]
     results: list[dict[int, TrackResult]] = [{} for _ in streams]
@@ -337,7 +372,7 @@ class Tracker:
     """SiamFC single-object tracker: the one-target face of :class:`MultiTracker`.
 
     Args:
-        model, backend, device, config, threads: as for :class:`MultiTracker`.
+        model, backend, device, config, threads, pipeline: as for :class:`MultiTracker`.
 
     Example:
         >>> tracker = Tracker(model="weights.pth")
@@ -347,8 +382,8 @@ class Tracker:
     """
 
     def __init__(self, model: Any = None, backend: "str | Backend" = "auto", device: str = "auto",
-                 config: ConfigLike = None, threads: int | None = None) -> None:
-        self.targets = MultiTracker(model, backend, device, config, threads)
+                 config: ConfigLike = None, threads: int | None = None, pipeline: str = "auto") -> None:
+        self.targets = MultiTracker(model, backend, device, config, threads, pipeline)
         self.config = self.targets.config
         self._target_id: int | None = None
 

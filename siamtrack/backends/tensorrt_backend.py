@@ -132,10 +132,11 @@ class TensorRTBackend:
         return kernels[0] if len(kernels) == 1 else self._torch.cat(list(kernels))
 
     def track(self, search_crops: Any, kernels: Any) -> np.ndarray:
-        crops = self._upload(search_crops)
+        return self.track_tensors(self._upload(search_crops), kernels).cpu().numpy()
+
+    def track_tensors(self, crops: Any, kernels: Any) -> Any:
+        """Crops already on the GPU -> responses on the GPU, on the current stream (no sync)."""
         if len(crops) > self.max_batch:
             raise ValueError(f"{len(crops)} search crops exceed the engine's batch limit {self.max_batch}")
         crop_kernels = kernels.repeat_interleave(len(crops) // kernels.shape[0], dim=0)
-        responses = self.run_graph(contract.SEARCH, {contract.SEARCH_CROPS: crops,
-                                                     contract.CROP_KERNELS: crop_kernels})
-        return responses.cpu().numpy()
+        return self.run_graph(contract.SEARCH, {contract.SEARCH_CROPS: crops, contract.CROP_KERNELS: crop_kernels})

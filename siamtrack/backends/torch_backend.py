@@ -47,12 +47,14 @@ class TorchBackend:
         device: ``auto`` (CUDA when available, else CPU), ``cpu``, ``cuda`` or ``cuda:N``.
         threads: CPU threads for PyTorch (process-wide setting); None leaves PyTorch's default.
             Fewer threads leave cores for other work (e.g. several trackers in one process).
+        half: fp16 inference: ``auto`` (on CUDA only), True or False. Responses move by ~1e-3,
+            which changes no box in practice; fp32 on CUDA is for checking that.
     """
 
     name = "torch"
 
     def __init__(self, model: "str | Path | ModelWeights", device: str = "auto",
-                 threads: int | None = None) -> None:
+                 threads: int | None = None, half: "bool | str" = "auto") -> None:
         weights = model if isinstance(model, ModelWeights) else load_weights(model)
         self._device = resolve_torch_device(device)
         if threads is not None:
@@ -63,6 +65,13 @@ class TorchBackend:
         network.load_state_dict(dict(weights.state_dict))
         network = network.eval().fold_batch_norm().to(self._device)
         network.requires_grad_(False)
+        # On CUDA: fp16 kernels (tensor cores) through autocast, and channels-last layout, which
+        # cuDNN's fp16 convolutions prefer. The CPU keeps fp32 and the default layout.
+        self.half = self._device.type == "cuda" if half == "auto" else bool(half)
+        if self.half and self._device.type != "cuda":
+            raise BackendUnavailableError("half=True needs a CUDA device (fp16 on the CPU is slow)")
+        if self._device.type == "cuda":
+            network = network.to(memory_format=torch.channels_last)
         self.network = network
         self.metadata = weights.metadata
         self.device = str(self._device)
@@ -74,13 +83,16 @@ class TorchBackend:
         return tensor
 
     def template(self, exemplar_crops: np.ndarray) -> torch.Tensor:
-        with torch.inference_mode():
+        with torch.inference_mode(), torch.autocast("cuda", torch.float16, enabled=self.half):
             return self.network.template(self._to_device(exemplar_crops))
 
     def stack(self, kernels: Sequence[torch.Tensor]) -> torch.Tensor:
         return kernels[0] if len(kernels) == 1 else torch.cat(list(kernels))
 
     def track(self, search_crops: np.ndarray, kernels: torch.Tensor) -> np.ndarray:
-        with torch.inference_mode():
-            responses = self.network.track(self._to_device(search_crops), kernels)
-            return responses.float().cpu().numpy()
+        return self.track_tensors(self._to_device(search_crops), kernels).cpu().numpy()
+
+    def track_tensors(self, search_crops: torch.Tensor, kernels: torch.Tensor) -> torch.Tensor:
+        """Like ``track`` for crops already on the device; float32 responses stay there (no sync)."""
+        with torch.inference_mode(), torch.autocast("cuda", torch.float16, enabled=self.half):
+            return self.network.track(search_crops, kernels).float()
