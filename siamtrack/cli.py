@@ -168,7 +168,7 @@ def _eval(args: argparse.Namespace) -> int:
         if missing:
             raise InputError(f"no sequence(s) named {', '.join(sorted(missing))} in {', '.join(args.data)}")
         sequences = [s for s in sequences if s.name in wanted]
-    entries, skipped = build_entries(names, variants, args.peer_models, args.device)
+    entries, skipped = build_entries(names, variants, args.peer_models, args.device, args.backend, threads)
     for name, reason in skipped.items():
         print(f"siamtrack: skipping {name}: {reason}", file=sys.stderr)
     if not entries:

@@ -36,20 +36,25 @@ def pin_threads(threads: int) -> None:
 
     cv2.setNumThreads(threads)
     os.environ["OMP_NUM_THREADS"] = str(threads)
-    import torch
-
+    try:
+        import torch
+    except ImportError:  # an ONNX Runtime-only install: nothing to pin
+        return
     torch.set_num_threads(threads)
 
 
-def siamtrack_entry(variant: SiamtrackVariant, device: str = "cpu") -> TrackerEntry:
+def siamtrack_entry(variant: SiamtrackVariant, device: str = "cpu", backend: str = "auto",
+                    threads: Optional[int] = None) -> TrackerEntry:
     from ..tracker import Tracker
 
-    tracker = Tracker(model=variant.model, device=device, config=variant.config)  # loads once
+    tracker = Tracker(model=variant.model, backend=backend, device=device, config=variant.config,
+                      threads=threads)  # loads once
     return TrackerEntry(variant.name, lambda: tracker)
 
 
 def build_entries(names: list[str], variants: list[SiamtrackVariant], peer_models: Optional[Path],
-                  device: str = "cpu") -> tuple[list[TrackerEntry], dict[str, str]]:
+                  device: str = "cpu", backend: str = "auto",
+                  threads: Optional[int] = None) -> tuple[list[TrackerEntry], dict[str, str]]:
     """Entries for the requested trackers, and {name: reason} for those skipped.
 
     ``siamtrack`` names the default variant (overridable by a variant called ``siamtrack``);
@@ -60,7 +65,8 @@ def build_entries(names: list[str], variants: list[SiamtrackVariant], peer_model
     for name in dict.fromkeys(names):
         try:
             if name in by_name or name == "siamtrack":
-                entries.append(siamtrack_entry(by_name.get(name, SiamtrackVariant("siamtrack")), device))
+                entries.append(siamtrack_entry(by_name.get(name, SiamtrackVariant("siamtrack")), device,
+                                               backend, threads))
             elif name in PEER_NAMES:
                 peer = create_peer(name, peer_models)
                 entries.append(TrackerEntry(name, lambda peer=peer: peer))

@@ -169,8 +169,20 @@ def _parse_onnx(trt: Any, network: Any, logger: Any, onnx_path: Path) -> None:
                           + "; ".join(errors[:3]))
 
 
+def has_fast_fp16(compute_capability: str) -> bool:
+    """Whether a GPU of this compute capability runs FP16 at least as fast as FP32.
+
+    TensorRT 10.5 deprecated ``platform_has_fast_fp16`` in favour of asking CUDA; the capability
+    says it: Volta (7.0) and later have tensor cores, and of the older parts only 5.3 (Jetson TX1),
+    6.0 (P100) and 6.2 (Jetson TX2) have full-rate FP16; consumer Pascal (6.1) runs it at 1/64.
+    """
+    major, minor = (int(v) for v in compute_capability.split(".")[:2])
+    return major >= 7 or (major, minor) in ((5, 3), (6, 0), (6, 2))
+
+
 def build_engine(onnx_path: Path, graph: str, info: contract.GraphInfo, max_batch: int,
-                 fp16: str | bool = "auto", workspace_bytes: int = 1 << 30) -> tuple[bytes, bool]:
+                 fp16: str | bool = "auto", workspace_bytes: int = 1 << 30,
+                 compute_capability: str = "0.0") -> tuple[bytes, bool]:
     """Build a serialized engine from one ONNX graph (needs TensorRT 10).
 
     Args:
@@ -180,6 +192,7 @@ def build_engine(onnx_path: Path, graph: str, info: contract.GraphInfo, max_batc
         max_batch: largest batch of the optimisation profile.
         fp16: True, False, or ``auto``: FP16 only where the platform has fast FP16.
         workspace_bytes: scratch memory TensorRT may use while choosing kernels.
+        compute_capability: of the target GPU, e.g. ``9.0`` (see :func:`has_fast_fp16`).
 
     Returns:
         The serialized engine and whether FP16 was enabled.
@@ -194,7 +207,7 @@ def build_engine(onnx_path: Path, graph: str, info: contract.GraphInfo, max_batc
     _parse_onnx(trt, network, logger, onnx_path)
     config = builder.create_builder_config()
     config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, workspace_bytes)
-    fast_fp16 = bool(getattr(builder, "platform_has_fast_fp16", False))
+    fast_fp16 = has_fast_fp16(compute_capability)
     use_fp16 = fast_fp16 if fp16 == "auto" else bool(fp16)
     if use_fp16 and not fast_fp16:
         LOG.warning("FP16 requested but this GPU has no fast FP16; building in FP32")
@@ -231,7 +244,7 @@ def _build_into(target: Path, onnx_path: Path, graph: str, machine: tuple[str, s
     gpu, compute_capability, tensorrt_version = machine
     props, info = _graph_props(onnx_path, graph)
     LOG.info("building the %s engine for %s as %s", graph, gpu, target)
-    engine, used_fp16 = build_engine(onnx_path, graph, info, max_batch, fp16)
+    engine, used_fp16 = build_engine(onnx_path, graph, info, max_batch, fp16, compute_capability=compute_capability)
     header = EngineHeader(graph, props, sha256_bytes_of(onnx_path), tensorrt_version, gpu,
                           compute_capability, used_fp16, max_batch)
     return write_engine_file(target, header, engine)

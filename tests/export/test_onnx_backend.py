@@ -95,7 +95,7 @@ def test_boxes_match_torch_on_dev_sequences(dev_data, name):
 def test_default_model_for_the_onnx_backend_is_the_committed_export():
     tracker = Tracker(backend="onnx", threads=1)
     assert tracker.backend_name == "onnx"
-    assert tracker._backend.info.metadata.architecture == "efficientnet-lite0-s8"
+    assert tracker.targets._backend.info.metadata.architecture == "efficientnet-lite0-s8"
 
 
 def test_weights_file_given_to_onnx_backend_says_export_first():

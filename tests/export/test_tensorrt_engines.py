@@ -129,3 +129,10 @@ def test_tensorrt_engines_match_torch(tmp_path):
     actual = runtime.track(searches, runtime.template(exemplars))
     assert np.abs(actual - expected).max() / np.abs(expected).max() < 1e-3
     assert len(list(tmp_path.glob("*.engine"))) == 2  # built once, cached
+
+
+@pytest.mark.parametrize("capability, fast", [
+    ("9.0", True), ("8.6", True), ("7.5", True), ("7.0", True), ("6.2", True), ("6.0", True),
+    ("6.1", False), ("5.3", True), ("5.2", False), ("3.5", False), ("10.0", True)])
+def test_fast_fp16_by_compute_capability(capability, fast):
+    assert engines.has_fast_fp16(capability) is fast
