@@ -203,6 +203,7 @@ class MultiTracker:
                          reference_contrast=max(own_contrast, 1e-6))
         self._targets[target.target_id] = target
         self._frame_shape = image.shape[:2]
+        self._stacked = None  # the batch of kernels changes
         return target, TrackResult((x, y, w, h), 1.0, False, 0, target.target_id)
 
     def add(self, frame: np.ndarray, box: Sequence[float]) -> int:
@@ -228,10 +229,12 @@ class MultiTracker:
         if target_id not in self._targets:
             raise KeyError(f"no target with id {target_id}; current ids: {self.ids}")
         del self._targets[target_id]
+        self._stacked = None
 
     def clear(self) -> None:
         """Remove every target."""
         self._targets.clear()
+        self._stacked = None
 
     def _plan(self, target: _Target, frame_size: tuple[int, int]) -> _Plan:
         config = self.config
@@ -246,8 +249,8 @@ class MultiTracker:
         return _Plan(target, centres, [side] * len(centres), True)
 
     def _batched_kernels(self, plans: Sequence[_Plan]) -> Any:
-        """One kernel per crop, for all targets; rebuilt only when the batch layout changes."""
-        layout = tuple((plan.target.target_id, id(plan.target.kernels), len(plan.sides)) for plan in plans)
+        """One kernel per crop, for all targets; rebuilt only when the targets or their crop counts change."""
+        layout = tuple((plan.target.target_id, len(plan.sides)) for plan in plans)
         if self._stacked is None or self._stacked[0] != layout:
             per_crop = [plan.target.kernels for plan in plans for _ in plan.sides]
             self._stacked = (layout, self._backend.stack(per_crop))

@@ -144,3 +144,40 @@ def test_two_crossing_targets_keep_their_own_objects(default_tracker_factory):
     tail = range(len(frames) - 10, len(frames))  # well after the crossing (middle frame)
     assert min(float(iou(history[i - 1][a].box, truth_a[i])[0]) for i in tail) > 0.5
     assert min(float(iou(history[i - 1][b].box, truth_b[i])[0]) for i in tail) > 0.5
+
+
+class KernelRecordingBackend(ScriptedBackend):
+    """Kernels are the exemplar crops' means, so a stale batch of kernels is visible."""
+
+    def __init__(self):
+        super().__init__(lambda n: np.stack([peak_map()] * n))
+        self.batches = []
+
+    def template(self, crops):
+        return np.array([crops.mean()])
+
+    def stack(self, kernels):
+        return np.concatenate(kernels)
+
+    def track(self, crops, kernels):
+        self.batches.append(np.asarray(kernels).copy())
+        return self.respond(crops.shape[0])
+
+
+def test_reinit_and_replacement_never_reuse_old_kernels():
+    backend = KernelRecordingBackend()
+    tracker = Tracker(backend=backend)
+    tracker.init(frame(value=50), (140, 100, 40, 40))
+    tracker.update(frame(value=50))
+    first = backend.batches[-1]
+    tracker.init(frame(value=150), (140, 100, 40, 40))  # same id 1, new exemplar
+    tracker.update(frame(value=150))
+    assert not np.allclose(backend.batches[-1], first)
+    multi = MultiTracker(backend=backend)
+    a = multi.add(frame(value=50), (140, 100, 40, 40))
+    multi.update(frame())
+    before = backend.batches[-1]
+    multi.remove(a)
+    multi.add(frame(value=150), (140, 100, 40, 40))
+    multi.update(frame())
+    assert not np.allclose(backend.batches[-1], before)
