@@ -99,3 +99,20 @@ def test_exported_model_on_torch_backend_is_refused():
 
     with pytest.raises(WeightsError, match="torch backend reads weights models"):
         create_backend("torch", PROJECT_WEIGHTS_DIR / "siamtrack-default-onnx", device="cpu")
+
+
+@pytest.mark.parametrize("cpu_graph", ["eager", "frozen", "auto"])
+def test_cpu_graph_choices_give_the_same_responses(tiny_weights, cpu_graph):
+    reference = create_backend("torch", tiny_weights, device="cpu", cpu_graph="eager")
+    backend = create_backend("torch", tiny_weights, device="cpu", cpu_graph=cpu_graph)
+    assert backend.cpu_graph in (("eager", "frozen") if cpu_graph == "auto" else (cpu_graph,))
+    rng = np.random.default_rng(3)
+    exemplars = rng.integers(0, 256, (2, 127, 127, 3), dtype=np.uint8)
+    searches = rng.integers(0, 256, (6, 255, 255, 3), dtype=np.uint8)
+    expected = reference.track(searches, reference.template(exemplars))
+    np.testing.assert_allclose(backend.track(searches, backend.template(exemplars)), expected, rtol=1e-4, atol=1e-5)
+
+
+def test_unknown_cpu_graph_is_an_error(tiny_weights):
+    with pytest.raises(ValueError, match="cpu_graph"):
+        create_backend("torch", tiny_weights, device="cpu", cpu_graph="compiled")

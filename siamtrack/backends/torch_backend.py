@@ -5,12 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Sequence
 
+import logging
+
 import numpy as np
 import torch
 
 from ..errors import BackendUnavailableError
 from ..network.siamese import SiameseNet
 from ..weights import ModelWeights, load_weights
+
+LOG = logging.getLogger(__name__)
 
 
 def resolve_torch_device(device: str) -> torch.device:
@@ -38,6 +42,34 @@ def resolve_torch_device(device: str) -> torch.device:
     return resolved
 
 
+def _cpu_backbone(network: SiameseNet, choose: bool) -> tuple[torch.nn.Module, str]:
+    """The frozen TorchScript backbone, or (with ``choose``) whichever of it and eager is faster."""
+    import time
+    import warnings
+
+    eager = network.backbone
+    size = network.metadata.instance_size
+    sample = network.preprocess(torch.zeros((3, size, size, 3), dtype=torch.uint8))
+    with torch.inference_mode(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # TorchScript's deprecation notices; the graph is checked below
+        frozen = torch.jit.optimize_for_inference(torch.jit.freeze(torch.jit.trace(eager, sample)))
+        if not torch.allclose(frozen(sample), eager(sample), rtol=1e-4, atol=1e-4):
+            LOG.warning("the frozen backbone does not reproduce the eager one; using eager")
+            return eager, "eager"
+        if not choose:
+            return frozen, "frozen"
+        timings = {"eager": [], "frozen": []}
+        for _ in range(3):  # interleaved, so both see the same machine load
+            for name, module in (("eager", eager), ("frozen", frozen)):
+                began = time.perf_counter()
+                module(sample)
+                timings[name].append(time.perf_counter() - began)
+    best = min(timings, key=lambda name: min(timings[name][1:]))
+    LOG.info("CPU backbone: %s (eager %.1f ms, frozen %.1f ms per 3-crop search)", best,
+             1000 * min(timings["eager"][1:]), 1000 * min(timings["frozen"][1:]))
+    return (frozen if best == "frozen" else eager), best
+
+
 class TorchBackend:
     """Runs a :class:`SiameseNet` with PyTorch.
 
@@ -49,12 +81,16 @@ class TorchBackend:
             Fewer threads leave cores for other work (e.g. several trackers in one process).
         half: fp16 inference: ``auto`` (on CUDA only), True or False. Responses move by ~1e-3,
             which changes no box in practice; fp32 on CUDA is for checking that.
+        cpu_graph: how the backbone runs on the CPU. ``frozen``: traced, frozen and optimised
+            for inference by TorchScript (fused convolutions; ~1.7x faster for the light
+            backbone, slower for AlexNet on the machines measured). ``eager``: plain PyTorch.
+            ``auto``: time both on a search batch at load (about a second) and keep the faster.
     """
 
     name = "torch"
 
     def __init__(self, model: "str | Path | ModelWeights", device: str = "auto",
-                 threads: int | None = None, half: "bool | str" = "auto") -> None:
+                 threads: int | None = None, half: "bool | str" = "auto", cpu_graph: str = "auto") -> None:
         weights = model if isinstance(model, ModelWeights) else load_weights(model)
         self._device = resolve_torch_device(device)
         if threads is not None:
@@ -72,6 +108,11 @@ class TorchBackend:
             raise BackendUnavailableError("half=True needs a CUDA device (fp16 on the CPU is slow)")
         if self._device.type == "cuda":
             network = network.to(memory_format=torch.channels_last)
+        if cpu_graph not in ("auto", "eager", "frozen"):
+            raise ValueError(f"cpu_graph must be auto, eager or frozen, got {cpu_graph!r}")
+        self.cpu_graph = "eager"
+        if self._device.type == "cpu" and cpu_graph != "eager":
+            network.backbone, self.cpu_graph = _cpu_backbone(network, cpu_graph == "auto")
         self.network = network
         self.metadata = weights.metadata
         self.device = str(self._device)
