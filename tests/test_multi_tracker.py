@@ -88,7 +88,7 @@ def test_streams_share_one_backend_call():
 def test_lost_target_holds_its_box_and_searches_wider_tiles():
     state = {"height": 1.0}
     backend = ScriptedBackend(lambda n: np.stack([peak_map(height=state["height"])] * n))
-    tracker = MultiTracker(backend=backend, config={"lost_patience": 2, "max_tiles": 4})
+    tracker = MultiTracker(backend=backend, config={"lost_patience": 2, "max_tiles": 4, "redetect": True})
     tracker.add(frame(), (140, 100, 40, 40))
     state["height"] = 0.05  # the target fades: low confidence from now on
     results = [tracker.update(frame())[1] for _ in range(6)]
@@ -115,7 +115,7 @@ def test_redetect_off_keeps_plain_siamfc_behaviour():
 @pytest.fixture(scope="module")
 def default_tracker_factory():
     def build(**config):
-        return MultiTracker(config=config or None, threads=2)
+        return MultiTracker(config={"redetect": True, **config}, threads=2)
 
     return build
 

@@ -85,7 +85,7 @@ def test_tensor_pipeline_with_several_targets_and_a_lost_one():
     results = {}
     for pipeline in ("opencv", "tensor"):
         tracker = MultiTracker(model=DEFAULT_WEIGHTS, backend="torch", device="cpu", pipeline=pipeline,
-                               config={"lost_patience": 1, "lost_threshold": 1.0, "redetect_threshold": 1.0})
+                               config={"lost_patience": 1, "lost_threshold": 1.0, "redetect_threshold": 1.0, "redetect": True})
         tracker.add(frame, (100, 80, 40, 30))
         tracker.add(frame, (200, 150, 30, 30))
         history = [tracker.update(np.roll(frame, shift, axis=1)) for shift in (2, 4, 6)]  # lost at once, then tiles
