@@ -1,8 +1,11 @@
 """Tracking hyper-parameters as one frozen dataclass.
 
-The defaults are SiamFC-3s (Bertinetto et al., 2016). Presets live in small JSON files next to
-this module (``presets/*.json``); any key a file or mapping names that is not a field is an error,
-so a typo never silently falls back to a default.
+The defaults are SiamFC-3s's hyper-parameters (Bertinetto et al., 2016) with siamtrack's
+single-pass scale search; the presets ``siamfc-3s`` / ``siamfc-5s`` are the published image
+pyramid. Presets live in small JSON files next to this module (``presets/*.json``); any key a
+file or mapping names that is not a field is an error, so a typo never silently falls back to a
+default. Crop sizes and stride are not here: they belong to the network and come from its
+metadata.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from typing import Any, Mapping
 from .errors import ConfigError
 
 PRESET_DIR = Path(__file__).with_name("presets")
+SCALE_SEARCHES = ("single", "pyramid")
 
 
 @dataclass(frozen=True)
@@ -23,14 +27,16 @@ class TrackerConfig:
     """Every hyper-parameter of the SiamFC tracking head.
 
     Attributes:
-        exemplar_size: Side of the exemplar (template) crop in pixels. Must match the network.
-        instance_size: Side of each search crop in pixels. Larger searches further per frame
-            (harder to lose fast targets) but costs quadratically more compute.
-        total_stride: Stride of the backbone; one response cell moves this many crop pixels.
         response_upsample: Factor by which the response map is upsampled (bicubic) before the
-            peak is taken; higher gives sub-cell localisation, 16 is the paper's value.
-        scale_count: Number of search scales per frame. 3 is fast; 5 follows scale changes
-            better at ~5/3 the cost.
+            peak is taken; higher gives sub-cell localisation, 16 is the paper's value. Only
+            windows of the upsampled map are computed, so the factor costs next to nothing.
+        scale_search: How the candidate scales are searched. ``single``: one search crop per
+            target per frame; the exemplar was cut at every scale when the target was added,
+            so each scale is one more cross-correlation of the same search features (one
+            backbone pass per frame). ``pyramid``: SiamFC's image pyramid, one search crop per
+            scale through the backbone (``scale_count`` times the network cost).
+        scale_count: Number of candidate scales per frame. With ``pyramid`` each costs a
+            backbone pass; with ``single`` only a correlation.
         scale_step: Ratio between neighbouring search scales.
         scale_penalty: Multiplies the responses of the non-identity scales, so a scale change
             needs more evidence than staying put.
@@ -59,10 +65,8 @@ class TrackerConfig:
             crops at the normal resolution, the crops grow instead (coarser, fewer).
     """
 
-    exemplar_size: int = 127
-    instance_size: int = 255
-    total_stride: int = 8
     response_upsample: int = 16
+    scale_search: str = "single"
     scale_count: int = 3
     scale_step: float = 1.0375
     scale_penalty: float = 0.9745
@@ -79,10 +83,9 @@ class TrackerConfig:
     max_tiles: int = 9
 
     def __post_init__(self) -> None:
-        _check(self.exemplar_size > 0 and self.instance_size > self.exemplar_size,
-               "instance_size must be larger than exemplar_size and both positive")
-        _check(self.total_stride > 0, "total_stride must be positive")
         _check(self.response_upsample >= 1, "response_upsample must be >= 1")
+        _check(self.scale_search in SCALE_SEARCHES,
+               f"scale_search must be one of {', '.join(SCALE_SEARCHES)}, got {self.scale_search!r}")
         _check(self.scale_count >= 1 and self.scale_count % 2 == 1,
                "scale_count must be an odd number >= 1 (the middle scale keeps the size)")
         _check(self.scale_step >= 1.0, "scale_step must be >= 1")
@@ -99,14 +102,9 @@ class TrackerConfig:
         _check(self.max_tiles >= 1, "max_tiles must be >= 1")
 
     @property
-    def upsampled_size(self) -> int:
-        """Side of the upsampled response map (17 * 16 = 272 for SiamFC)."""
-        return self.response_size * self.response_upsample
-
-    @property
-    def response_size(self) -> int:
-        """Side of the raw response map: (instance - exemplar) / stride + 1."""
-        return (self.instance_size - self.exemplar_size) // self.total_stride + 1
+    def kernels_per_target(self) -> int:
+        """Exemplar kernels kept per target: one per scale (``single``) or one (``pyramid``)."""
+        return self.scale_count if self.scale_search == "single" else 1
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> "TrackerConfig":
@@ -122,6 +120,11 @@ class TrackerConfig:
         converted = {}
         for key, value in values.items():
             kind = type(fields[key].default)
+            if kind is str:
+                if not isinstance(value, str):
+                    raise ConfigError(f"tracker config {key!r} must be a string, got {value!r}")
+                converted[key] = value
+                continue
             if kind is bool:
                 if not isinstance(value, bool):
                     raise ConfigError(f"tracker config {key!r} must be true or false, got {value!r}")

@@ -36,9 +36,9 @@ def test_torch_backend_contract(tiny_weights):
     assert backend.name == "torch" and backend.device == "cpu"
     assert torch.get_num_threads() == 1
     rng = np.random.default_rng(0)
-    kernels = backend.template(rng.integers(0, 256, (2, 127, 127, 3), dtype=np.uint8))
+    kernels = backend.template(rng.integers(0, 256, (6, 127, 127, 3), dtype=np.uint8))  # 3 per crop
     assert not kernels.requires_grad
-    responses = backend.track(rng.integers(0, 256, (6, 255, 255, 3), dtype=np.uint8), kernels)
+    responses = backend.track(rng.integers(0, 256, (2, 255, 255, 3), dtype=np.uint8), kernels)
     assert responses.shape == (6, 17, 17) and responses.dtype == np.float32
     # The network itself carries no gradient state.
     assert not any(p.requires_grad for p in backend.network.parameters())
@@ -107,8 +107,8 @@ def test_cpu_graph_choices_give_the_same_responses(tiny_weights, cpu_graph):
     backend = create_backend("torch", tiny_weights, device="cpu", cpu_graph=cpu_graph)
     assert backend.cpu_graph in (("eager", "frozen") if cpu_graph == "auto" else (cpu_graph,))
     rng = np.random.default_rng(3)
-    exemplars = rng.integers(0, 256, (2, 127, 127, 3), dtype=np.uint8)
-    searches = rng.integers(0, 256, (6, 255, 255, 3), dtype=np.uint8)
+    exemplars = rng.integers(0, 256, (6, 127, 127, 3), dtype=np.uint8)
+    searches = rng.integers(0, 256, (2, 255, 255, 3), dtype=np.uint8)  # 3 kernels per crop
     expected = reference.track(searches, reference.template(exemplars))
     np.testing.assert_allclose(backend.track(searches, backend.template(exemplars)), expected, rtol=1e-4, atol=1e-5)
 

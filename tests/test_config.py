@@ -6,10 +6,10 @@ from siamtrack.config import TrackerConfig, load_config, preset_names
 from siamtrack.errors import ConfigError
 
 
-def test_defaults_are_siamfc_3s():
+def test_defaults_are_siamfc_3s_hyper_parameters_with_single_pass_scale_search():
     config = TrackerConfig()
-    assert (config.exemplar_size, config.instance_size, config.total_stride) == (127, 255, 8)
-    assert config.response_size == 17 and config.upsampled_size == 272
+    assert config.scale_search == "single" and config.kernels_per_target == 3
+    assert config.response_upsample == 16
     assert (config.scale_count, config.scale_step, config.scale_penalty, config.scale_lr) == (3, 1.0375, 0.9745, 0.59)
     assert config.window_influence == 0.176 and config.context_amount == 0.5
     assert (config.min_size_factor, config.max_size_factor) == (0.2, 5.0)
@@ -17,7 +17,9 @@ def test_defaults_are_siamfc_3s():
 
 def test_presets():
     assert {"siamfc-3s", "siamfc-5s"} <= set(preset_names())
-    assert load_config("siamfc-3s") == TrackerConfig()
+    # The SiamFC presets are the published image pyramid; otherwise the defaults.
+    assert load_config("siamfc-3s") == TrackerConfig(scale_search="pyramid")
+    assert load_config("siamfc-3s").kernels_per_target == 1
     five = load_config("siamfc-5s")
     assert (five.scale_count, five.scale_step, five.scale_penalty, five.scale_lr, five.window_influence) == (
         5, 1.0255, 0.962, 0.34, 0.168)
@@ -37,7 +39,9 @@ def test_frozen():
     ({"window_influence": 1.5}, "window_influence"),
     ({"scale_penalty": 0}, "scale_penalty"),
     ({"min_size_factor": 2.0}, "min_size_factor"),
-    ({"instance_size": 100}, "instance_size"),
+    ({"instance_size": 255}, "unknown tracker config key"),  # crop sizes are the model's
+    ({"scale_search": "pyramids"}, "scale_search must be one of single, pyramid"),
+    ({"scale_search": 1}, "must be a string"),
     ({"scale_lr": "fast"}, "must be a number"),
     ({"scale_lr": True}, "must be a number"),
     ({"lost_patience": 0}, "lost_patience"),

@@ -27,22 +27,25 @@ def test_folding_batch_norm_keeps_outputs(tiny_weights):
     folded = net.fold_batch_norm()
     assert not folded.metadata.batch_norm
     crops = torch.randint(0, 256, (3, 255, 255, 3), dtype=torch.uint8)
-    exemplar = torch.randint(0, 256, (1, 127, 127, 3), dtype=torch.uint8)
+    exemplar = torch.randint(0, 256, (3, 127, 127, 3), dtype=torch.uint8)
     with torch.no_grad():
         expected = net(exemplar, crops)
         actual = folded(exemplar, crops)
     torch.testing.assert_close(actual, expected, rtol=1e-4, atol=1e-5)
 
 
-def test_grouped_correlation_matches_per_target():
+@pytest.mark.parametrize("crops, per_crop", [(1, 3), (3, 1), (2, 5), (4, 2)])
+def test_grouped_correlation_matches_one_crop_and_kernel_at_a_time(crops, per_crop):
     torch.manual_seed(0)
-    kernels = torch.randn(3, 4, 6, 6)
-    search = torch.randn(6, 4, 22, 22)  # 3 targets x 2 scales
+    kernels = torch.randn(crops * per_crop, 4, 6, 6)
+    search = torch.randn(crops, 4, 22, 22)
     grouped = cross_correlate(kernels, search, 0.001, 0.5)
-    for target in range(3):
-        single = cross_correlate(kernels[target:target + 1], search[2 * target:2 * target + 2], 0.001, 0.5)
-        torch.testing.assert_close(grouped[2 * target:2 * target + 2], single, rtol=1e-5, atol=1e-6)
-    assert grouped.shape == (6, 17, 17)
+    assert grouped.shape == (crops * per_crop, 17, 17)
+    for crop in range(crops):
+        for k in range(per_crop):
+            index = crop * per_crop + k
+            single = cross_correlate(kernels[index:index + 1], search[crop:crop + 1], 0.001, 0.5)
+            torch.testing.assert_close(grouped[index:index + 1], single, rtol=1e-5, atol=1e-6)
 
 
 def test_correlation_needs_whole_groups():

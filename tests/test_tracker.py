@@ -18,7 +18,14 @@ def peak_map(row=8.0, col=8.0, height=1.0):
 
 
 class ScriptedBackend:
-    """Returns responses chosen by a function of the number of crops (1 at init, S per frame)."""
+    """Returns responses chosen by a function of the number of maps asked for (S per frame).
+
+    Kernels are arrays with one entry per exemplar crop, so each call asks for crops x kernels
+    per crop maps. The call right after ``template`` is the tracker matching a new target's
+    kernels in their own frame (confidence reference, kernel gains): it gets ``respond(1)``'s
+    map for every kernel, so scripts need only describe the frames. ``calls`` records the number
+    of search crops of each call.
+    """
 
     name = "scripted"
     device = "cpu"
@@ -27,19 +34,23 @@ class ScriptedBackend:
     def __init__(self, respond):
         self.respond = respond
         self.calls = []
+        self.calibrating = False
 
     def template(self, crops):
         assert crops.shape[1:] == (127, 127, 3) and crops.dtype == np.uint8
-        return "kernels"
+        self.calibrating = True
+        return np.zeros(len(crops))
 
     def stack(self, kernels):
-        assert all(k == "kernels" for k in kernels)
-        return "kernels"
+        return np.concatenate(kernels)
 
     def track(self, crops, kernels):
-        assert kernels == "kernels" and crops.shape[1:] == (255, 255, 3)
+        assert crops.shape[1:] == (255, 255, 3) and len(kernels) % len(crops) == 0
         self.calls.append(crops.shape[0])
-        return self.respond(crops.shape[0])
+        if self.calibrating:
+            self.calibrating = False
+            return np.stack([self.respond(1)[0]] * len(kernels))
+        return self.respond(len(kernels))
 
 
 def frame(height=240, width=320, channels=3, value=90):
@@ -170,19 +181,50 @@ def test_config_forms():
         Tracker(backend=backend, config={"scale_rate": 0.3})
     with pytest.raises(ConfigError):
         Tracker(backend=backend, config=42)  # type: ignore[arg-type]
-    with pytest.raises(ConfigError, match="exemplar/instance/stride"):
-        Tracker(backend=backend, config={"instance_size": 303})
+    with pytest.raises(ConfigError, match="unknown tracker config key"):
+        Tracker(backend=backend, config={"instance_size": 303})  # crop sizes are the model's
     for misplaced in ({"model": "x.pth"}, {"device": "cpu"}, {"threads": 2}):
         with pytest.raises(ConfigError, match="already holds its model, device and threads"):
             Tracker(backend=backend, **misplaced)
 
 
-def test_five_scales_use_five_crops():
+def test_five_scale_pyramid_uses_five_crops():
     backend = ScriptedBackend(lambda n: np.stack([peak_map()] * n))
     tracker = Tracker(backend=backend, config="siamfc-5s")
     tracker.init(frame(), (140, 100, 40, 40))
     tracker.update(frame())
     assert backend.calls == [1, 5]
+
+
+def test_single_pass_uses_one_crop_per_frame_whatever_the_scales():
+    backend = ScriptedBackend(lambda n: np.stack([peak_map()] * n))
+    tracker = Tracker(backend=backend, config={"scale_count": 5})
+    tracker.init(frame(), (140, 100, 40, 40))  # kernels matched at their own scales: 5 crops, once
+    tracker.update(frame())
+    tracker.update(frame())
+    assert backend.calls == [5, 1, 1]
+
+
+class GainBackend(ScriptedBackend):
+    """Kernel k matches the target at its own scale with strength ``strengths[k]``."""
+
+    def __init__(self, strengths):
+        super().__init__(lambda n: np.stack([peak_map()] * n))
+        self.strengths = strengths
+
+    def track(self, crops, kernels):
+        maps = super().track(crops, kernels)
+        return maps * np.tile(self.strengths, len(maps) // len(self.strengths))[:, None, None]
+
+
+def test_kernel_gains_cancel_a_kernel_that_matches_more_strongly():
+    # Kernel 2 responds 10% more strongly to everything: uncalibrated, it would win the scale
+    # choice every frame (10% > the 2.5% scale penalty) and grow the box; calibrated, it does not.
+    tracker = Tracker(backend=GainBackend(np.array([1.0, 1.0, 1.1])))
+    tracker.init(frame(), (140, 100, 40, 40))
+    for _ in range(5):
+        result = tracker.update(frame())
+    assert result.box[2:] == pytest.approx((40, 40))
 
 
 def test_missing_default_model_says_what_to_do(monkeypatch, tmp_path):

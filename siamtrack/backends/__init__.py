@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping, Union
 from ..errors import BackendUnavailableError
 from ..export.contract import is_exported_model
 from ..models import available_default_formats, default_model_path
-from .base import Backend
+from .base import Backend, DeviceBackend
 
 if TYPE_CHECKING:
     from ..weights import ModelWeights
@@ -152,5 +152,5 @@ def create_backend(backend: str, model: ModelSource = None, device: str = "auto"
     return instance
 
 
-__all__ = ["Backend", "BACKEND_NAMES", "AUTO_ORDER", "choose_backend", "create_backend",
+__all__ = ["Backend", "DeviceBackend", "BACKEND_NAMES", "AUTO_ORDER", "choose_backend", "create_backend",
            "resolve_backend_name"]

@@ -28,18 +28,31 @@ class Backend(Protocol):
     metadata: ModelMetadata
 
     def template(self, exemplar_crops: np.ndarray) -> Any:
-        """Exemplar crops (T, E, E, 3) uint8 -> opaque kernels for T targets, kept by the caller."""
+        """Exemplar crops (T, E, E, 3) uint8 -> T opaque kernels, kept by the caller."""
         ...
 
     def track(self, search_crops: np.ndarray, kernels: Any) -> np.ndarray:
-        """Search crops (T * S, I, I, 3) uint8, grouped by target -> (T * S, R, R) float32 responses.
+        """Search crops (N, I, I, 3) uint8 + N * K kernels -> (N * K, R, R) float32 responses.
 
-        ``kernels`` holds T targets; each target's S crops are consecutive. T may equal the
-        number of crops (one kernel per crop), which is how trackers mix targets that need
-        different numbers of crops in one call.
+        Crop n is correlated with kernels n*K .. n*K+K-1 (K >= 1, the same for every crop of
+        the call): K = 1 for an image pyramid (a kernel per crop), K = scales for the
+        single-pass step (one crop, a kernel per scale). Responses come in the kernels' order.
         """
         ...
 
     def stack(self, kernels: Sequence[Any]) -> Any:
         """Join kernels returned by ``template`` (or ``stack``) into one batch, in order."""
+        ...
+
+
+@runtime_checkable
+class DeviceBackend(Backend, Protocol):
+    """A backend that also runs on tensors already on its device (torch, TensorRT).
+
+    The tensor pipeline (:mod:`siamtrack.gpu`) cuts crops on the device and calls
+    ``track_tensors``, so nothing but the peaks crosses to the host.
+    """
+
+    def track_tensors(self, search_crops: Any, kernels: Any) -> Any:
+        """Like :meth:`Backend.track` for crops already on the device; responses stay there (no sync)."""
         ...

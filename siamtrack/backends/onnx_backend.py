@@ -108,11 +108,12 @@ class OnnxBackend:
 
     def track(self, search_crops: np.ndarray, kernels: np.ndarray) -> np.ndarray:
         crops = np.ascontiguousarray(search_crops, dtype=np.uint8)
-        targets = kernels.shape[0]
-        if len(crops) % targets:
-            raise ValueError(f"{len(crops)} search crops cannot be split evenly among {targets} targets")
-        # The graph takes one kernel per crop (see contract); ONNX Runtime reads both numpy
-        # arrays in place on the CPU, so plain run() copies nothing that I/O binding would save.
-        crop_kernels = kernels if targets == len(crops) else np.repeat(kernels, len(crops) // targets, axis=0)
-        return self._sessions[contract.SEARCH].run(
+        if len(kernels) % len(crops):
+            raise ValueError(f"{len(kernels)} kernels cannot be split evenly among {len(crops)} search crops")
+        # The graph takes K kernels per crop as (N, K, C, h, w) (see contract); ONNX Runtime
+        # reads both numpy arrays in place on the CPU, so plain run() copies nothing that I/O
+        # binding would save.
+        crop_kernels = kernels.reshape(len(crops), -1, *kernels.shape[1:])
+        responses = self._sessions[contract.SEARCH].run(
             None, {contract.SEARCH_CROPS: crops, contract.CROP_KERNELS: crop_kernels})[0]
+        return responses.reshape(-1, *responses.shape[2:])

@@ -138,5 +138,9 @@ class TensorRTBackend:
         """Crops already on the GPU -> responses on the GPU, on the current stream (no sync)."""
         if len(crops) > self.max_batch:
             raise ValueError(f"{len(crops)} search crops exceed the engine's batch limit {self.max_batch}")
-        crop_kernels = kernels.repeat_interleave(len(crops) // kernels.shape[0], dim=0)
-        return self.run_graph(contract.SEARCH, {contract.SEARCH_CROPS: crops, contract.CROP_KERNELS: crop_kernels})
+        if len(kernels) % len(crops) or len(kernels) // len(crops) > contract.MAX_KERNELS_PER_CROP:
+            raise ValueError(f"{len(kernels)} kernels for {len(crops)} search crops: need 1 to "
+                             f"{contract.MAX_KERNELS_PER_CROP} per crop, the same for every crop")
+        crop_kernels = kernels.reshape(len(crops), -1, *kernels.shape[1:])
+        responses = self.run_graph(contract.SEARCH, {contract.SEARCH_CROPS: crops, contract.CROP_KERNELS: crop_kernels})
+        return responses.reshape(-1, *responses.shape[2:])

@@ -37,12 +37,9 @@ class ReferenceSiamFC:
 
     def __init__(self, backend: Backend, config: TrackerConfig | None = None) -> None:
         self.backend = backend
-        self.cfg = config or TrackerConfig()
+        self.meta = backend.metadata  # crop sizes and stride are the network's
+        self.cfg = config or TrackerConfig(scale_search="pyramid")
         cfg = self.cfg
-        self.upscale = cfg.response_upsample * cfg.response_size
-        hann = np.hanning(self.upscale)
-        self.window = np.outer(hann, hann)
-        self.window /= self.window.sum()
         self.factors = cfg.scale_step ** np.linspace(-(cfg.scale_count // 2), cfg.scale_count // 2,
                                                      cfg.scale_count)
 
@@ -54,18 +51,21 @@ class ReferenceSiamFC:
         self.base_target = self.target.copy()
         context = cfg.context_amount * self.target.sum()
         self.z_side = np.sqrt(np.prod(self.target + context))
-        self.x_side = self.z_side * cfg.instance_size / cfg.exemplar_size
+        self.x_side = self.z_side * self.meta.instance_size / self.meta.exemplar_size
         self.base_x_side = self.x_side
         self.pad_color = frame.reshape(-1, 3).mean(axis=0)
-        exemplar = _rounded_crop(frame, self.center, self.z_side, cfg.exemplar_size, self.pad_color)
+        exemplar = _rounded_crop(frame, self.center, self.z_side, self.meta.exemplar_size, self.pad_color)
         self.kernels = self.backend.template(exemplar[None])
 
     def update(self, frame: np.ndarray) -> tuple[float, float, float, float]:
-        cfg = self.cfg
-        crops = np.stack([_rounded_crop(frame, self.center, self.x_side * f, cfg.instance_size,
+        cfg, meta = self.cfg, self.meta
+        crops = np.stack([_rounded_crop(frame, self.center, self.x_side * f, meta.instance_size,
                                         self.pad_color) for f in self.factors])
-        responses = self.backend.track(crops, self.kernels)
-        maps = np.stack([cv2.resize(r, (self.upscale, self.upscale), interpolation=cv2.INTER_CUBIC)
+        responses = self.backend.track(crops, self.backend.stack([self.kernels] * len(crops)))
+        upscale = responses.shape[-1] * cfg.response_upsample  # the response size is the network's
+        hann = np.hanning(upscale)
+        window = np.outer(hann, hann) / np.outer(hann, hann).sum()
+        maps = np.stack([cv2.resize(r, (upscale, upscale), interpolation=cv2.INTER_CUBIC)
                          for r in responses])
         half = cfg.scale_count // 2
         maps[:half] *= cfg.scale_penalty
@@ -73,15 +73,15 @@ class ReferenceSiamFC:
         best = int(np.argmax(maps.max(axis=(1, 2))))
         response = maps[best] - maps[best].min()  # the penalty factor cancels in the normalisation
         response /= response.sum() + 1e-16
-        response = (1 - cfg.window_influence) * response + cfg.window_influence * self.window
+        response = (1 - cfg.window_influence) * response + cfg.window_influence * window
         peak = np.array(np.unravel_index(response.argmax(), response.shape), dtype=np.float64)
-        shift = (peak - (self.upscale - 1) / 2) * cfg.total_stride / cfg.response_upsample
-        self.center += shift * self.x_side * self.factors[best] / cfg.instance_size
+        shift = (peak - (upscale - 1) / 2) * meta.total_stride / cfg.response_upsample
+        self.center += shift * self.x_side * self.factors[best] / meta.instance_size
         scale = (1 - cfg.scale_lr) + cfg.scale_lr * self.factors[best]
         scale = np.clip(self.x_side * scale / self.base_x_side, cfg.min_size_factor,
                         cfg.max_size_factor)
         self.x_side = self.base_x_side * scale
-        self.z_side = self.x_side * cfg.exemplar_size / cfg.instance_size
+        self.z_side = self.x_side * meta.exemplar_size / meta.instance_size
         self.target = self.base_target * scale
         h, w = self.target
         return (self.center[1] - (w - 1) / 2, self.center[0] - (h - 1) / 2, w, h)

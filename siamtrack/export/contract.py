@@ -4,8 +4,12 @@ An exported model is a folder of two graphs, split where the tracker's work spli
 
 * ``template.onnx``: exemplar crops ``(T, E, E, 3)`` uint8 BGR -> kernels ``(T, C, h, w)``
   float32, run once per target;
-* ``search.onnx``: search crops ``(N, I, I, 3)`` uint8 BGR and one kernel per crop
-  ``(N, C, h, w)`` -> responses ``(N, r, r)`` float32, run every frame with N = targets x scales.
+* ``search.onnx``: search crops ``(N, I, I, 3)`` uint8 BGR and K kernels per crop
+  ``(N, K, C, h, w)`` -> responses ``(N, K, r, r)`` float32, run every frame. The single-pass
+  step sends one crop per target with one kernel per scale (K = scales); SiamFC's pyramid sends
+  one crop per target and scale with its one kernel (K = 1); N and K are both dynamic.
+
+Version 2 of the format added the K axis (version 1 took one kernel per crop, ``(N, C, h, w)``).
 
 Both take crops exactly as :mod:`siamtrack.crops` cuts them; colour order and normalisation are
 inside the graphs. Each graph carries the same metadata (ONNX ``metadata_props``), so a backend
@@ -25,7 +29,7 @@ from ..errors import WeightsError
 from ..metadata import ModelMetadata
 
 FORMAT_NAME = "siamtrack-onnx"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 MIN_OPSET = 17
 OPSET = 18  # what torch's exporter writes natively; 17 works too (converted after export)
 
@@ -40,6 +44,10 @@ KERNELS = "kernels"
 SEARCH_CROPS = "search_crops"
 CROP_KERNELS = "crop_kernels"
 RESPONSES = "responses"
+# The search graph's K axis: 1 .. MAX_KERNELS_PER_CROP kernels per crop (the single-pass step
+# sends one per scale; engines are tuned for OPT_KERNELS_PER_CROP, three scales).
+MAX_KERNELS_PER_CROP = 9
+OPT_KERNELS_PER_CROP = 3
 GRAPH_INPUTS = {TEMPLATE: (EXEMPLAR_CROPS,), SEARCH: (SEARCH_CROPS, CROP_KERNELS)}
 GRAPH_OUTPUTS = {TEMPLATE: (KERNELS,), SEARCH: (RESPONSES,)}
 
@@ -98,7 +106,8 @@ class GraphInfo:
                                f"export one with: siamtrack export MODEL --format onnx")
         if props.get(KEY_FORMAT_VERSION) != str(FORMAT_VERSION):
             raise WeightsError(f"{where} has export format version {props.get(KEY_FORMAT_VERSION)!r}; "
-                               f"this siamtrack reads version {FORMAT_VERSION}")
+                               f"this siamtrack reads version {FORMAT_VERSION}: export it again "
+                               f"with siamtrack export WEIGHTS --format onnx")
         if props.get(KEY_GRAPH) != graph:
             raise WeightsError(f"{where} holds the {props.get(KEY_GRAPH)!r} graph, expected {graph!r}")
         try:

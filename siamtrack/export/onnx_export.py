@@ -46,7 +46,9 @@ class TemplateGraph(nn.Module):
 
 
 class SearchGraph(nn.Module):
-    """Search crops + one kernel per crop -> responses, with the MatMul-form correlation."""
+    """Search crops (N, I, I, 3) + K kernels per crop (N, K, C, h, w) -> responses (N, K, r, r).
+
+    The correlation is the MatMul form (:func:`cross_correlate_per_crop`)."""
 
     def __init__(self, network: SiameseNet) -> None:
         super().__init__()
@@ -68,23 +70,27 @@ def inference_network(weights: ModelWeights) -> SiameseNet:
     return network
 
 
-def _example_inputs(network: SiameseNet, batch: int = 2) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def _example_inputs(network: SiameseNet, batch: int = 2,
+                    per_crop: int = 3) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Exemplars (batch * per_crop), search crops (batch) and their kernels (batch, per_crop, C, h, w)."""
     meta = network.metadata
     generator = torch.Generator().manual_seed(0)
-    exemplar = torch.randint(0, 256, (batch, meta.exemplar_size, meta.exemplar_size, 3),
+    exemplar = torch.randint(0, 256, (batch * per_crop, meta.exemplar_size, meta.exemplar_size, 3),
                              dtype=torch.uint8, generator=generator)
     search = torch.randint(0, 256, (batch, meta.instance_size, meta.instance_size, 3),
                            dtype=torch.uint8, generator=generator)
     with torch.inference_mode():
         kernels = network.template(exemplar)
-    return exemplar, search, kernels.clone()
+    return exemplar, search, kernels.reshape(batch, per_crop, *kernels.shape[1:]).clone()
 
 
 def _export_one(module: nn.Module, inputs: tuple[torch.Tensor, ...], graph: str, opset: int):
     import onnx
 
     batch = torch.export.Dim("batch", min=1, max=MAX_EXPORT_BATCH)
-    dynamic_shapes = tuple({0: batch} for _ in inputs)
+    per_crop = torch.export.Dim("kernels_per_crop", min=1, max=contract.MAX_KERNELS_PER_CROP)
+    # Every input is batched on axis 0; the search graph's kernels also on K (axis 1).
+    dynamic_shapes = tuple({0: batch, 1: per_crop} if tensor.dim() == 5 else {0: batch} for tensor in inputs)
     # The exporter narrates its steps (INFO from onnx_ir, WARNING about optional torchvision
     # ops from torch.onnx); keep the user's console for what matters.
     chatty = [logging.getLogger("onnx_ir"), logging.getLogger("torch.onnx"), logging.getLogger("onnxscript")]
@@ -137,11 +143,12 @@ def _verify_with_onnxruntime(folder: Path, network: SiameseNet,
                                                     providers=["CPUExecutionProvider"])
                 for graph, name in contract.GRAPH_FILES.items()}
     kernels = sessions[contract.TEMPLATE].run(None, {contract.EXEMPLAR_CROPS: exemplar.numpy()})[0]
+    per_crop_kernels = kernels.reshape(len(search), -1, *kernels.shape[1:])
     responses = sessions[contract.SEARCH].run(None, {contract.SEARCH_CROPS: search.numpy(),
-                                                     contract.CROP_KERNELS: kernels})[0]
+                                                     contract.CROP_KERNELS: per_crop_kernels})[0]
     with torch.inference_mode():
-        expected = network.track(search[:1], network.template(exemplar[:1])).numpy()
-        expected = np.concatenate([expected, network.track(search[1:], network.template(exemplar[1:])).numpy()])
+        expected = network.track(search, network.template(exemplar)).numpy()
+    responses = responses.reshape(expected.shape)
     return float(np.abs(responses - expected).max() / max(np.abs(expected).max(), 1e-12))
 
 
@@ -172,7 +179,7 @@ def export_onnx(weights_path: str | Path, output_dir: str | Path, opset: int = c
     with torch.inference_mode():
         responses = SearchGraph(network)(search, kernels)
     info = contract.GraphInfo(metadata=network.metadata, weights_sha256=sha256_of(weights_path),
-                              kernel_shape=tuple(kernels.shape[1:]),
+                              kernel_shape=tuple(kernels.shape[2:]),
                               response_size=int(responses.shape[-1]), exporter_version=__version__)
     folder = Path(output_dir)
     folder.mkdir(parents=True, exist_ok=True)

@@ -3,7 +3,7 @@
 Formulation: TensorRT handles a convolution whose weights are a run-time tensor poorly (it wants
 build-time weights), so the search graph computes the correlation as a batched MatMul plus
 static slices (:func:`siamtrack.network.correlation.cross_correlate_per_crop`). The engine
-therefore maps (search crops, one kernel per crop) -> responses in one call, and the same graph
+therefore maps (search crops, K kernels per crop) -> responses in one call, and the same graph
 serves ONNX Runtime.
 
 Engine files: ``SIAMTRT`` magic + format byte, a little-endian uint32 header length, a JSON
@@ -82,14 +82,17 @@ def default_cache_dir() -> Path:
 
 
 def optimisation_profile(graph: str, info: contract.GraphInfo, max_batch: int,
-                         opt_batch: int = 3) -> dict[str, tuple[tuple[int, ...], ...]]:
+                         opt_batch: int = 1) -> dict[str, tuple[tuple[int, ...], ...]]:
     """(min, opt, max) shapes of each input of one graph: batch 1..max_batch, fixed spatial sizes.
 
     Args:
         graph: ``template`` or ``search``.
         info: the graphs' metadata (sizes and kernel shape).
         max_batch: largest batch the engine accepts.
-        opt_batch: the batch TensorRT tunes its kernels for (3 = one target at 3 scales).
+        opt_batch: the batch TensorRT tunes its kernels for (1 target: one search crop with
+            one kernel per scale, the single-pass step).
+
+    The search graph's kernels take 1 .. ``MAX_KERNELS_PER_CROP`` per crop (opt: 3 scales).
     """
     if max_batch < 1 or not 1 <= opt_batch <= max_batch:
         raise ValueError(f"need 1 <= opt_batch <= max_batch, got {opt_batch} and {max_batch}")
@@ -98,9 +101,14 @@ def optimisation_profile(graph: str, info: contract.GraphInfo, max_batch: int,
                 contract.SEARCH_CROPS: (meta.instance_size, meta.instance_size, 3),
                 contract.CROP_KERNELS: info.kernel_shape}
     if graph == contract.TEMPLATE:
-        opt_batch = 1  # one target added at a time is the common case
-    return {name: ((1, *per_item[name]), (opt_batch, *per_item[name]), (max_batch, *per_item[name]))
-            for name in contract.GRAPH_INPUTS[graph]}
+        # One target added at a time, with one exemplar per scale, is the common case.
+        return {contract.EXEMPLAR_CROPS: ((1, *per_item[contract.EXEMPLAR_CROPS]),
+                                          (min(contract.OPT_KERNELS_PER_CROP, max_batch), *per_item[contract.EXEMPLAR_CROPS]),
+                                          (max_batch, *per_item[contract.EXEMPLAR_CROPS]))}
+    crops, kernels = per_item[contract.SEARCH_CROPS], per_item[contract.CROP_KERNELS]
+    return {contract.SEARCH_CROPS: ((1, *crops), (opt_batch, *crops), (max_batch, *crops)),
+            contract.CROP_KERNELS: ((1, 1, *kernels), (opt_batch, contract.OPT_KERNELS_PER_CROP, *kernels),
+                                    (max_batch, contract.MAX_KERNELS_PER_CROP, *kernels))}
 
 
 def write_engine_file(path: str | Path, header: EngineHeader, engine: bytes) -> Path:

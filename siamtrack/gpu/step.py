@@ -24,33 +24,35 @@ LOG = logging.getLogger(__name__)
 
 
 class TensorStep:
-    """Per-frame work on torch tensors for a backend that has ``track_tensors``.
+    """Per-frame work on torch tensors for a :class:`~siamtrack.backends.DeviceBackend`.
 
     Args:
         backend: a backend with ``track_tensors(crops, kernels) -> responses`` on its device
             (torch or TensorRT).
         config: the tracker's configuration.
-        head: the tracker's NumPy head (for its scales, penalties and windows).
+        head: the tracker's NumPy head (scales, penalties, interpolation matrix, windows).
+        instance_size: side of a search crop (the model's metadata).
         cuda_graphs: on CUDA, capture and replay the step as a CUDA graph per target count and
             frame size (saves the launch overhead of ~100 small kernels per frame).
     """
 
-    def __init__(self, backend: Any, config: TrackerConfig, head: ResponseHead, cuda_graphs: bool = True) -> None:
+    def __init__(self, backend: Any, config: TrackerConfig, head: ResponseHead, instance_size: int,
+                 cuda_graphs: bool = True) -> None:
         self.backend = backend
         self.config = config
+        self.instance_size = instance_size
         self.device = torch.device(backend.device)
-        self.penalties = torch.as_tensor(head.penalties, device=self.device)
         self._head = head
-        self._windows: dict[int, torch.Tensor] = {}
+        self._device_heads: dict[int, device_head.DeviceHead] = {}
         self._host_frame: torch.Tensor | None = None
-        self._upsampled_side = 0
         self.use_graphs = cuda_graphs and self.device.type == "cuda"
         self._graphs: dict[tuple, _GraphedStep] = {}
 
-    def window(self, size: int) -> torch.Tensor:
-        if size not in self._windows:
-            self._windows[size] = torch.as_tensor(self._head.window(size), device=self.device)
-        return self._windows[size]
+    def device_head(self, side: int) -> device_head.DeviceHead:
+        """The head's tensors for raw maps of this side (built once per side, before any capture)."""
+        if side not in self._device_heads:
+            self._device_heads[side] = device_head.DeviceHead(self._head, side, self.device)
+        return self._device_heads[side]
 
     def upload(self, image: np.ndarray) -> torch.Tensor:
         """The frame on the device, copied once through a reused pinned buffer on CUDA."""
@@ -62,43 +64,42 @@ class TensorStep:
         return self._host_frame.to(self.device, non_blocking=True)
 
     def compute(self, frame: torch.Tensor, centres: torch.Tensor, sides: torch.Tensor, pads: torch.Tensor,
-                kernels: Any, groups: Sequence[tuple[int, int, bool]]) -> torch.Tensor:
+                gains: torch.Tensor, kernels: Any, groups: Sequence[tuple[int, int, bool]]) -> torch.Tensor:
         """Crops -> responses -> peaks, all on the device; (len(groups) rows, 5) as in :func:`.head.locate`.
 
-        ``groups`` lists (first crop, crop count, re-detecting) per target, in crop order.
+        ``gains`` holds each map's kernel gain (see :mod:`siamtrack.tracker`).
+        ``groups`` lists (first map, map count, re-detecting) per target, in map order. When no
+        target re-detects (the only case captured in a CUDA graph) every target has the same
+        map count and the maps are a reshape away: no index tensor, no host-to-device copy.
         """
         config = self.config
-        batch = device_crops.crop_regions(frame, centres, sides, config.instance_size, pads)
-        responses = self.backend.track_tensors(batch, kernels)
-        size = responses.shape[-1] * config.response_upsample
-        self._upsampled_side = size  # fixed per network; read by _peak
-        window = self.window(size)
-        normal = [g for g in groups if not g[2]]
-        rows: list[torch.Tensor | None] = [None] * len(groups)
-        if normal:
-            index = torch.cat([torch.arange(start, start + count) for start, count, _ in normal]).to(self.device)
-            found = device_head.locate(responses[index].reshape(len(normal), normal[0][1], *responses.shape[-2:]),
-                                       self.penalties, window, config.window_influence, config.response_upsample)
-            for row, position in enumerate(k for k, g in enumerate(groups) if not g[2]):
-                rows[position] = found[row]
-        ones = torch.ones((), device=self.device)
-        for position, (start, count, redetecting) in enumerate(groups):
+        batch = device_crops.crop_regions(frame, centres, sides, self.instance_size, pads)
+        bias = self.backend.metadata.response_bias
+        responses = bias + (self.backend.track_tensors(batch, kernels) - bias) * gains[:, None, None]
+        head = self.device_head(responses.shape[-1])
+        if not any(redetecting for _, _, redetecting in groups):
+            maps = responses.reshape(len(groups), groups[0][1], *responses.shape[-2:])
+            return device_head.locate(maps, head, head.penalties, config.window_influence)
+        rows: list[torch.Tensor] = []
+        for start, count, redetecting in groups:
+            maps = responses[start:start + count][None]
             if redetecting:  # wide search: strongest tile, no motion prior, no scale penalty
-                rows[position] = device_head.locate(responses[start:start + count][None],
-                                                    ones.expand(count), window, 0.0, config.response_upsample)[0]
+                rows.append(device_head.locate(maps, head, torch.ones(count, device=self.device), 0.0)[0])
+            else:
+                rows.append(device_head.locate(maps, head, head.penalties, config.window_influence)[0])
         return torch.stack(rows)
 
-    def peaks(self, image: np.ndarray, plans: Sequence[Any], kernels: Any, pad_colours: Sequence[Sequence[float]]) -> list[Peak]:
+    def peaks(self, image: np.ndarray, plans: Sequence[Any], kernels: Any, pad_colors: Sequence[Sequence[float]]) -> list[Peak]:
         """One :class:`Peak` per plan (the tracker's crop plans), after one device synchronisation."""
         groups, start = [], 0
         for plan in plans:
-            groups.append((start, len(plan.sides), plan.redetecting))
-            start += len(plan.sides)
+            groups.append((start, plan.maps, plan.redetecting))
+            start += plan.maps
         centres = torch.tensor([c for plan in plans for c in plan.centres], dtype=torch.float32)
         sides = torch.tensor([s for plan in plans for s in plan.sides], dtype=torch.float32)
-        pads = torch.tensor([pad for plan, pad in zip(plans, pad_colours) for _ in plan.sides], dtype=torch.float32)
-        inputs = (centres.to(self.device, non_blocking=True), sides.to(self.device, non_blocking=True),
-                  pads.to(self.device, non_blocking=True))
+        pads = torch.tensor([pad for plan, pad in zip(plans, pad_colors) for _ in plan.sides], dtype=torch.float32)
+        gains = torch.from_numpy(np.concatenate([plan.map_gains() for plan in plans]).astype(np.float32))
+        inputs = tuple(tensor.to(self.device, non_blocking=True) for tensor in (centres, sides, pads, gains))
         frame = self.upload(image)
         if self.use_graphs and not any(g[2] for g in groups):
             key = (image.shape, tuple(groups))
@@ -111,10 +112,11 @@ class TensorStep:
         return [self._peak(row) for row in values]
 
     def _peak(self, row: np.ndarray) -> Peak:
-        scale_index, r, c, value, contrast = row
-        centre = (self._upsampled_side - 1) / 2.0
+        map_index, r, c, value, contrast = row
+        (size,) = {head.size for head in self._device_heads.values()}  # one network, one map side
+        centre = (size - 1) / 2.0
         ppc = self._head.pixels_per_cell
-        return Peak(int(scale_index), ((c - centre) * ppc, (r - centre) * ppc), float(value), float(contrast))
+        return Peak(int(map_index), ((c - centre) * ppc, (r - centre) * ppc), float(value), float(contrast))
 
 
 class _GraphedStep:

@@ -65,7 +65,10 @@ class SiameseNet(nn.Module):
         return features
 
     def track(self, search_crops: torch.Tensor, kernels: torch.Tensor) -> torch.Tensor:
-        """Search crops (T * S, 255, 255, 3) uint8 + kernels (T, C, h, w) -> responses (T * S, r, r)."""
+        """Search crops (N, 255, 255, 3) uint8 + kernels (N * K, C, h, w) -> responses (N * K, r, r).
+
+        Crop n is correlated with kernels n*K .. n*K+K-1 (see :func:`cross_correlate`).
+        """
         features = self.backbone(self.preprocess(search_crops))
         return cross_correlate(kernels, features, self.metadata.response_scale,
                                self.metadata.response_bias)

@@ -29,14 +29,14 @@ def _crops(seed, count, side):
 
 
 @pytest.mark.parametrize("model, onnx_folder", [("tiny", None), ("default", DEFAULT_ONNX)])
-@pytest.mark.parametrize("targets, scales", [(1, 3), (2, 3), (3, 5), (1, 1)])
-def test_responses_match_torch(model, onnx_folder, targets, scales, tiny_weights, tiny_export):
+@pytest.mark.parametrize("crops, per_crop", [(1, 3), (2, 3), (3, 5), (1, 1), (6, 1)])
+def test_responses_match_torch(model, onnx_folder, crops, per_crop, tiny_weights, tiny_export):
     weights, folder = (tiny_weights, tiny_export) if model == "tiny" else (DEFAULT_WEIGHTS, onnx_folder)
     runtime = create_backend("onnx", folder, threads=2)
     reference = create_backend("torch", weights, device="cpu")
     assert isinstance(runtime, Backend) and runtime.name == "onnx" and runtime.device == "cpu"
-    exemplars = _crops(targets, targets, 127)
-    searches = _crops(targets + 100, targets * scales, 255)
+    exemplars = _crops(crops, crops * per_crop, 127)  # K kernels per search crop
+    searches = _crops(crops + 100, crops, 255)
     expected = reference.track(searches, reference.template(exemplars))
     actual = runtime.track(searches, runtime.template(exemplars))
     assert actual.dtype == np.float32 and actual.shape == expected.shape
@@ -76,18 +76,22 @@ class MatmulTorchBackend:
 
     def track(self, crops, kernels):
         with torch.inference_mode():
-            per_crop = kernels.repeat_interleave(len(crops) // len(kernels), 0)
-            return self.search(torch.from_numpy(crops), per_crop).numpy()
+            per_crop = kernels.reshape(len(crops), -1, *kernels.shape[1:])
+            return self.search(torch.from_numpy(crops), per_crop).flatten(0, 1).numpy()
 
 
 @pytest.mark.parametrize("name", ["Crossing", "Biker"])
-def test_boxes_match_torch_on_dev_sequences(dev_data, name):
+@pytest.mark.parametrize("scale_search", ["single", "pyramid"])
+def test_boxes_match_torch_on_dev_sequences(dev_data, name, scale_search):
     from siamtrack.weights import load_weights
 
     frames, box = _first_frames(dev_data, name, 60)
-    torch_boxes = _track(Tracker(model=DEFAULT_WEIGHTS, backend="torch", device="cpu", threads=2), frames, box)
-    onnx_boxes = _track(Tracker(model=DEFAULT_ONNX, backend="onnx", threads=2), frames, box)
-    matmul_boxes = _track(Tracker(backend=MatmulTorchBackend(load_weights(DEFAULT_WEIGHTS))), frames, box)
+    config = {"scale_search": scale_search}
+    torch_boxes = _track(Tracker(model=DEFAULT_WEIGHTS, backend="torch", device="cpu", threads=2, config=config),
+                         frames, box)
+    onnx_boxes = _track(Tracker(model=DEFAULT_ONNX, backend="onnx", threads=2, config=config), frames, box)
+    matmul_boxes = _track(Tracker(backend=MatmulTorchBackend(load_weights(DEFAULT_WEIGHTS)), config=config),
+                          frames, box)
     assert np.abs(onnx_boxes - torch_boxes).max() <= 0.5
     assert np.abs(matmul_boxes - torch_boxes).max() <= 0.5
 

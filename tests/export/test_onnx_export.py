@@ -13,20 +13,21 @@ from siamtrack.weights import load_weights, sha256_of
 onnx = pytest.importorskip("onnx")
 
 
-@pytest.mark.parametrize("targets, scales, kernel, search", [
-    (1, 3, (6, 6), (22, 22)),  # SiamFC AlexNet: 6x6 kernel on 22x22 features
+@pytest.mark.parametrize("crops, per_crop, kernel, search", [
+    (1, 3, (6, 6), (22, 22)),  # SiamFC AlexNet, single pass: 6x6 kernels on 22x22 features
+    (3, 1, (6, 6), (22, 22)),  # SiamFC AlexNet, image pyramid
     (2, 3, (8, 8), (32, 32)),  # light backbone: central 8x8 cells on 32x32
     (4, 5, (3, 5), (9, 11)),  # non-square kernel and features
     (1, 1, (1, 1), (4, 4)),
 ])
-def test_matmul_correlation_equals_grouped_convolution(targets, scales, kernel, search):
-    generator = torch.Generator().manual_seed(targets * 10 + scales)
-    kernels = torch.randn(targets, 16, *kernel, generator=generator)
-    features = torch.randn(targets * scales, 16, *search, generator=generator)
+def test_matmul_correlation_equals_grouped_convolution(crops, per_crop, kernel, search):
+    generator = torch.Generator().manual_seed(crops * 10 + per_crop)
+    kernels = torch.randn(crops * per_crop, 16, *kernel, generator=generator)
+    features = torch.randn(crops, 16, *search, generator=generator)
     expected = cross_correlate(kernels, features, 0.001, 0.2)
-    actual = cross_correlate_per_crop(kernels.repeat_interleave(scales, 0), features, 0.001, 0.2)
-    assert actual.shape == expected.shape
-    assert torch.allclose(actual, expected, rtol=1e-5, atol=1e-6)
+    actual = cross_correlate_per_crop(kernels.reshape(crops, per_crop, *kernels.shape[1:]), features, 0.001, 0.2)
+    assert actual.shape == (crops, per_crop, *expected.shape[1:])
+    assert torch.allclose(actual.reshape(expected.shape), expected, rtol=1e-5, atol=1e-6)
 
 
 def _graphs(folder):
@@ -41,8 +42,10 @@ def test_export_writes_checked_graphs_with_dynamic_batch(tiny_export):
         assert [o.name for o in model.graph.output] == list(contract.GRAPH_OUTPUTS[graph])
         for tensor in model.graph.input:
             dims = tensor.type.tensor_type.shape.dim
-            assert dims[0].dim_param and not dims[0].dim_value, "batch must be dynamic"
-            assert all(d.dim_value > 0 for d in dims[1:]), "spatial shapes must be static"
+            # Batch, and the search graph's kernels per crop, are dynamic; the rest is static.
+            dynamic = 2 if tensor.name == contract.CROP_KERNELS else 1
+            assert all(d.dim_param and not d.dim_value for d in dims[:dynamic]), "batch (and K) must be dynamic"
+            assert all(d.dim_value > 0 for d in dims[dynamic:]), "spatial shapes must be static"
 
 
 def test_export_metadata_round_trip(tiny_export, tiny_weights_file, tiny_weights):
@@ -92,10 +95,10 @@ def test_committed_default_export_matches_committed_weights():
 def test_search_graph_module_matches_network_track(tiny_weights):
     network = inference_network(tiny_weights)
     generator = torch.Generator().manual_seed(1)
-    exemplar = torch.randint(0, 256, (2, 127, 127, 3), dtype=torch.uint8, generator=generator)
-    search = torch.randint(0, 256, (6, 255, 255, 3), dtype=torch.uint8, generator=generator)
+    exemplar = torch.randint(0, 256, (6, 127, 127, 3), dtype=torch.uint8, generator=generator)
+    search = torch.randint(0, 256, (2, 255, 255, 3), dtype=torch.uint8, generator=generator)
     with torch.inference_mode():
-        kernels = network.template(exemplar)
+        kernels = network.template(exemplar)  # 3 per search crop
         expected = network.track(search, kernels)
-        actual = SearchGraph(network)(search, kernels.repeat_interleave(3, 0))
-    np.testing.assert_allclose(actual.numpy(), expected.numpy(), rtol=1e-5, atol=1e-6)
+        actual = SearchGraph(network)(search, kernels.reshape(2, 3, *kernels.shape[1:]))
+    np.testing.assert_allclose(actual.numpy().reshape(expected.shape), expected.numpy(), rtol=1e-5, atol=1e-6)
