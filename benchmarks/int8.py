@@ -28,18 +28,19 @@ def calibration_samples(count_sequences: int = 6) -> list[dict[str, np.ndarray]]
 
     from siamtrack import Tracker
     from siamtrack.crops import crop_squares
-    from siamtrack.datasets import load_dataset
 
     tracker = Tracker(backend="onnx", threads=2)
     samples = []
-    for sequence in load_dataset(SHARED / "data" / "train")[:count_sequences]:
-        frames = [cv2.imread(str(p)) for p in sequence.frames[:40:8]]
-        tracker.init(frames[0], tuple(sequence.boxes[0]))
+    for folder in sorted(p for p in (SHARED / "data" / "train").iterdir() if (p / "video.mp4").is_file())[:count_sequences]:
+        video = cv2.VideoCapture(str(folder / "video.mp4"))
+        frames = [video.read()[1] for _ in range(40)][::8]
+        box = np.loadtxt(folder / "groundtruth_rect.txt", delimiter=",")[0] - (1, 1, 0, 0)  # OTB is 1-based
+        tracker.init(frames[0], tuple(box))
         target = tracker.targets._targets[1]
         for frame in frames[1:]:
-            sides = target.search_side * tracker.targets._head.scales
-            crops = crop_squares(frame, target.center, sides, 255, target.pad_color)
-            samples.append({"search_crops": crops, "crop_kernels": np.repeat(target.kernels, len(sides), axis=0)})
+            # The single-pass step: one search crop, one kernel per scale.
+            crops = crop_squares(frame, target.center, [target.search_side], 255, target.pad_color)
+            samples.append({"search_crops": crops, "crop_kernels": target.kernels[None]})
             tracker.update(frame)
     return samples
 

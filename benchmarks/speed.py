@@ -5,8 +5,10 @@
 All trackers run on the same frames, decoded into memory beforehand, with the same thread count.
 Per-frame latency (update only) gives p50 / p90 / p99 and fps; the ratio column divides each
 tracker's fps by NanoTrack's measured in the same run, since this machine is shared and noisy.
-For siamtrack's ONNX Runtime backend it also splits an update into crop, inference and head
-(median ms each; "other" is the rest of the update: planning, state, result).
+siamtrack entries name their scale search: ``pyramid`` (SiamFC's three search crops, the default)
+or ``single`` (one search crop per frame, preset ``single-pass``). For the default model on ONNX
+Runtime, in both, it also splits an update into crop, inference and head (median ms each;
+"other" is the rest of the update: planning, state, result).
 Writes benchmarks/results/speed.json.
 """
 
@@ -23,6 +25,8 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
 SEQUENCES = ("car1", "Biker", "boat1")  # three sequences with targets of different sizes
+DEFAULT_TRACKER = "siamtrack onnx, default model, pyramid (Tracker())"
+SINGLE_PASS = "siamtrack onnx, default model, single"
 
 
 def measure(tracker, sequences, frames_per_sequence: int) -> np.ndarray:
@@ -51,11 +55,12 @@ def stage_breakdown(tracker, sequences, frames_per_sequence: int) -> dict[str, f
                 tracker.update(frame)
                 continue
             began = time.perf_counter()
-            crops = crop_regions(frame, plan.centres, plan.sides, targets.config.instance_size, plan.target.pad_color)
+            crops = crop_regions(frame, plan.centres, plan.sides, targets.metadata.instance_size, plan.target.pad_color)
             cropped = time.perf_counter()
-            responses = targets._backend.track(crops, plan.target.kernels)
+            kernels = targets._batched_kernels([plan])
+            responses = targets._backend.track(crops, kernels)
             inferred = time.perf_counter()
-            targets._head.locate(responses)
+            targets._head.locate(responses * plan.map_gains()[:, None, None])
             located = time.perf_counter()
             tracker.update(frame)
             updated = time.perf_counter()
@@ -87,15 +92,19 @@ def main() -> int:
     pin_threads(args.threads)
     dev = {s.name: s for s in load_dataset(SHARED / "data" / "dev")}
     sequences = [(dev[name], read_frames(dev[name])[:args.frames]) for name in SEQUENCES]
-    candidates = {"siamtrack torch, SiamFC-3s AlexNet (published)":
-                  lambda: Tracker(model=SHARED / "weights" / "siamfc_reference" / "siamfc_alexnet_original_bnfolded.pth",
-                                  backend="torch", device="cpu")}
+    published = SHARED / "weights" / "siamfc_reference" / "siamfc_alexnet_original_bnfolded.pth"
+    candidates = {}
     try:
         default = default_model_path()
-        candidates["siamtrack torch, default model"] = lambda: Tracker(model=default, backend="torch", device="cpu")
-        candidates["siamtrack onnx, default model"] = lambda: Tracker(backend="onnx", threads=args.threads)
+        candidates[DEFAULT_TRACKER] = lambda: Tracker(backend="onnx", threads=args.threads)
+        candidates[SINGLE_PASS] = lambda: Tracker(backend="onnx", threads=args.threads, config="single-pass")
+        candidates["siamtrack torch, default model, pyramid"] = lambda: Tracker(model=default, backend="torch",
+                                                                               device="cpu")
     except WeightsError as missing:
         print(f"note: {missing}", file=sys.stderr)
+    for search, config in (("pyramid", None), ("single", "single-pass")):
+        candidates[f"siamtrack torch, published SiamFC AlexNet, {search}"] = (
+            lambda config=config: Tracker(model=published, backend="torch", device="cpu", config=config))
     for name in PEER_NAMES:
         candidates[f"opencv {name}"] = (lambda name=name: create_peer(name, SHARED / "weights"))
 
@@ -118,15 +127,18 @@ def main() -> int:
         row["ratio_to_nano"] = row["fps"] / nano if nano else None
         ratio = f"{row['ratio_to_nano']:7.3f}" if nano else "      -"
         print(f"{label:50s} {row['fps']:8.1f} {row['p50_ms']:8.2f} {row['p90_ms']:8.2f} {row['p99_ms']:8.2f} {ratio}")
-    stages = None
-    if "siamtrack onnx, default model" in rows:
-        stages = stage_breakdown(Tracker(backend="onnx", threads=args.threads), sequences, args.frames)
-        print("\nsiamtrack onnx, default model: where an update's time goes (median ms per frame)")
-        for stage, value in stages.items():
+    stages = {}
+    for label, config in ((DEFAULT_TRACKER, None), (SINGLE_PASS, "single-pass")):
+        if label not in rows:
+            continue
+        stages[label] = stage_breakdown(Tracker(backend="onnx", threads=args.threads, config=config), sequences,
+                                        args.frames)
+        print(f"\n{label}: where an update's time goes (median ms per frame)")
+        for stage, value in stages[label].items():
             print(f"  {stage:10s} {value:6.2f}")
     write_json(args.json, {"command": "python " + " ".join(sys.argv), "sequences": list(SEQUENCES),
                             "frames_per_sequence": args.frames, "trackers": rows,
-                            "onnx_default_stages_ms": stages, "machine": machine_info(args.threads)})
+                            "onnx_default_model_stages_ms": stages, "machine": machine_info(args.threads)})
     print(f"wrote {args.json}")
     return 0
 

@@ -6,9 +6,9 @@ from siamtrack.config import TrackerConfig, load_config, preset_names
 from siamtrack.errors import ConfigError
 
 
-def test_defaults_are_siamfc_3s_hyper_parameters_with_single_pass_scale_search():
+def test_defaults_are_siamfc_3s():
     config = TrackerConfig()
-    assert config.scale_search == "single" and config.kernels_per_target == 3
+    assert config.scale_search == "pyramid" and config.kernels_per_target == 1
     assert config.response_upsample == 16
     assert (config.scale_count, config.scale_step, config.scale_penalty, config.scale_lr) == (3, 1.0375, 0.9745, 0.59)
     assert config.window_influence == 0.176 and config.context_amount == 0.5
@@ -17,9 +17,9 @@ def test_defaults_are_siamfc_3s_hyper_parameters_with_single_pass_scale_search()
 
 def test_presets():
     assert {"siamfc-3s", "siamfc-5s"} <= set(preset_names())
-    # The SiamFC presets are the published image pyramid; otherwise the defaults.
-    assert load_config("siamfc-3s") == TrackerConfig(scale_search="pyramid")
-    assert load_config("siamfc-3s").kernels_per_target == 1
+    assert load_config("siamfc-3s") == TrackerConfig()
+    single = load_config("single-pass")
+    assert single == TrackerConfig(scale_search="single") and single.kernels_per_target == 3
     five = load_config("siamfc-5s")
     assert (five.scale_count, five.scale_step, five.scale_penalty, five.scale_lr, five.window_influence) == (
         5, 1.0255, 0.962, 0.34, 0.168)

@@ -22,7 +22,7 @@ def test_all_targets_go_through_one_backend_call_per_frame():
     tracker.add(frame(), (200, 150, 50, 40))
     backend.calls.clear()
     results = tracker.update(frame())
-    assert backend.calls == [3]  # 3 targets x 1 search crop (3 kernels each), one call
+    assert backend.calls == [9]  # 3 targets x 3 scales, one call
     assert sorted(results) == [1, 2, 3]
     assert all(result.target_id == key for key, result in results.items())
 
@@ -79,7 +79,7 @@ def test_streams_share_one_backend_call():
     cameras[2].add(frame(height=200), (100, 60, 30, 30))
     backend.calls.clear()
     results = update_streams([(cameras[0], frame()), (cameras[1], frame()), (cameras[2], frame(height=200))])
-    assert backend.calls == [3]  # 3 targets of 2 cameras, one crop each, one call
+    assert backend.calls == [9]  # 3 targets of 2 cameras x 3 scales, one call
     assert [sorted(r) for r in results] == [[1], [], [1, 2]]
     with pytest.raises(ConfigError, match="share one backend"):
         update_streams([(cameras[0], frame()), (MultiTracker(backend=scripted()), frame())])
@@ -87,7 +87,7 @@ def test_streams_share_one_backend_call():
 
 def test_streams_with_different_scale_searches_take_one_call_each():
     backend = scripted()
-    single, pyramid = MultiTracker(backend=backend), MultiTracker(backend=backend, config="siamfc-3s")
+    single, pyramid = MultiTracker(backend=backend, config="single-pass"), MultiTracker(backend=backend)
     single.add(frame(), (140, 100, 40, 40))
     pyramid.add(frame(), (140, 100, 40, 40))
     pyramid.add(frame(), (20, 20, 30, 30))
@@ -97,17 +97,19 @@ def test_streams_with_different_scale_searches_take_one_call_each():
     assert [sorted(r) for r in results] == [[1], [1, 2]]
 
 
-def test_lost_target_holds_its_box_and_searches_wider_tiles():
+@pytest.mark.parametrize("scale_search, normal_crops", [("pyramid", 3), ("single", 1)])
+def test_lost_target_holds_its_box_and_searches_wider_tiles(scale_search, normal_crops):
     state = {"height": 1.0}
     backend = ScriptedBackend(lambda n: np.stack([peak_map(height=state["height"])] * n))
-    tracker = MultiTracker(backend=backend, config={"lost_patience": 2, "max_tiles": 4, "redetect": True})
+    tracker = MultiTracker(backend=backend, config={"lost_patience": 2, "max_tiles": 4, "redetect": True,
+                                                    "scale_search": scale_search})
     tracker.add(frame(), (140, 100, 40, 40))
     state["height"] = 0.05  # the target fades: low confidence from now on
     results = [tracker.update(frame())[1] for _ in range(6)]
     assert [r.lost for r in results] == [False, True, True, True, True, True]
     held = results[2].box
     assert all(r.box == held for r in results[2:])
-    assert min(backend.calls[-4:]) > 1 and max(backend.calls) <= 4  # tiles, at most max_tiles
+    assert backend.calls[-4:] != [normal_crops] * 4 and max(backend.calls) <= 4  # tiles, at most max_tiles
     state["height"] = 1.0
     back = tracker.update(frame())[1]
     assert not back.lost and back.score >= 0.5
@@ -121,7 +123,7 @@ def test_redetect_off_keeps_plain_siamfc_behaviour():
     state["height"] = 0.05
     results = [tracker.update(frame())[1] for _ in range(5)]
     assert [r.lost for r in results] == [False, True, True, True, True]
-    assert set(backend.calls[1:]) == {1}  # always the one search crop, never tiles
+    assert set(backend.calls[1:]) == {3}  # always the scale pyramid, never tiles
 
 
 @pytest.fixture(scope="module")

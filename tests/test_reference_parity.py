@@ -18,7 +18,7 @@ FRAMES = 30
 
 @pytest.mark.slow
 def test_matches_reference_on_dev_subset(dev_data, reference_tracker_factory, reference_weights_path):
-    ours = reference_tracker_factory()
+    ours = reference_tracker_factory(config="siamfc-3s")  # the reference loop is the published pyramid
     reference = ReferenceSiamFC(create_backend("torch", reference_weights_path, device="cpu", threads=2))
     ours_runs, reference_runs, centre_gaps = [], [], []
     for folder in list_sequences(dev_data):

@@ -198,7 +198,7 @@ def test_five_scale_pyramid_uses_five_crops():
 
 def test_single_pass_uses_one_crop_per_frame_whatever_the_scales():
     backend = ScriptedBackend(lambda n: np.stack([peak_map()] * n))
-    tracker = Tracker(backend=backend, config={"scale_count": 5})
+    tracker = Tracker(backend=backend, config={"scale_search": "single", "scale_count": 5})
     tracker.init(frame(), (140, 100, 40, 40))  # kernels matched at their own scales: 5 crops, once
     tracker.update(frame())
     tracker.update(frame())
@@ -220,7 +220,7 @@ class GainBackend(ScriptedBackend):
 def test_kernel_gains_cancel_a_kernel_that_matches_more_strongly():
     # Kernel 2 responds 10% more strongly to everything: uncalibrated, it would win the scale
     # choice every frame (10% > the 2.5% scale penalty) and grow the box; calibrated, it does not.
-    tracker = Tracker(backend=GainBackend(np.array([1.0, 1.0, 1.1])))
+    tracker = Tracker(backend=GainBackend(np.array([1.0, 1.0, 1.1])), config="single-pass")
     tracker.init(frame(), (140, 100, 40, 40))
     for _ in range(5):
         result = tracker.update(frame())

@@ -38,7 +38,7 @@ class ReferenceSiamFC:
     def __init__(self, backend: Backend, config: TrackerConfig | None = None) -> None:
         self.backend = backend
         self.meta = backend.metadata  # crop sizes and stride are the network's
-        self.cfg = config or TrackerConfig(scale_search="pyramid")
+        self.cfg = config or TrackerConfig()
         cfg = self.cfg
         self.factors = cfg.scale_step ** np.linspace(-(cfg.scale_count // 2), cfg.scale_count // 2,
                                                      cfg.scale_count)
