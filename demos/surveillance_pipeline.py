@@ -1,7 +1,7 @@
 """Several cameras, several targets each, one process, one network call per round of frames.
 
     python demos/surveillance_pipeline.py streams.json --output-dir results/
-    python demos/surveillance_pipeline.py --generate 3 --output-dir results/   # no files needed
+    python demos/surveillance_pipeline.py --generate 3     # no files needed; -> surveillance-results/
 
 ``streams.json`` maps each stream (a video file, image folder or RTSP/HTTP URL standing in for a
 camera) to the boxes of its targets on its first frame::
@@ -96,7 +96,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("streams", nargs="?", help="JSON file: {stream: [[x, y, w, h], ...]}")
     parser.add_argument("--generate", type=int, metavar="N", help="use N generated videos instead")
-    parser.add_argument("--output-dir", required=True, type=Path, help="folder for the per-stream JSON lines")
+    parser.add_argument("--output-dir", type=Path, default=Path("surveillance-results"),
+                        help="folder for the per-stream JSON lines (default: surveillance-results)")
     parser.add_argument("--model", help="weights file or ONNX export folder (default: the default model)")
     parser.add_argument("--backend", default="auto", help="inference backend (default: auto)")
     parser.add_argument("--threads", type=int, help="CPU threads for inference")

@@ -37,6 +37,13 @@ class TrackResult:
     frame_index: int
     target_id: int = 1
 
+    def __post_init__(self) -> None:
+        # Plain Python numbers, whatever the arithmetic produced (NumPy scalars print as
+        # np.float64(...) under NumPy 2 and do not serialise as JSON).
+        object.__setattr__(self, "box", tuple(float(v) for v in self.box))
+        object.__setattr__(self, "score", float(self.score))
+        object.__setattr__(self, "lost", bool(self.lost))
+
     @property
     def center(self) -> tuple[float, float]:
         """Centre (cx, cy) of ``box`` in pixel-centre coordinates."""

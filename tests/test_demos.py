@@ -72,7 +72,9 @@ def test_surveillance_pipeline(tmp_path, videos, tiny_weights):
     assert [(r["frame"], r["target"]) for r in lines[:4]] == [(0, 1), (0, 2), (1, 1), (1, 2)]
 
 
-def test_surveillance_pipeline_generated_streams(tmp_path):
-    code = load("surveillance_pipeline").main(["--generate", "2", "--output-dir", str(tmp_path / "out")])
+def test_surveillance_pipeline_generated_streams(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # as the README runs it: no --output-dir
+    code = load("surveillance_pipeline").main(["--generate", "2"])
     assert code == 0
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["camera1.jsonl", "camera2.jsonl"]
+    out = tmp_path / "surveillance-results"
+    assert sorted(p.name for p in out.iterdir()) == ["camera1.jsonl", "camera2.jsonl"]

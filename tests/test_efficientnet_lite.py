@@ -26,9 +26,9 @@ def randomised(network):
 def test_shapes_and_template_crop():
     net = randomised(SiameseNet(META))
     with torch.no_grad():
-        kernels = net.template(torch.zeros(2, 127, 127, 3, dtype=torch.uint8))
-        responses = net.track(torch.zeros(6, 255, 255, 3, dtype=torch.uint8), kernels)
-    assert kernels.shape == (2, 32, 8, 8)
+        kernels = net.template(torch.zeros(6, 127, 127, 3, dtype=torch.uint8))
+        responses = net.track(torch.zeros(2, 255, 255, 3, dtype=torch.uint8), kernels)  # 3 kernels per crop
+    assert kernels.shape == (6, 32, 8, 8)
     assert responses.shape == (6, 25, 25)  # 32 search cells - 8 template cells + 1
 
 
@@ -36,7 +36,7 @@ def test_folding_keeps_outputs():
     net = randomised(SiameseNet(META))
     folded = net.fold_batch_norm()
     crops = torch.randint(0, 256, (3, 255, 255, 3), dtype=torch.uint8)
-    exemplar = torch.randint(0, 256, (1, 127, 127, 3), dtype=torch.uint8)
+    exemplar = torch.randint(0, 256, (3, 127, 127, 3), dtype=torch.uint8)
     with torch.no_grad():
         torch.testing.assert_close(folded(exemplar, crops), net(exemplar, crops), rtol=1e-3, atol=1e-3)
     assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in folded.modules())

@@ -251,3 +251,11 @@ def test_real_tiny_network_end_to_end(tiny_weights):
         result = tracker.update(frame())
         assert result.frame_index == index and 0.0 <= result.score <= 1.0
         assert np.isfinite(result.box).all() and min(result.box[2:]) > 0
+
+
+def test_results_hold_plain_python_numbers():
+    tracker = Tracker(backend=ScriptedBackend(lambda n: np.stack([peak_map(8, 9)] * n)))
+    tracker.init(frame(), (np.float64(140), np.float32(100), 40, 40))
+    result = tracker.update(frame())
+    assert all(type(v) is float for v in result.box) and type(result.score) is float and type(result.lost) is bool
+    assert repr(result.box).startswith("(1")  # no np.float64(...) in what users print

@@ -18,7 +18,6 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from ..config import TrackerConfig
 from ..errors import ConfigError
 
 
@@ -87,9 +86,23 @@ def _photometric(crop: np.ndarray, rng: np.random.Generator, aug: Augmentation, 
     return np.clip(image, 0, 255).astype(np.uint8)
 
 
+@dataclass(frozen=True)
+class CropGeometry:
+    """How pairs are cut: the crop sizes of the network being trained and the tracker's context.
+
+    Attributes:
+        exemplar_size, instance_size: crop sides the network takes (its metadata's).
+        context_amount: context around the box, as a fraction of (w + h) (``TrackerConfig``'s).
+    """
+
+    exemplar_size: int = 127
+    instance_size: int = 255
+    context_amount: float = 0.5
+
+
 def training_pair(exemplar_image: np.ndarray, exemplar_box: np.ndarray, search_image: np.ndarray,
                   search_box: np.ndarray, rng: np.random.Generator, aug: Augmentation = Augmentation(),
-                  config: TrackerConfig = TrackerConfig()) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                  config: CropGeometry = CropGeometry()) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Cut one augmented pair.
 
     Args:

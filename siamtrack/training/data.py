@@ -14,11 +14,10 @@ import cv2
 import numpy as np
 import torch
 
-from ..config import TrackerConfig
 from ..datasets.base import Sequence
 from ..datasets.stills import StillImage
 from ..errors import InputError
-from .augment import Augmentation, training_pair
+from .augment import Augmentation, CropGeometry, training_pair
 from .pairs import PairRules, sample_pair, usable_frames
 
 
@@ -50,7 +49,7 @@ class PairDataset(torch.utils.data.Dataset):
 
     def __init__(self, sequences: Seq[Sequence], stills: Seq[StillImage], pairs_per_epoch: int,
                  still_fraction: float = 0.2, rules: PairRules = PairRules(),
-                 augmentation: Augmentation = Augmentation(), config: TrackerConfig = TrackerConfig(),
+                 augmentation: Augmentation = Augmentation(), config: CropGeometry = CropGeometry(),
                  seed: int = 0) -> None:
         self.videos = [_Source(s, u, None) for s in sequences if len(u := usable_frames(s, rules))]
         self.stills = [_Source(None, None, s) for s in stills]
