@@ -105,7 +105,7 @@ def test_exported_model_on_torch_backend_is_refused():
 def test_cpu_graph_choices_give_the_same_responses(tiny_weights, cpu_graph):
     reference = create_backend("torch", tiny_weights, device="cpu", cpu_graph="eager")
     backend = create_backend("torch", tiny_weights, device="cpu", cpu_graph=cpu_graph)
-    assert backend.cpu_graph in (("eager", "frozen") if cpu_graph == "auto" else (cpu_graph,))
+    assert backend.cpu_graph == ("eager" if cpu_graph == "auto" else cpu_graph)  # auto: recorded per architecture
     rng = np.random.default_rng(3)
     exemplars = rng.integers(0, 256, (6, 127, 127, 3), dtype=np.uint8)
     searches = rng.integers(0, 256, (2, 255, 255, 3), dtype=np.uint8)  # 3 kernels per crop
@@ -116,3 +116,14 @@ def test_cpu_graph_choices_give_the_same_responses(tiny_weights, cpu_graph):
 def test_unknown_cpu_graph_is_an_error(tiny_weights):
     with pytest.raises(ValueError, match="cpu_graph"):
         create_backend("torch", tiny_weights, device="cpu", cpu_graph="compiled")
+
+
+def test_auto_cpu_graph_is_the_recorded_choice_per_architecture():
+    from siamtrack.models import PROJECT_WEIGHTS_DIR
+
+    light = create_backend("torch", PROJECT_WEIGHTS_DIR / "siamtrack-default.pth", device="cpu")
+    assert light.metadata.architecture == "efficientnet-lite0-s8" and light.cpu_graph == "frozen"
+    again = create_backend("torch", PROJECT_WEIGHTS_DIR / "siamtrack-default.pth", device="cpu")
+    crops = np.random.default_rng(0).integers(0, 256, (1, 255, 255, 3), dtype=np.uint8)
+    kernels = light.template(crops[:, :127, :127])
+    np.testing.assert_array_equal(light.track(crops, kernels), again.track(crops, again.template(crops[:, :127, :127])))

@@ -33,7 +33,7 @@ def responses_of(weights, seed=0):
     generator = torch.Generator().manual_seed(seed)
     exemplar = torch.randint(0, 256, (1, 127, 127, 3), dtype=torch.uint8, generator=generator).numpy()
     search = torch.randint(0, 256, (3, 255, 255, 3), dtype=torch.uint8, generator=generator).numpy()
-    backend = TorchBackend(weights, device="cpu", cpu_graph="eager")  # exact comparisons: no timing-based choice
+    backend = TorchBackend(weights, device="cpu", cpu_graph="eager")
     return backend.track(search, backend.stack([backend.template(exemplar)] * 3))
 
 
