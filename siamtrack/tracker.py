@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence, Union
 import cv2
 import numpy as np
 
+from .backends.base import DeviceBackend
 from .config import TrackerConfig, load_config
 from .crops import crop_regions
 from .errors import ConfigError, InputError, NotInitializedError
@@ -34,8 +35,6 @@ from .head import Peak, ResponseHead
 from .models import default_model_path  # noqa: F401  (public via siamtrack.default_model_path)
 from .redetect import search_tiles
 from .results import Box, TrackResult
-
-from .backends.base import DeviceBackend
 
 if TYPE_CHECKING:
     from .backends import Backend
@@ -315,10 +314,11 @@ class MultiTracker:
 
     def _finish(self, plans: Sequence[_Plan], responses: np.ndarray,
                 frame_size: tuple[int, int]) -> dict[int, TrackResult]:
-        results, start = {}, 0
+        results, start, bias = {}, 0, self.metadata.response_bias
         for plan in plans:
-            bias = self.metadata.response_bias
-            maps = bias + (responses[start:start + plan.maps] - bias) * plan.map_gains()[:, None, None]
+            maps = responses[start:start + plan.maps]
+            if plan.kernels_per_crop > 1:  # scale kernels: apply their gains (a pyramid's one kernel has none)
+                maps = bias + (maps - bias) * plan.map_gains()[:, None, None]
             start += plan.maps
             peak = self._head.strongest(maps) if plan.redetecting else self._head.locate(maps)
             results[plan.target.target_id] = self._advance(plan, peak, frame_size)

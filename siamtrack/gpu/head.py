@@ -20,7 +20,9 @@ class DeviceHead:
     def __init__(self, head: ResponseHead, side: int, device: torch.device) -> None:
         geometry = head.geometry(side)
         self.side, self.factor, self.size = side, geometry.factor, geometry.size
-        as_tensor = lambda values: torch.as_tensor(values, dtype=torch.float32, device=device)  # noqa: E731
+        def as_tensor(values):
+            return torch.as_tensor(values, dtype=torch.float32, device=device)
+
         self.matrix = as_tensor(geometry.matrix)
         self.column_sums = as_tensor(geometry.column_sums)
         self.hann = as_tensor(geometry.hann)

@@ -48,7 +48,7 @@ class TensorStep:
         self.use_graphs = cuda_graphs and self.device.type == "cuda"
         self._graphs: dict[tuple, _GraphedStep] = {}
 
-    def device_head(self, side: int) -> device_head.DeviceHead:
+    def head_tensors(self, side: int) -> device_head.DeviceHead:
         """The head's tensors for raw maps of this side (built once per side, before any capture)."""
         if side not in self._device_heads:
             self._device_heads[side] = device_head.DeviceHead(self._head, side, self.device)
@@ -76,7 +76,7 @@ class TensorStep:
         batch = device_crops.crop_regions(frame, centres, sides, self.instance_size, pads)
         bias = self.backend.metadata.response_bias
         responses = bias + (self.backend.track_tensors(batch, kernels) - bias) * gains[:, None, None]
-        head = self.device_head(responses.shape[-1])
+        head = self.head_tensors(responses.shape[-1])
         if not any(redetecting for _, _, redetecting in groups):
             maps = responses.reshape(len(groups), groups[0][1], *responses.shape[-2:])
             return device_head.locate(maps, head, head.penalties, config.window_influence)
