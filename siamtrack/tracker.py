@@ -13,7 +13,7 @@ more cross-correlation of the same search features. Scale penalty and damping ar
 Kernels cut at different scales match with slightly different strengths (a few percent, as
 much as the scale penalty), which would bias the scale choice; so each kernel gets a gain, set
 when the target is added, that makes its match with the target shown at its own scale equal
-the middle kernel's (without it the published network lost 0.09 AUC on six dev sequences).
+the middle kernel's.
 """
 
 from __future__ import annotations
