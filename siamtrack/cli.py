@@ -123,6 +123,9 @@ def _track(args: argparse.Namespace) -> int:
         _say(args, "selection cancelled; nothing tracked")
         return EXIT_OK
     dropped = f", {summary.dropped} live frames dropped to stay current" if source.live else ""
+    # After the run, so that bad input still ends with exactly one line (the error).
+    _say(args, f"tracker: backend {tracker.backend_name} on {tracker.device}, model "
+               f"{args.model or 'the default model'}, {tracker.config.scale_search} scale search")
     _say(args, f"tracked {summary.tracked} of {summary.frames} frames in {summary.seconds:.1f} s "
                f"({summary.fps:.1f} fps{dropped})")
     for path in [*args.results, *([args.output] if args.output else [])]:

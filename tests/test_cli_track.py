@@ -70,6 +70,7 @@ def test_all_outputs(tmp_path, video, model, clip):
     assert len(mot) == CLIP.frames and mot[0].startswith("1,1,")
     assert count_frames(tmp_path / "out.mp4") == (CLIP.frames, (CLIP.height, CLIP.width, 3))
     assert "tracked 16 of 16 frames" in result.stderr and "wrote" in result.stderr
+    assert f"tracker: backend torch on cpu, model {model}, pyramid scale search" in result.stderr
 
 
 def test_start_stride_and_quiet(tmp_path, video, model, clip):
