@@ -2,10 +2,10 @@
 
 The defaults are SiamFC-3s (Bertinetto et al., 2016): its hyper-parameters and image pyramid.
 The preset ``single-pass`` searches the scales with one search crop per frame (about 3x less
-network work, less accurate with the default model: see README, Scale search). Presets live in small JSON files next to this module (``presets/*.json``); any key a
-file or mapping names that is not a field is an error, so a typo never silently falls back to a
-default. Crop sizes and stride are not here: they belong to the network and come from its
-metadata.
+network work, less accurate with the default model: see README, Scale search). Presets live in
+small JSON files next to this module (``presets/*.json``); any key a file or mapping names that
+is not a field is an error, so a typo never silently falls back to a default. Crop sizes and
+stride are not here: they belong to the network and come from its metadata.
 """
 
 from __future__ import annotations

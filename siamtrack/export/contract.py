@@ -44,10 +44,9 @@ KERNELS = "kernels"
 SEARCH_CROPS = "search_crops"
 CROP_KERNELS = "crop_kernels"
 RESPONSES = "responses"
-# The search graph's K axis: 1 .. MAX_KERNELS_PER_CROP kernels per crop (the single-pass step
-# sends one per scale; engines are tuned for OPT_KERNELS_PER_CROP, three scales).
+# The search graph's K axis: 1 .. MAX_KERNELS_PER_CROP kernels per crop (the pyramid sends one,
+# the single-pass step one per scale).
 MAX_KERNELS_PER_CROP = 9
-OPT_KERNELS_PER_CROP = 3
 GRAPH_INPUTS = {TEMPLATE: (EXEMPLAR_CROPS,), SEARCH: (SEARCH_CROPS, CROP_KERNELS)}
 GRAPH_OUTPUTS = {TEMPLATE: (KERNELS,), SEARCH: (RESPONSES,)}
 

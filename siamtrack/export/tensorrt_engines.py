@@ -82,17 +82,18 @@ def default_cache_dir() -> Path:
 
 
 def optimisation_profile(graph: str, info: contract.GraphInfo, max_batch: int,
-                         opt_batch: int = 1) -> dict[str, tuple[tuple[int, ...], ...]]:
+                         opt_batch: int = 3) -> dict[str, tuple[tuple[int, ...], ...]]:
     """(min, opt, max) shapes of each input of one graph: batch 1..max_batch, fixed spatial sizes.
 
     Args:
         graph: ``template`` or ``search``.
         info: the graphs' metadata (sizes and kernel shape).
         max_batch: largest batch the engine accepts.
-        opt_batch: the batch TensorRT tunes its kernels for (1 target: one search crop with
-            one kernel per scale, the single-pass step).
+        opt_batch: the search batch TensorRT tunes its kernels for (3 = one target of the
+            default tracker: three pyramid crops with one kernel each).
 
-    The search graph's kernels take 1 .. ``MAX_KERNELS_PER_CROP`` per crop (opt: 3 scales).
+    The search graph takes 1 .. ``contract.MAX_KERNELS_PER_CROP`` kernels per crop (the
+    single-pass step sends one per scale); the engine is tuned for the default, one.
     """
     if max_batch < 1 or not 1 <= opt_batch <= max_batch:
         raise ValueError(f"need 1 <= opt_batch <= max_batch, got {opt_batch} and {max_batch}")
@@ -101,13 +102,11 @@ def optimisation_profile(graph: str, info: contract.GraphInfo, max_batch: int,
                 contract.SEARCH_CROPS: (meta.instance_size, meta.instance_size, 3),
                 contract.CROP_KERNELS: info.kernel_shape}
     if graph == contract.TEMPLATE:
-        # One target added at a time, with one exemplar per scale, is the common case.
-        return {contract.EXEMPLAR_CROPS: ((1, *per_item[contract.EXEMPLAR_CROPS]),
-                                          (min(contract.OPT_KERNELS_PER_CROP, max_batch), *per_item[contract.EXEMPLAR_CROPS]),
-                                          (max_batch, *per_item[contract.EXEMPLAR_CROPS]))}
+        exemplar = per_item[contract.EXEMPLAR_CROPS]  # one target added at a time is the common case
+        return {contract.EXEMPLAR_CROPS: ((1, *exemplar), (1, *exemplar), (max_batch, *exemplar))}
     crops, kernels = per_item[contract.SEARCH_CROPS], per_item[contract.CROP_KERNELS]
     return {contract.SEARCH_CROPS: ((1, *crops), (opt_batch, *crops), (max_batch, *crops)),
-            contract.CROP_KERNELS: ((1, 1, *kernels), (opt_batch, contract.OPT_KERNELS_PER_CROP, *kernels),
+            contract.CROP_KERNELS: ((1, 1, *kernels), (opt_batch, 1, *kernels),
                                     (max_batch, contract.MAX_KERNELS_PER_CROP, *kernels))}
 
 

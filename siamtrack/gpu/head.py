@@ -20,6 +20,7 @@ class DeviceHead:
     def __init__(self, head: ResponseHead, side: int, device: torch.device) -> None:
         geometry = head.geometry(side)
         self.side, self.factor, self.size = side, geometry.factor, geometry.size
+
         def as_tensor(values):
             return torch.as_tensor(values, dtype=torch.float32, device=device)
 

@@ -89,7 +89,8 @@ class TensorStep:
                 rows.append(device_head.locate(maps, head, head.penalties, config.window_influence)[0])
         return torch.stack(rows)
 
-    def peaks(self, image: np.ndarray, plans: Sequence[Any], kernels: Any, pad_colors: Sequence[Sequence[float]]) -> list[Peak]:
+    def peaks(self, image: np.ndarray, plans: Sequence[Any], kernels: Any,
+              pad_colors: Sequence[Sequence[float]]) -> list[Peak]:
         """One :class:`Peak` per plan (the tracker's crop plans), after one device synchronisation."""
         groups, start = [], 0
         for plan in plans:

@@ -31,13 +31,13 @@ def _header(**changes):
 
 def test_profiles_cover_batch_one_to_max_with_fixed_spatial_shapes():
     search = engines.optimisation_profile("search", _info(), max_batch=48)
-    # Tuned for one target's single-pass step: one crop with three kernels; 1..9 kernels per crop.
+    # Tuned for one target of the default tracker (3 pyramid crops, a kernel each); 1..9 kernels per crop.
     assert search == {
-        contract.SEARCH_CROPS: ((1, 255, 255, 3), (1, 255, 255, 3), (48, 255, 255, 3)),
-        contract.CROP_KERNELS: ((1, 1, 128, 8, 8), (1, 3, 128, 8, 8), (48, 9, 128, 8, 8)),
+        contract.SEARCH_CROPS: ((1, 255, 255, 3), (3, 255, 255, 3), (48, 255, 255, 3)),
+        contract.CROP_KERNELS: ((1, 1, 128, 8, 8), (3, 1, 128, 8, 8), (48, 9, 128, 8, 8)),
     }
     template = engines.optimisation_profile("template", _info(), max_batch=16)
-    assert template == {contract.EXEMPLAR_CROPS: ((1, 127, 127, 3), (3, 127, 127, 3), (16, 127, 127, 3))}
+    assert template == {contract.EXEMPLAR_CROPS: ((1, 127, 127, 3), (1, 127, 127, 3), (16, 127, 127, 3))}
 
 
 @pytest.mark.parametrize("max_batch, opt_batch", [(0, 1), (4, 5), (4, 0)])
