@@ -2,7 +2,8 @@
 
 Every reader returns :class:`Sequence` objects with 0-based (x, y, w, h) boxes and an
 ``absent`` mask (frames where the target is not visible: NaN rows, absence/occlusion labels).
-:func:`load_dataset` recognises the layout of a folder by itself.
+:func:`load_dataset` recognises the layout of a folder by itself; sequences stored as one video
+file each are decoded once into a frame cache (:mod:`siamtrack.datasets.video`).
 """
 
 from .base import Sequence, load_dataset, detect_layout

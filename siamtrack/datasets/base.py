@@ -100,10 +100,14 @@ def matched(name: str, frames: list[Path], boxes: np.ndarray, absent: np.ndarray
 
 
 def detect_layout(root: Path) -> str:
-    """``otb``, ``got10k``, ``lasot`` or ``vot`` for a dataset folder (or one sequence folder)."""
+    """``video``, ``otb``, ``got10k``, ``lasot`` or ``vot`` for a dataset folder (or one sequence folder)."""
+    from .video import is_video_sequence
+
     root = Path(root)
     if not root.is_dir():
         raise InputError(f"dataset folder not found: {root}")
+    if is_video_sequence(root) or any(is_video_sequence(p.parent) for p in root.glob("*/groundtruth_rect.txt")):
+        return "video"
     if (root / "groundtruth_rect.txt").is_file() or any(root.glob("*/groundtruth_rect.txt")):
         return "otb"
     if (root / "absence.label").is_file() or any(root.glob("*/absence.label")):
@@ -113,17 +117,18 @@ def detect_layout(root: Path) -> str:
         return "lasot"
     if (root / "groundtruth.txt").is_file() or any(root.glob("*/groundtruth.txt")):
         return "vot"
-    raise InputError(f"{root} holds no sequences in a known layout (OTB groundtruth_rect.txt, GOT-10k "
+    raise InputError(f"{root} holds no sequences in a known layout (video + groundtruth_rect.txt, OTB "
+                     f"img/ + groundtruth_rect.txt, GOT-10k "
                      f"absence.label, LaSOT full_occlusion.txt, VOT groundtruth.txt)")
 
 
 def load_dataset(root: str | Path, layout: str = "auto") -> list[Sequence]:
     """Read every sequence under ``root`` (or ``root`` itself if it is one sequence)."""
-    from . import got10k, lasot, otb, vot
+    from . import got10k, lasot, otb, video, vot
 
     root = Path(root)
     layout = detect_layout(root) if layout == "auto" else layout
-    readers = {"otb": otb.load, "got10k": got10k.load, "lasot": lasot.load, "vot": vot.load}
+    readers = {"video": video.load, "otb": otb.load, "got10k": got10k.load, "lasot": lasot.load, "vot": vot.load}
     if layout not in readers:
         raise InputError(f"unknown dataset layout {layout!r}; known: {', '.join(readers)}")
     sequences = readers[layout](root)

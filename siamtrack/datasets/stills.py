@@ -2,8 +2,9 @@
 
 Two formats:
 
-* ``boxes.json`` as in ``../shared/data/train/coco``: ``{file: {"size": [w, h], "boxes": [[x, y, w, h], ...]}}``,
-  images in an ``images/`` folder beside it (or beside the file itself);
+* ``boxes.json`` as in ``../shared/data/train/stills`` and ``coco``:
+  ``{file: {"size": [w, h], "boxes": [[x, y, w, h], ...]}}``, file paths relative to the folder
+  holding ``boxes.json`` (or to an ``images/`` folder beside it);
 * standard COCO instance annotations (``{"images": [...], "annotations": [...]}``), with
   ``images_dir`` naming the image folder; crowd annotations are left out.
 
@@ -47,12 +48,15 @@ def load_stills(annotations: str | Path, images_dir: Optional[str | Path] = None
             boxes.setdefault(annotation["image_id"], []).append(annotation["bbox"])
         entries = [(files[image_id], found) for image_id, found in boxes.items() if image_id in files]
     elif isinstance(content, dict):
-        folder = Path(images_dir) if images_dir else (
-            annotations.parent / "images" if (annotations.parent / "images").is_dir() else annotations.parent)
         try:
             entries = [(name, entry["boxes"]) for name, entry in content.items()]
         except (TypeError, KeyError):
             raise InputError(f"{annotations}: expected {{file: {{'boxes': [...]}}}} or COCO instances") from None
+        # Paths are relative to the file's folder (stills: "images/<source>/0001.jpg"), or to an
+        # images/ folder beside it (coco: "000000000009.jpg").
+        folder = Path(images_dir) if images_dir else annotations.parent
+        if not images_dir and entries and not (folder / entries[0][0]).is_file() and (folder / "images").is_dir():
+            folder = folder / "images"
     else:
         raise InputError(f"{annotations}: expected a JSON object")
     stills = []
