@@ -100,15 +100,26 @@ class CropGeometry:
     context_amount: float = 0.5
 
 
+def box_centre(box: np.ndarray) -> np.ndarray:
+    """Centre (x, y) of a 0-based (x, y, w, h) box, in the tracker's pixel convention."""
+    return np.array([box[0] + (box[2] - 1) / 2, box[1] + (box[3] - 1) / 2], dtype=np.float64)
+
+
 def training_pair(exemplar_image: np.ndarray, exemplar_box: np.ndarray, search_image: np.ndarray,
                   search_box: np.ndarray, rng: np.random.Generator, aug: Augmentation = Augmentation(),
-                  config: CropGeometry = CropGeometry()) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                  config: CropGeometry = CropGeometry(), distractor_box: np.ndarray | None = None,
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Cut one augmented pair.
 
     Args:
         exemplar_image, search_image: BGR uint8 frames (may be the same image).
         exemplar_box, search_box: 0-based (x, y, w, h) of the target in each.
         rng: source of randomness (seed it for reproducible pairs).
+        distractor_box: another object in ``search_image``. When given, the search crop is cut
+            around it (at its size) instead of around the target: a hard negative, where the
+            best match in the middle of the crop is the wrong object. The returned offset still
+            says where the target is, usually outside the crop (then the label map is all
+            negative).
 
     Returns:
         ``(exemplar, search, offset)``: (E, E, 3) and (I, I, 3) uint8 crops and the target
@@ -121,18 +132,17 @@ def training_pair(exemplar_image: np.ndarray, exemplar_box: np.ndarray, search_i
         return (side * (1 + rng.uniform(-aug.stretch, aug.stretch)),
                 side * (1 + rng.uniform(-aug.stretch, aug.stretch)))
 
-    z_centre = (exemplar_box[0] + (exemplar_box[2] - 1) / 2, exemplar_box[1] + (exemplar_box[3] - 1) / 2)
     z_pad = tuple(float(c) for c in cv2.mean(exemplar_image)[:3])
     z_side = context_side(exemplar_box, config.context_amount)
-    exemplar = _crop(exemplar_image, z_centre, *stretched(z_side), config.exemplar_size, z_pad)
+    exemplar = _crop(exemplar_image, tuple(box_centre(exemplar_box)), *stretched(z_side), config.exemplar_size, z_pad)
 
-    x_side_x, x_side_y = stretched(context_side(search_box, config.context_amount) * ratio)
-    offset = rng.uniform(-aug.max_shift, aug.max_shift, 2)
-    x_target = (search_box[0] + (search_box[2] - 1) / 2, search_box[1] + (search_box[3] - 1) / 2)
-    # The crop centre moves opposite to the offset, so the target lands at +offset in the crop.
-    x_centre = (x_target[0] - offset[0] * x_side_x / config.instance_size,
-                x_target[1] - offset[1] * x_side_y / config.instance_size)
+    anchor = search_box if distractor_box is None else distractor_box
+    x_side = np.array(stretched(context_side(anchor, config.context_amount) * ratio))
+    shift = rng.uniform(-aug.max_shift, aug.max_shift, 2)
+    # The crop centre moves opposite to the shift, so the anchor lands at +shift in the crop.
+    x_centre = box_centre(anchor) - shift * x_side / config.instance_size
+    offset = (box_centre(search_box) - x_centre) * config.instance_size / x_side
     x_pad = tuple(float(c) for c in cv2.mean(search_image)[:3])
-    search = _crop(search_image, x_centre, x_side_x, x_side_y, config.instance_size, x_pad)
+    search = _crop(search_image, tuple(x_centre), float(x_side[0]), float(x_side[1]), config.instance_size, x_pad)
     return (_photometric(exemplar, rng, aug, gray), _photometric(search, rng, aug, gray),
             offset.astype(np.float32))

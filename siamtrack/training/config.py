@@ -35,6 +35,12 @@ class TrainConfig:
         learning_rate, final_learning_rate: SGD rate, decayed geometrically per epoch.
         momentum, weight_decay: SGD settings.
         still_fraction: share of pairs cut from still images.
+        negative_fraction: share of still-image pairs cut as hard negatives (search crop around
+            another object of the same image).
+        teacher: weights file of a trained network to distil from ('' = none); used to compute
+            targets only, never to initialise or copy weights.
+        distill_weight, distill_temperature: weight and softmax temperature of the distillation
+            loss (see ``siamtrack.training.loss.distillation_loss``).
         max_frame_gap, min_box_side, max_aspect: pair sampling rules.
         max_shift, stretch, colour, blur_probability, gray_probability: augmentation.
         label_radius: positive radius of the label maps, in search-crop pixels.
@@ -60,6 +66,10 @@ class TrainConfig:
     momentum: float = 0.9
     weight_decay: float = 0.0005
     still_fraction: float = 0.2
+    negative_fraction: float = 0.0
+    teacher: str = ""
+    distill_weight: float = 0.0
+    distill_temperature: float = 1.0
     max_frame_gap: int = 100
     min_box_side: float = 8.0
     max_aspect: float = 4.0
@@ -84,6 +94,12 @@ class TrainConfig:
             raise ConfigError("epochs, pairs_per_epoch and batch_size must be >= 1, workers >= 0")
         if not 0 < self.final_learning_rate <= self.learning_rate:
             raise ConfigError("need 0 < final_learning_rate <= learning_rate")
+        if not (0 <= self.still_fraction <= 1 and 0 <= self.negative_fraction <= 1):
+            raise ConfigError("still_fraction and negative_fraction must be in [0, 1]")
+        if self.distill_weight < 0 or self.distill_temperature <= 0:
+            raise ConfigError("need distill_weight >= 0 and distill_temperature > 0")
+        if self.distill_weight > 0 and not self.teacher:
+            raise ConfigError("distill_weight > 0 needs a teacher weights file")
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> "TrainConfig":

@@ -43,21 +43,28 @@ class PairDataset(torch.utils.data.Dataset):
         stills: still images; each box gives a pair cut twice from the same image.
         pairs_per_epoch: length of an epoch.
         still_fraction: share of pairs drawn from still images (when there are both kinds).
+        negative_fraction: share of still-image pairs that are hard negatives: the search crop is
+            cut around another object of the same image (images with two or more boxes; the
+            sources mostly show one kind of object, so the distractor is usually of the same
+            kind). SiamFC trained on video alone drifts to look-alikes (a crowd, a convoy);
+            these pairs penalise exactly that.
         rules, augmentation, config: how pairs are chosen and cut.
         seed: base seed.
     """
 
     def __init__(self, sequences: Seq[Sequence], stills: Seq[StillImage], pairs_per_epoch: int,
-                 still_fraction: float = 0.2, rules: PairRules = PairRules(),
+                 still_fraction: float = 0.2, negative_fraction: float = 0.0, rules: PairRules = PairRules(),
                  augmentation: Augmentation = Augmentation(), config: CropGeometry = CropGeometry(),
                  seed: int = 0) -> None:
         self.videos = [_Source(s, u, None) for s in sequences if len(u := usable_frames(s, rules))]
         self.stills = [_Source(None, None, s) for s in stills]
+        self.crowded = [source for source in self.stills if len(source.still.boxes) >= 2]
         if not self.videos and not self.stills:
             raise InputError("no usable training data: no sequence frame or still box passes the filters")
         weights = np.array([len(v.usable) for v in self.videos], dtype=np.float64)
         self.video_weights = weights / weights.sum() if len(weights) else weights
         self.still_fraction = still_fraction if self.videos and self.stills else float(not self.videos)
+        self.negative_fraction = negative_fraction if self.crowded else 0.0
         self.pairs_per_epoch = pairs_per_epoch
         self.rules, self.augmentation, self.config, self.seed = rules, augmentation, config, seed
         self.epoch = 0
@@ -71,10 +78,17 @@ class PairDataset(torch.utils.data.Dataset):
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         rng = np.random.default_rng([self.seed, self.epoch, index])
+        distractor = None
         if rng.random() < self.still_fraction:
-            still = self.stills[rng.integers(len(self.stills))].still
+            if self.negative_fraction and rng.random() < self.negative_fraction:
+                still = self.crowded[rng.integers(len(self.crowded))].still
+                target, other = rng.choice(len(still.boxes), size=2, replace=False)
+                distractor = still.boxes[other]
+            else:
+                still = self.stills[rng.integers(len(self.stills))].still
+                target = rng.integers(len(still.boxes))
             image = _read(still.path)
-            box = still.boxes[rng.integers(len(still.boxes))]
+            box = still.boxes[target]
             z_image, z_box, x_image, x_box = image, box, image, box
         else:
             source = self.videos[rng.choice(len(self.videos), p=self.video_weights)]
@@ -83,5 +97,6 @@ class PairDataset(torch.utils.data.Dataset):
             z_image, z_box = _read(sequence.frames[z_index]), sequence.boxes[z_index]
             x_image = z_image if x_index == z_index else _read(sequence.frames[x_index])
             x_box = sequence.boxes[x_index]
-        exemplar, search, offset = training_pair(z_image, z_box, x_image, x_box, rng, self.augmentation, self.config)
+        exemplar, search, offset = training_pair(z_image, z_box, x_image, x_box, rng, self.augmentation, self.config,
+                                                 distractor)
         return torch.from_numpy(exemplar), torch.from_numpy(search), torch.from_numpy(offset)

@@ -48,3 +48,43 @@ def balanced_logistic_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.
     losses = F.binary_cross_entropy_with_logits(logits.reshape(batch, -1), flat_labels, weight=weights,
                                                 reduction="none")
     return losses.sum(dim=1).mean()
+
+
+def teacher_on_student_grid(teacher: torch.Tensor, teacher_stride: int, student_size: int,
+                            student_stride: int) -> tuple[torch.Tensor, slice]:
+    """A teacher's response maps resampled at the student's cells, where the two overlap.
+
+    Both maps are centred on the search crop; cell ``j`` of a map of side ``n`` and stride ``s``
+    looks at ``(j - (n - 1) / 2) * s`` pixels from the centre. The student's map is usually the
+    larger (padded backbone), so only its central cells have a teacher value.
+
+    Returns:
+        ``(values, cells)``: (B, m, m) teacher values at the student's cells ``cells`` (a slice
+        of rows and of columns).
+    """
+    size = teacher.shape[-1]
+    pixels = (torch.arange(student_size, dtype=torch.float32) - (student_size - 1) / 2) * student_stride
+    position = pixels / teacher_stride + (size - 1) / 2  # in teacher cells
+    inside = torch.nonzero((position >= -1e-6) & (position <= size - 1 + 1e-6)).flatten()
+    if len(inside) == 0:
+        raise ValueError("teacher and student response maps do not overlap")
+    cells = slice(int(inside[0]), int(inside[-1]) + 1)
+    normalised = (position[cells] / (size - 1) * 2 - 1).to(teacher.device)
+    grid = torch.stack(torch.meshgrid(normalised, normalised, indexing="xy"), dim=-1)
+    grid = grid[None].expand(teacher.shape[0], -1, -1, -1)
+    values = F.grid_sample(teacher[:, None].float(), grid, mode="bilinear", align_corners=True)
+    return values[:, 0], cells
+
+
+def distillation_loss(student: torch.Tensor, teacher: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
+    """KL divergence from the teacher's to the student's spatial distribution over the same cells.
+
+    Both (B, m, m) maps are turned into distributions over positions (softmax of logits /
+    temperature). That carries what a tracker uses from a response, which position beats which,
+    and it ignores the teacher's unknown logit offset (a published network's output bias is often
+    not part of its weights). Scaled by temperature**2 so its gradient does not shrink with it.
+    """
+    batch = student.shape[0]
+    target = F.softmax(teacher.reshape(batch, -1) / temperature, dim=1)
+    log_student = F.log_softmax(student.reshape(batch, -1) / temperature, dim=1)
+    return F.kl_div(log_student, target, reduction="batchmean") * temperature ** 2

