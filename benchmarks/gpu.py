@@ -115,7 +115,8 @@ def main() -> int:
     gpu = torch.cuda.get_device_name(args.device) if args.device.startswith("cuda") else "cpu"
     weights = default_model_path("weights")
 
-    variants = {"torch eager": dict(backend="torch", graphs=False), "torch cuda-graph": dict(backend="torch", graphs=True)}
+    variants = {"torch eager": dict(backend="torch", graphs=False),
+                "torch cuda-graph": dict(backend="torch", graphs=True)}
     try:
         import tensorrt  # noqa: F401
 
@@ -125,8 +126,10 @@ def main() -> int:
 
     def build(variant: dict, backend_object=None) -> MultiTracker:
         model = weights if variant["backend"] == "torch" else default_model_path("onnx")
-        tracker = MultiTracker(backend=backend_object, pipeline="tensor") if backend_object is not None else MultiTracker(
-            model=model, backend=variant["backend"], device=args.device, pipeline="tensor")
+        if backend_object is not None:
+            tracker = MultiTracker(backend=backend_object, pipeline="tensor")
+        else:
+            tracker = MultiTracker(model=model, backend=variant["backend"], device=args.device, pipeline="tensor")
         tracker._tensor_step.use_graphs = variant["graphs"] and args.device.startswith("cuda")
         return tracker
 
@@ -143,7 +146,8 @@ def main() -> int:
         latencies = time_updates([tracker], frames, args.frames)
         results["latency_one_target"][label] = {"p50_ms": float(np.percentile(latencies, 50)),
                                                 "p99_ms": float(np.percentile(latencies, 99))}
-        print(f"{label:22s} 1 target: p50 {np.percentile(latencies, 50):.3f} ms  p99 {np.percentile(latencies, 99):.3f} ms")
+        print(f"{label:22s} 1 target: p50 {np.percentile(latencies, 50):.3f} ms  "
+              f"p99 {np.percentile(latencies, 99):.3f} ms")
         rows = {}
         for count in target_counts:
             tracker.clear()
@@ -156,8 +160,8 @@ def main() -> int:
             print(f"{label:22s} {count:3d} targets: {rows[count]['median_ms']:.3f} ms/frame, "
                   f"{rows[count]['target_updates_per_s']:.0f} target-updates/s")
         results["throughput_targets"][label] = rows
-        shared = create_backend(variant["backend"], weights if variant["backend"] == "torch" else default_model_path("onnx"),
-                                device=args.device)
+        model = weights if variant["backend"] == "torch" else default_model_path("onnx")
+        shared = create_backend(variant["backend"], model, device=args.device)
         stream_rows = {}
         for streams in [int(v) for v in args.streams.split(",")]:
             trackers = [build(variant, shared) for _ in range(streams)]
@@ -167,9 +171,11 @@ def main() -> int:
                     tracker.add(frames[0], (box[0] + index * 2.0, box[1], box[2], box[3]))
             time_updates(trackers, frames, 10)
             latencies = time_updates(trackers, frames, args.frames // 2)
-            stream_rows[streams] = {"targets_per_stream": per_stream, "median_ms_per_round": float(np.median(latencies)),
-                                    "target_updates_per_s": float(streams * per_stream * 1000.0 / np.median(latencies))}
-            print(f"{label:22s} {streams} streams x {per_stream} targets: {stream_rows[streams]['target_updates_per_s']:.0f} target-updates/s")
+            median = float(np.median(latencies))
+            stream_rows[streams] = {"targets_per_stream": per_stream, "median_ms_per_round": median,
+                                    "target_updates_per_s": streams * per_stream * 1000.0 / median}
+            rate = stream_rows[streams]["target_updates_per_s"]
+            print(f"{label:22s} {streams} streams x {per_stream} targets: {rate:.0f} target-updates/s")
         results["throughput_streams"][label] = stream_rows
 
     peaks = next((v for k, v in PEAKS.items() if k in gpu), None)

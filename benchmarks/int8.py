@@ -23,25 +23,35 @@ SHARED = REPO.parent / "shared"
 
 
 def calibration_samples(count_sequences: int = 6) -> list[dict[str, np.ndarray]]:
-    """Search crops and kernels as the tracker produces them on training sequences."""
+    """Search crops and kernels cut at the ground truth of training sequences, as the tracker cuts them.
+
+    Every 8th of the first 40 frames; the exemplar from each sequence's first labelled frame.
+    """
     import cv2
 
-    from siamtrack import Tracker
+    from siamtrack.backends import create_backend
     from siamtrack.crops import crop_squares
+    from siamtrack.datasets import load_dataset
+    from siamtrack.training.augment import box_centre, context_side
 
-    tracker = Tracker(backend="onnx", threads=2)
+    backend = create_backend("onnx", threads=2)
+    meta = backend.metadata
     samples = []
-    for folder in sorted(p for p in (SHARED / "data" / "train").iterdir() if (p / "video.mp4").is_file())[:count_sequences]:
-        video = cv2.VideoCapture(str(folder / "video.mp4"))
-        frames = [video.read()[1] for _ in range(40)][::8]
-        box = np.loadtxt(folder / "groundtruth_rect.txt", delimiter=",")[0] - (1, 1, 0, 0)  # OTB is 1-based
-        tracker.init(frames[0], tuple(box))
-        target = tracker.targets._targets[1]
-        for frame in frames[1:]:
-            # The single-pass step: one search crop, one kernel per scale.
-            crops = crop_squares(frame, target.center, [target.search_side], 255, target.pad_color)
-            samples.append({"search_crops": crops, "crop_kernels": target.kernels[None]})
-            tracker.update(frame)
+    for sequence in load_dataset(SHARED / "data" / "train")[:count_sequences]:
+        labelled = [i for i in range(min(40, len(sequence.frames))) if not sequence.absent[i]][::8]
+        frames = {i: cv2.imread(str(sequence.frames[i])) for i in labelled}
+        first = labelled[0]
+        pad = cv2.mean(frames[first])[:3]
+        exemplar_side = context_side(sequence.boxes[first], 0.5)
+        exemplar = crop_squares(frames[first], tuple(box_centre(sequence.boxes[first])), [exemplar_side],
+                                meta.exemplar_size, pad)
+        kernels = backend.template(exemplar)
+        for index in labelled[1:]:
+            # The single-pass step's input: one search crop, its kernels.
+            side = context_side(sequence.boxes[index], 0.5) * meta.instance_size / meta.exemplar_size
+            crops = crop_squares(frames[index], tuple(box_centre(sequence.boxes[index])), [side],
+                                 meta.instance_size, pad)
+            samples.append({"search_crops": crops, "crop_kernels": np.asarray(kernels)[None]})
     return samples
 
 

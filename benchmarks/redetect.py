@@ -31,7 +31,8 @@ def main() -> int:
     return siamtrack_main(["eval", str(SHARED / "data" / "dev"), "--trackers", "redetect,plain",
                            "--siamtrack", f"redetect={args.model}:siamfc-3s-redetect",
                            "--siamtrack", f"plain={args.model}:siamfc-3s", "--report", args.report,
-                           "--threads", str(args.threads), "--title", "dev set: re-detection on vs off (default model)"])
+                           "--threads", str(args.threads),
+                           "--title", "dev set: re-detection on vs off (default model)"])
 
 
 if __name__ == "__main__":

@@ -67,21 +67,13 @@ class FeaturePyramidBackend:
             return cross_correlate(kernels, torch.cat(resampled), meta.response_scale, meta.response_bias).numpy()
 
 
-def read_video_sequence(folder: Path, frames: int) -> tuple[list[np.ndarray], np.ndarray]:
-    """The first frames of a training video and their 0-based boxes, from the first labelled one."""
+def first_frames(sequence, frames: int) -> tuple[list[np.ndarray], np.ndarray]:
+    """The first ``frames`` frames of a sequence and their boxes, from its first labelled frame."""
     import cv2
 
-    video = cv2.VideoCapture(str(folder / "video.mp4"))
-    images = []
-    while len(images) < frames:
-        ok, image = video.read()
-        if not ok:
-            break
-        images.append(image)
-    boxes = np.loadtxt(folder / "groundtruth_rect.txt", delimiter=",")[:len(images)]
-    boxes[:, :2] -= 1  # OTB: 1-based
-    first = next(i for i, box in enumerate(boxes) if np.all(np.isfinite(box)))
-    return images[first:], boxes[first:]
+    first = int(np.flatnonzero(~sequence.absent)[0])
+    images = [cv2.imread(str(path)) for path in sequence.frames[first:frames]]
+    return images, sequence.boxes[first:frames]
 
 
 def main() -> int:
@@ -96,15 +88,16 @@ def main() -> int:
     from siamtrack.evaluation.metrics import success_auc
     from siamtrack.evaluation.report import machine_info, write_json
     from siamtrack.config import TrackerConfig
+    from siamtrack.datasets import load_dataset
     from siamtrack.head import scale_factors
 
-    folders = sorted(p for p in (SHARED / "data" / "train").iterdir() if (p / "video.mp4").is_file())
     backend = create_backend("torch", REPO / "weights" / "siamtrack-default.pth", device="cpu",
                              threads=args.threads, cpu_graph="eager")
+    pyramid_scales = scale_factors(TrackerConfig())
     entries = {"pyramid": lambda: Tracker(backend=backend),
                "single": lambda: Tracker(backend=backend, config="single-pass"),
-               "feature-pyramid": lambda: Tracker(backend=FeaturePyramidBackend(backend, scale_factors(TrackerConfig())))}
-    sequences = {folder.name: read_video_sequence(folder, args.frames) for folder in folders}
+               "feature-pyramid": lambda: Tracker(backend=FeaturePyramidBackend(backend, pyramid_scales))}
+    sequences = {s.name: first_frames(s, args.frames) for s in load_dataset(SHARED / "data" / "train")}
     results: dict = {}
     for label, build in entries.items():
         began, scores = time.time(), {}

@@ -74,7 +74,8 @@ def main() -> int:
     for count, row in rows.items():
         row["ratio_to_one"] = row["median_ms"] / single
         row["ms_per_target"] = row["median_ms"] / count
-        print(f"{count:7d} {row['median_ms']:9.1f} {row['p90_ms']:8.1f} {row['ratio_to_one']:10.2f} {row['ms_per_target']:9.1f}")
+        print(f"{count:7d} {row['median_ms']:9.1f} {row['p90_ms']:8.1f} {row['ratio_to_one']:10.2f} "
+              f"{row['ms_per_target']:9.1f}")
     write_json(args.json, {"command": "python " + " ".join(sys.argv), "sequence": SEQUENCE,
                            "frame_size": [width, height], "backend": args.backend, "frames": args.frames,
                            "targets": {str(k): v for k, v in rows.items()}, "machine": machine_info(args.threads)})

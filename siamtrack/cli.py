@@ -260,8 +260,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     track = commands.add_parser(
         "track", help="track an object in a video file, image folder, camera or stream",
-        description="Track one object, or several (repeat --box). SOURCE is a video file, a folder of images, a camera index "
-                    "(0) or an RTSP/HTTP URL. Live sources are read in real time: the tracker always "
+        description="Track one object, or several (repeat --box). SOURCE is a video file, a folder of images, "
+                    "a camera index (0) or an RTSP/HTTP URL. Live sources are read in real time: the tracker always "
                     "works on the newest frame and frames it had no time for are dropped and counted.")
     track.add_argument("source", help="video file, image folder, camera index or stream URL")
     track.add_argument("--box", type=parse_box, action="append", metavar="X,Y,W,H",

@@ -117,7 +117,8 @@ class ResultWriter:
         elif self.format == "csv":
             self._csv.writerow([frame_index, round(timestamp, 4), target, x, y, w, h, score, int(result.lost)])
         else:
-            self._file.write(f"{frame_index + 1},{target},{x + 1:.2f},{y + 1:.2f},{w:.2f},{h:.2f},{score:.4f},-1,-1,-1\n")
+            self._file.write(f"{frame_index + 1},{target},{x + 1:.2f},{y + 1:.2f},{w:.2f},{h:.2f},"
+                             f"{score:.4f},-1,-1,-1\n")
         self._file.flush()
         self.rows_written += 1
 

@@ -43,7 +43,8 @@ FORMAT_NAME = "siamtrack-weights"
 FORMAT_VERSION = 1
 LAYOUTS = ("siamtrack", "siamfc-pytorch", "bn-folded")
 
-_SIAMFC_PYTORCH_KEY = re.compile(r"^backbone\.conv([1-5])\.([01])\.(weight|bias|running_mean|running_var|num_batches_tracked)$")
+_SIAMFC_PYTORCH_KEY = re.compile(
+    r"^backbone\.conv([1-5])\.([01])\.(weight|bias|running_mean|running_var|num_batches_tracked)$")
 _BN_FOLDED_KEY = re.compile(r"^backbone\.conv([1-5])\.(weight|bias)$")
 
 

@@ -77,7 +77,7 @@ def test_start_stride_and_quiet(tmp_path, video, model, clip):
     result = siamtrack("track", video, "--box", box_text(clip), "--model", model, "--device", "cpu",
                        "--results", tmp_path / "r.jsonl", "--start", 2, "--stride", 3, "--end", 12, "--quiet")
     assert result.returncode == 0 and result.stderr == ""
-    assert [json.loads(l)["frame"] for l in (tmp_path / "r.jsonl").read_text().splitlines()] == [2, 5, 8, 11]
+    assert [json.loads(line)["frame"] for line in (tmp_path / "r.jsonl").read_text().splitlines()] == [2, 5, 8, 11]
 
 
 def test_image_folder_source(tmp_path, model, clip):
@@ -143,9 +143,9 @@ def test_demo_command(tmp_path):
                        cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    frame_lines = [l for l in lines if l.startswith("frame ")]
+    frame_lines = [line for line in lines if line.startswith("frame ")]
     assert len(frame_lines) == 119
-    mean = float(next(l for l in lines if l.startswith("mean IoU")).split(":")[1].split()[0])
+    mean = float(next(line for line in lines if line.startswith("mean IoU")).split(":")[1].split()[0])
     assert mean > 0.5
     assert count_frames(tmp_path / "demo.mp4")[0] == 120
 

@@ -146,7 +146,8 @@ def test_target_leaving_and_reentering_is_lost_then_reacquired(default_tracker_f
     assert all(results[i - 1].lost for i in outside[len(outside) // 2:]), "lost while away"
     reentry = next(i for i in range(outside[-1] + 1, len(frames)) if truth[i][0] + truth[i][2] <= spec.width)
     overlaps = [float(iou(results[i - 1].box, truth[i])[0]) for i in range(reentry, reentry + 10)]
-    first_good = next((k for k, value in enumerate(overlaps) if value > 0.5 and not results[reentry + k - 1].lost), None)
+    first_good = next((k for k, value in enumerate(overlaps)
+                       if value > 0.5 and not results[reentry + k - 1].lost), None)
     assert first_good is not None, f"not re-acquired within 10 frames of re-entry: IoU {np.round(overlaps, 2)}"
 
 

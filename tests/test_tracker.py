@@ -75,7 +75,9 @@ def test_init_then_update_results():
 def test_constant_offset_moves_box_by_stride_times_crop_scale():
     # The peak one cell right of centre at the middle scale: 8 search-crop pixels, which is
     # 8 * search_side / 255 frame pixels.
-    respond = lambda n: np.stack([peak_map(8, 9, 0.1)] * (n // 2) + [peak_map(8, 9)] + [peak_map(8, 9, 0.1)] * (n // 2))
+    def respond(n):
+        return np.stack([peak_map(8, 9, 0.1)] * (n // 2) + [peak_map(8, 9)] + [peak_map(8, 9, 0.1)] * (n // 2))
+
     tracker = Tracker(backend=ScriptedBackend(respond), config={"window_influence": 0.0})
     w = h = 40.0
     tracker.init(frame(), (140, 100, w, h))

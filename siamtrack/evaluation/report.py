@@ -123,11 +123,13 @@ def write_report(outcomes: Seq[SequenceOutcome], folder: Path, title: str = "eva
         lines += ["Made with:", "", f"    {command}", ""]
     for note in notes:
         lines += [note, ""]
-    lines += ["| tracker | AUC | P@20 | norm. P | AO | SR0.5 | SR0.75 | fps | latency p50 / p90 / p99 (ms) | failures |",
+    lines += ["| tracker | AUC | P@20 | norm. P | AO | SR0.5 | SR0.75 | fps "
+              "| latency p50 / p90 / p99 (ms) | failures |",
               "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for name in names:
         row = summary[name]
-        lines.append(f"| {name} | {_fmt(row['auc'])} | {_fmt(row['precision20'])} | {_fmt(row['normalized_precision'])} "
+        lines.append(f"| {name} | {_fmt(row['auc'])} | {_fmt(row['precision20'])} "
+                     f"| {_fmt(row['normalized_precision'])} "
                      f"| {_fmt(row['ao'])} | {_fmt(row['sr50'])} | {_fmt(row['sr75'])} | {_fmt(row['fps'], 1)} "
                      f"| {_fmt(row['latency_ms_p50'], 1)} / {_fmt(row['latency_ms_p90'], 1)} / "
                      f"{_fmt(row['latency_ms_p99'], 1)} | {len(row['failures'])} |")
@@ -142,7 +144,8 @@ def write_report(outcomes: Seq[SequenceOutcome], folder: Path, title: str = "eva
         cells = []
         for name in names:
             outcome = by_key.get((name, sequence))
-            cells.append("-" if outcome is None else _fmt(outcome.metrics["auc"]) + (" (failed)" if outcome.error else ""))
+            failed = " (failed)" if outcome is not None and outcome.error else ""
+            cells.append("-" if outcome is None else _fmt(outcome.metrics["auc"]) + failed)
         frames = next(o.metrics["frames"] for o in outcomes if o.sequence == sequence)
         lines.append(f"| {sequence} | {frames} | " + " | ".join(cells) + " |")
     absent = [o for o in outcomes if o.absent.any()]
@@ -156,7 +159,8 @@ def write_report(outcomes: Seq[SequenceOutcome], folder: Path, title: str = "eva
         for outcome in sorted(absent, key=lambda o: (o.sequence, names.index(o.tracker))):
             m = outcome.metrics
             lines.append(f"| {outcome.tracker} | {outcome.sequence} | {m['absent_frames']} | "
-                         f"{_fmt(m['lost_precision'])} | {_fmt(m['lost_recall'])} | {_fmt(m['lost_false_lost_rate'])} |")
+                         f"{_fmt(m['lost_precision'])} | {_fmt(m['lost_recall'])} | "
+                         f"{_fmt(m['lost_false_lost_rate'])} |")
     failures = [o for o in outcomes if o.error]
     if failures:
         lines += ["", "## Failures", ""] + [f"- {o.tracker} on {o.sequence}: {o.error}" for o in failures]

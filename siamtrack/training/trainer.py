@@ -221,8 +221,9 @@ def train(config: TrainConfig, output: Path, device: str = "cpu", show_progress:
             if env.main:
                 save_checkpoint(checkpoint, network, optimizer, scheduler, epoch + 1, config)
                 (output / "epochs").mkdir(exist_ok=True)
-                save_weights(ModelWeights(network.metadata, network.state_dict()), output / "epochs" / f"{epoch + 1}.pth",
-                             trained_with="siamtrack train", epoch=str(epoch + 1))
+                save_weights(ModelWeights(network.metadata, network.state_dict()),
+                             output / "epochs" / f"{epoch + 1}.pth", trained_with="siamtrack train",
+                             epoch=str(epoch + 1))
                 _append_log(output / LOG_NAME, epoch + 1, float(np.mean(losses)) if losses else math.nan,
                             validation_loss, learning_rate, len(losses) * config.batch_size * env.world_size / seconds,
                             seconds)

@@ -84,7 +84,8 @@ def test_report_files(tmp_path, sequences):
     outcomes = evaluate([TrackerEntry("perfect", Perfect), TrackerEntry("throws", Throws)], sequences)
     report = write_report(outcomes, tmp_path / "report", title="unit", command="siamtrack eval x")
     folder = tmp_path / "report"
-    assert json.loads((folder / "report.json").read_text())["summary"]["perfect"]["auc"] == report["summary"]["perfect"]["auc"]
+    written = json.loads((folder / "report.json").read_text())
+    assert written["summary"]["perfect"]["auc"] == report["summary"]["perfect"]["auc"]
     markdown = (folder / "report.md").read_text()
     assert "| perfect |" in markdown and "## Failures" in markdown and "siamtrack eval x" in markdown
     assert "## Lost flag" in markdown

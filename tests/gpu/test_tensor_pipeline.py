@@ -55,7 +55,8 @@ def test_device_head_finds_the_same_peaks(scales, window_influence, side):
         peak = head.locate(responses[target])
         centre = (size - 1) / 2
         assert int(found[target, 0]) == peak.map_index
-        offset = ((found[target, 2] - centre) * head.pixels_per_cell, (found[target, 1] - centre) * head.pixels_per_cell)
+        offset = ((found[target, 2] - centre) * head.pixels_per_cell,
+                  (found[target, 1] - centre) * head.pixels_per_cell)
         assert offset == pytest.approx(peak.offset)
         assert found[target, 3] == pytest.approx(peak.response, rel=1e-4, abs=1e-4)
         assert found[target, 4] == pytest.approx(peak.contrast, rel=1e-3, abs=1e-4)
@@ -91,13 +92,15 @@ def test_tensor_pipeline_with_several_targets_and_a_lost_one():
     results = {}
     for pipeline in ("opencv", "tensor"):
         tracker = MultiTracker(model=DEFAULT_WEIGHTS, backend="torch", device="cpu", pipeline=pipeline,
-                               config={"lost_patience": 1, "lost_threshold": 1.0, "redetect_threshold": 1.0, "redetect": True})
+                               config={"lost_patience": 1, "lost_threshold": 1.0, "redetect_threshold": 1.0,
+                                       "redetect": True})
         tracker.add(frame, (100, 80, 40, 30))
         tracker.add(frame, (200, 150, 30, 30))
         history = [tracker.update(np.roll(frame, shift, axis=1)) for shift in (2, 4, 6)]  # lost at once, then tiles
         results[pipeline] = [(r.box, r.lost) for step in history for r in step.values()]
     assert [lost for _, lost in results["tensor"]] == [lost for _, lost in results["opencv"]]
-    assert np.abs(np.array([b for b, _ in results["tensor"]]) - np.array([b for b, _ in results["opencv"]])).max() <= 0.5
+    tensor_boxes = np.array([b for b, _ in results["tensor"]])
+    assert np.abs(tensor_boxes - np.array([b for b, _ in results["opencv"]])).max() <= 0.5
 
 
 def test_tensor_pipeline_needs_a_tensor_backend():

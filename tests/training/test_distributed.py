@@ -37,7 +37,8 @@ def ddp_step(rank, world, port, data_root, result_dir):
     train_step(model, optimizer, (exemplars[half], searches[half], offsets[half]))
     # Parameters only: BatchNorm running statistics are per-rank buffers, re-broadcast from rank 0
     # at every forward.
-    torch.save({k: v.detach().clone() for k, v in network.named_parameters()}, os.path.join(result_dir, f"rank{rank}.pth"))
+    parameters = {k: v.detach().clone() for k, v in network.named_parameters()}
+    torch.save(parameters, os.path.join(result_dir, f"rank{rank}.pth"))
     dist.destroy_process_group()
 
 

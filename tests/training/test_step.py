@@ -11,7 +11,7 @@ from siamtrack.training.step import pair_loss, train_step
 def fixed_batch(count=4):
     rng = np.random.default_rng(0)
     exemplars, searches, offsets = [], [], []
-    for index in range(count):
+    for _ in range(count):
         image = rng.integers(0, 80, (240, 320, 3), dtype=np.uint8)
         image[100:140, 140:190] = rng.integers(100, 255, 3)
         box = np.array([140.0, 100.0, 50.0, 40.0])
