@@ -1,10 +1,12 @@
-"""The project's default model against the published SiamFC-3s network, in one run on the dev sequences.
+"""The project's default model against its peers, in one run on the dev sequences.
 
     python benchmarks/default_model.py        # -> benchmarks/results/default_model/report.md
 
-Both run through the same tracker (default config: 3 scales), PyTorch backend, 2 threads, on the
-same decoded frames; the report gives success AUC, precision and fps side by side, so the speed
-ratio is measured on the same machine at the same time.
+The default model, the published SiamFC-3s network, FDSiamFC's 30 % and 15 % networks (all through
+the same siamtrack tracker, default config, PyTorch backend) and OpenCV's NanoTrack v2, 2 threads,
+on the same decoded frames; the report gives success AUC, precision and fps side by side, so the
+speed ratios are measured on the same machine at the same time. Run it once per model, at the end:
+models are chosen on held-out training sequences (benchmarks/model_selection.py), never here.
 """
 
 from __future__ import annotations
@@ -27,11 +29,16 @@ def main() -> int:
     parser.add_argument("--report", default=str(REPO / "benchmarks" / "results" / "default_model"))
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
-    reference = SHARED / "weights" / "siamfc_reference" / "siamfc_alexnet_original_bnfolded.pth"
-    return siamtrack_main(["eval", str(SHARED / "data" / "dev"), "--trackers", "default-model,published-siamfc",
+    weights = SHARED / "weights"
+    reference = weights / "siamfc_reference" / "siamfc_alexnet_original_bnfolded.pth"
+    return siamtrack_main(["eval", str(SHARED / "data" / "dev"),
+                           "--trackers", "default-model,published-siamfc,fdsiamfc-30,fdsiamfc-15,nano",
                            "--siamtrack", f"default-model={args.model}",
-                           "--siamtrack", f"published-siamfc={reference}", "--report", args.report,
-                           "--threads", str(args.threads), "--title", "dev set: default model vs published SiamFC-3s"])
+                           "--siamtrack", f"published-siamfc={reference}",
+                           "--siamtrack", f"fdsiamfc-30={weights / 'fdsiamfc' / 'FDSiamfc_30.pth'}",
+                           "--siamtrack", f"fdsiamfc-15={weights / 'fdsiamfc' / 'FDSiamfc_15.pth'}",
+                           "--peer-models", str(weights), "--report", args.report, "--threads", str(args.threads),
+                           "--title", "dev set: default model vs published SiamFC-3s, FDSiamFC, NanoTrack v2"])
 
 
 if __name__ == "__main__":

@@ -296,7 +296,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(handler=_demo, config=None, backend="auto")
 
     evaluation = commands.add_parser(
-        "eval", help="score trackers side by side on annotated sequences (OTB, GOT-10k, VOT, LaSOT)",
+        "eval", help="score trackers side by side on annotated sequences (video, OTB, GOT-10k, VOT, LaSOT)",
         description="One-pass evaluation of each tracker over every sequence, on the same decoded frames "
                     "and the same thread count. Writes raw results (OTB format), report.json, report.md "
                     "and success/precision plots to --report.")
