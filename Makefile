@@ -1,25 +1,44 @@
-# Quick start: `make demo` runs the built-in demo, `make test` runs the tests; each first
-# installs siamtrack into .venv when that has not been done (or setup.py changed).
+# Quick start: `make demo` runs the built-in demo, `make test` runs the tests; each first installs
+# what it needs when that has not been done (or setup.py changed).
+#   demo: the runtime only (numpy, OpenCV, ONNX Runtime) in .venv-runtime, no PyTorch.
+#   test: the runtime plus PyTorch and the test tools in .venv.
 PYTHON ?= python3
 VENV ?= .venv
-# The CPU build of PyTorch is much smaller than the default CUDA one; override for a GPU build,
-# e.g. `make test TORCH=torch`.
+RUNTIME_VENV ?= .venv-runtime
 TORCH ?= torch==2.13.0
+# Where pip looks for PyTorch besides PyPI. PyTorch's CPU index by default: PyPI's Linux torch
+# wheels are CUDA builds with GBs of CUDA libraries. For a GPU build, `make test TORCH_INDEX=`
+# (PyPI's CUDA build) or e.g. TORCH_INDEX=https://download.pytorch.org/whl/cu126.
+TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
+TORCH_INDEX_OPTION := $(if $(strip $(TORCH_INDEX)),--extra-index-url $(TORCH_INDEX),)
 
 STAMP := $(VENV)/.installed
+RUNTIME_STAMP := $(RUNTIME_VENV)/.installed
 
-.PHONY: install demo test
+.PHONY: install install-runtime demo test test-fast
 
 install: $(STAMP)
 
+install-runtime: $(RUNTIME_STAMP)
+
 $(STAMP): setup.py pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/python -m pip install --quiet $(TORCH)
+	$(VENV)/bin/python -m pip install --quiet $(TORCH_INDEX_OPTION) "$(TORCH)"
 	$(VENV)/bin/python -m pip install --quiet -e ".[test]"
 	touch $(STAMP)
 
-demo: $(STAMP)
-	$(VENV)/bin/siamtrack demo
+$(RUNTIME_STAMP): setup.py pyproject.toml
+	$(PYTHON) -m venv $(RUNTIME_VENV)
+	$(RUNTIME_VENV)/bin/python -m pip install --quiet -e .
+	touch $(RUNTIME_STAMP)
 
+demo: $(RUNTIME_STAMP)
+	$(RUNTIME_VENV)/bin/siamtrack demo
+
+# The complete suite, as CI runs it.
 test: $(STAMP)
 	$(VENV)/bin/python -m pytest
+
+# The edit-run loop: everything but the tests marked slow (real sequences, training runs).
+test-fast: $(STAMP)
+	$(VENV)/bin/python -m pytest -m "not slow"

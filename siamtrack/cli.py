@@ -176,6 +176,9 @@ def _eval(args: argparse.Namespace) -> int:
         print(f"siamtrack: skipping {name}: {reason}", file=sys.stderr)
     if not entries:
         raise InputError("none of the requested trackers can run here")
+    for entry in entries:
+        if entry.description and not args.quiet:
+            print(f"siamtrack: {entry.name}: {entry.description}", file=sys.stderr)
     if not Path(args.report).resolve().parent.is_dir():
         raise InputError(f"cannot write the report: folder {Path(args.report).parent} does not exist")
 

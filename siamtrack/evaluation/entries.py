@@ -49,7 +49,9 @@ def siamtrack_entry(variant: SiamtrackVariant, device: str = "cpu", backend: str
 
     tracker = Tracker(model=variant.model, backend=backend, device=device, config=variant.config,
                       threads=threads)  # loads once
-    return TrackerEntry(variant.name, lambda: tracker)
+    description = (f"backend {tracker.backend_name} on {tracker.device}, model {variant.model or 'the default model'}, "
+                   f"{tracker.config.scale_search} scale search")
+    return TrackerEntry(variant.name, lambda: tracker, description)
 
 
 def build_entries(names: list[str], variants: list[SiamtrackVariant], peer_models: Optional[Path],

@@ -30,6 +30,7 @@ class TrackerEntry:
 
     name: str
     build: Callable[[], SingleTargetTracker]
+    description: str = ""  # what runs it (backend, device, model), for the log
 
 
 @dataclass

@@ -26,14 +26,24 @@ from .metrics import NORMALIZED_THRESHOLDS, PRECISION_THRESHOLDS, SUCCESS_THRESH
 
 
 def machine_info(threads: int) -> dict:
-    """What a measurement ran on: platform, CPU, thread count and library versions."""
+    """What a measurement ran on: platform, CPU, thread count and library versions.
+
+    A library that is not installed (torch on an ONNX Runtime-only install) is recorded as ``None``.
+    """
+    import importlib.metadata
+
     import cv2
-    import torch
 
     from .. import __version__
 
+    versions = {}
+    for package in ("torch", "onnxruntime"):
+        try:
+            versions[package] = importlib.metadata.version(package)
+        except importlib.metadata.PackageNotFoundError:
+            versions[package] = None
     return {"platform": platform.platform(), "processor": platform.processor(), "cpu_count": os.cpu_count(),
-            "threads": threads, "opencv": cv2.__version__, "torch": torch.__version__, "siamtrack": __version__}
+            "threads": threads, "opencv": cv2.__version__, **versions, "siamtrack": __version__}
 
 
 def write_json(path: Path, content: dict) -> None:
