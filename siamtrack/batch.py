@@ -225,7 +225,7 @@ def track_job(job: Job, tracker: Any, destination: Path) -> int:
     if not Path(job.source).exists():
         raise InputError(f"{job.source}: no such file or folder")
     with open_source(job.source, SourceOptions(start=job.start, end=job.end)) as source, \
-            ResultWriter(destination, "jsonl") as writer:
+            ResultWriter(destination, "jsonl", atomic=False) as writer:  # run_job publishes it
         summary = run_tracking(source, tracker, list(job.boxes), [writer])
     return summary.frames
 

@@ -1,13 +1,15 @@
 """The ``siamtrack`` command line.
 
 Exit codes: 0 done, 1 some batch jobs failed (``batch`` only; the summary names them), 2 bad
-arguments or unreadable input (a one-line message on stderr, never a traceback), 130 interrupted.
+arguments or unreadable input (a one-line message on stderr, never a traceback), 130 interrupted
+(Ctrl-C), 143 stopped by SIGTERM, 129 by SIGHUP; outputs are finalised in every case.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -61,6 +63,17 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"siamtrack: error: {message} (see '{self.prog} --help')\n")
 
 
+def positive_int(text: str) -> int:
+    """An option value that must be a whole number >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text!r}")
+    return value
+
+
 def parse_box(text: str) -> tuple[float, float, float, float]:
     """``x,y,w,h`` -> four floats (0-based pixels)."""
     parts = text.replace(" ", "").split(",")
@@ -85,6 +98,18 @@ def _say(args: argparse.Namespace, message: str) -> None:
         print(message, file=sys.stderr)
 
 
+def _check_outputs_apart(source: str, outputs: Sequence[str]) -> None:
+    """Refuse outputs that would overwrite the source or each other."""
+    from .outputs import OutputError
+    from .sources import describe_spec
+
+    resolved = [Path(path).resolve() for path in outputs]
+    if len(set(resolved)) != len(resolved):
+        raise OutputError("the same file is named twice among --output and --results")
+    if describe_spec(source) == "file" and Path(source).resolve() in resolved:
+        raise OutputError(f"an output would overwrite the source {source}; choose another file name")
+
+
 def _track(args: argparse.Namespace) -> int:
     from contextlib import ExitStack
 
@@ -106,6 +131,7 @@ def _track(args: argparse.Namespace) -> int:
             raise OutputError(f"cannot write video {args.output}: use one of {', '.join(VIDEO_CODECS)}")
         if not Path(args.output).resolve().parent.is_dir():
             raise OutputError(f"cannot write {args.output}: folder {Path(args.output).parent} does not exist")
+    _check_outputs_apart(args.source, [*args.results, *([args.output] if args.output else [])])
     options = SourceOptions(start=args.start, stride=args.stride, end=args.end,
                             reconnect_timeout=args.reconnect_timeout)
     tracker = _tracker_from(args, args.model)
@@ -208,9 +234,6 @@ def _batch(args: argparse.Namespace) -> int:
     from .batch import TrackerCache, TrackerSettings, ray_available, read_jobs, run_batch, write_summary
     from .errors import InputError
 
-    for name, value in (("--workers", args.workers), ("--threads-per-job", args.threads_per_job)):
-        if value is not None and value < 1:
-            raise InputError(f"{name} must be at least 1, got {value}")
     if args.ray is not None and not ray_available():
         raise InputError("--ray needs Ray, which is not installed: pip install \"siamtrack[cluster]\"")
     jobs = read_jobs(args.jobs)
@@ -304,7 +327,7 @@ def _add_tracker_options(parser: argparse.ArgumentParser, device: str = "auto", 
                             "in that order, among those installed (default: auto)")
     group.add_argument("--device", default=device, help=f"auto, cpu, cuda or cuda:N (default: {device})")
     if threads:
-        group.add_argument("--threads", type=int, help="CPU threads for inference (default: the framework's)")
+        group.add_argument("--threads", type=positive_int, help="CPU threads for inference (default: the framework's)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -360,10 +383,10 @@ def build_parser() -> argparse.ArgumentParser:
                     "or job file.")
     batch.add_argument("jobs", help="job file (.csv or .jsonl)")
     batch.add_argument("--output", required=True, metavar="DIR", help="folder for results and summaries")
-    batch.add_argument("--workers", type=int, metavar="N",
+    batch.add_argument("--workers", type=positive_int, metavar="N",
                        help="local worker processes (default: CPU cores // threads per job); with --ray local, "
                             "the CPUs Ray may use (default: all)")
-    batch.add_argument("--threads-per-job", type=int, default=1, metavar="T",
+    batch.add_argument("--threads-per-job", type=positive_int, default=1, metavar="T",
                        help="CPU threads each job's tracker uses (default: 1)")
     batch.add_argument("--ray", metavar="ADDRESS",
                        help="run on a Ray cluster: its address (ray start --head prints it; 'auto' finds a local "
@@ -454,10 +477,49 @@ def _quiet_native_logs() -> None:
     os.environ.setdefault("OPENCV_VIDEOIO_DEBUG", "0")
 
 
+def _attach_negative_boxes(argv: list[str]) -> list[str]:
+    """``--box -50,10,80,60`` -> ``--box=-50,10,80,60``: argparse takes a value that starts with
+    ``-`` (and is not a plain negative number) for an option, though a box may start left of
+    or above the frame."""
+    joined: list[str] = []
+    for arg in argv:
+        if joined and joined[-1] == "--box" and re.match(r"-\.?\d", arg):
+            joined[-1] = f"--box={arg}"
+        else:
+            joined.append(arg)
+    return joined
+
+
+class StoppedBySignal(KeyboardInterrupt):
+    """SIGTERM or SIGHUP arrived: unwinds like Ctrl-C, so every output is finalised on the way out."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _stop_on_signals() -> None:
+    """Turn SIGTERM (timeout, docker stop, systemd) and SIGHUP (a closed terminal) into
+    :class:`StoppedBySignal`; their default action would kill the process with outputs unfinished."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return  # handlers can only be installed from the main thread
+
+    def stop(signum: int, frame: object) -> NoReturn:
+        raise StoppedBySignal(signum)
+
+    for signum in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):  # no SIGHUP on Windows
+        if signum is not None:
+            signal.signal(signum, stop)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code (the console script passes it to the shell)."""
     _quiet_native_logs()
-    argv = list(sys.argv[1:] if argv is None else argv)
+    _stop_on_signals()
+    argv = _attach_negative_boxes(list(sys.argv[1:] if argv is None else argv))
     args = build_parser().parse_args(argv)
     args.argv = argv
     try:
@@ -473,6 +535,11 @@ def main(argv: Sequence[str] | None = None) -> int:
               f"installed or cannot be imported (pip install 'siamtrack[torch]', '[export]', "
               f"'[train]' or '[onnx]')", file=sys.stderr)
         return EXIT_USAGE
+    except StoppedBySignal as stop:
+        import signal
+
+        print(f"siamtrack: stopped by {signal.Signals(stop.signum).name}", file=sys.stderr)
+        return 128 + stop.signum  # the shell's convention: 143 for SIGTERM, 129 for SIGHUP
     except KeyboardInterrupt:
         print("siamtrack: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED

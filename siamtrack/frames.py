@@ -46,14 +46,19 @@ def as_bgr(frame: object) -> np.ndarray:
     return converted
 
 
+MAX_BOX_TO_FRAME = 2  # a box may be at most this many times the frame's width and height
+
+
 def validate_box(box: Sequence[float], frame_shape: tuple[int, ...]) -> Box:
     """Check an initial box against the frame and return it as four floats.
 
-    A box may stick out of the frame (the crop pads with the mean colour), but it must overlap
-    the frame and have positive, finite width and height.
+    A box may stick out of the frame (the crop pads with the mean color), but it must overlap
+    the frame, be at least one pixel wide and high, and at most twice the frame's width and
+    height (a larger target cannot be seen in the frame; such a box is a typo or a unit mix-up).
 
     Raises:
-        InputError: if the box is malformed, empty, or entirely outside the frame.
+        InputError: if the box is malformed, smaller than a pixel, far larger than the frame,
+            or entirely outside the frame.
     """
     try:
         values = [float(v) for v in box]  # type: ignore[union-attr]
@@ -66,7 +71,11 @@ def validate_box(box: Sequence[float], frame_shape: tuple[int, ...]) -> Box:
     x, y, w, h = values
     if w <= 0 or h <= 0:
         raise InputError(f"box width and height must be positive, got w={w:g}, h={h:g}")
+    if w < 1 or h < 1:
+        raise InputError(f"box must be at least 1 pixel wide and high, got w={w:g}, h={h:g}")
     height, width = frame_shape[:2]
+    if w > MAX_BOX_TO_FRAME * width or h > MAX_BOX_TO_FRAME * height:
+        raise InputError(f"box (w={w:g}, h={h:g}) is more than {MAX_BOX_TO_FRAME} times the {width}x{height} frame")
     if x + w <= 0 or y + h <= 0 or x >= width or y >= height:
         raise InputError(
             f"box (x={x:g}, y={y:g}, w={w:g}, h={h:g}) lies entirely outside the "

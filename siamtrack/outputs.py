@@ -1,8 +1,11 @@
 """Where results go: an annotated video and per-frame result files.
 
 Every writer checks its destination when it opens (so a bad path fails before any work is done),
-writes each frame as it comes, and flushes, so an interrupted run leaves valid files holding
-every frame processed so far. Use them as context managers.
+writes each frame as it comes, and flushes. Writing goes to a hidden temporary file beside the
+destination (``.NAME.part.EXT``), renamed over the destination when the writer closes, and only
+if something was written: a run that fails before its first result (bad source, bad box) leaves
+an existing file untouched, and one that is interrupted leaves a valid file holding every frame
+processed so far. Use them as context managers.
 
 Result formats (chosen by file extension or explicitly):
 
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 from pathlib import Path
 from typing import IO, Optional
 
@@ -41,6 +45,20 @@ def _check_parent(path: Path) -> None:
         raise OutputError(f"cannot write {path}: folder {path.parent} does not exist")
 
 
+def partial_path(path: Path) -> Path:
+    """Where ``path`` is written until it is complete (same folder, so the rename is atomic;
+    same extension, which picks the video container)."""
+    return path.with_name(f".{path.stem}.part{path.suffix}")
+
+
+def _publish(partial: Path, path: Path, written: int) -> None:
+    """Rename a finished temporary file into place, or drop it when nothing was written."""
+    if written:
+        os.replace(partial, path)
+    else:
+        partial.unlink(missing_ok=True)
+
+
 class VideoSink:
     """Writes frames to a video file.
 
@@ -58,9 +76,11 @@ class VideoSink:
         _check_parent(self.path)
         self.size = (int(size[0]), int(size[1]))
         self.frames_written = 0
-        self._writer = cv2.VideoWriter(str(self.path), cv2.VideoWriter_fourcc(*VIDEO_CODECS[suffix]),
+        self._partial = partial_path(self.path)
+        self._writer = cv2.VideoWriter(str(self._partial), cv2.VideoWriter_fourcc(*VIDEO_CODECS[suffix]),
                                        float(fps), self.size)
         if not self._writer.isOpened():
+            self._partial.unlink(missing_ok=True)
             raise OutputError(f"cannot write video {self.path} (permission denied, or no encoder)")
 
     def write(self, frame: np.ndarray) -> None:
@@ -70,10 +90,11 @@ class VideoSink:
         self.frames_written += 1
 
     def close(self) -> None:
-        """Finish the file (writes its index); safe to call twice."""
+        """Finish the file (writes its index) and move it into place; safe to call twice."""
         if self._writer is not None:
             self._writer.release()
             self._writer = None
+            _publish(self._partial, self.path, self.frames_written)
 
     def __enter__(self) -> "VideoSink":
         return self
@@ -88,17 +109,20 @@ class ResultWriter:
     Args:
         path: output file.
         format: ``jsonl``, ``csv`` or ``mot``; None picks it from the extension.
+        atomic: write through a temporary file renamed at close (see above); False writes ``path``
+            directly, for callers that publish the file themselves.
     """
 
-    def __init__(self, path: str | Path, format: Optional[str] = None) -> None:
+    def __init__(self, path: str | Path, format: Optional[str] = None, atomic: bool = True) -> None:
         self.path = Path(path)
         self.format = format or RESULT_FORMATS.get(self.path.suffix.lower())
         if self.format not in ("jsonl", "csv", "mot"):
             raise OutputError(f"cannot tell the results format of {self.path}: use a .jsonl, .csv or "
                               f".txt (MOT) file, or give the format")
         _check_parent(self.path)
+        self._partial = partial_path(self.path) if atomic else self.path
         try:
-            self._file: Optional[IO[str]] = open(self.path, "w", newline="", encoding="utf-8")
+            self._file: Optional[IO[str]] = open(self._partial, "w", newline="", encoding="utf-8")
         except OSError as exc:
             raise OutputError(f"cannot write {self.path}: {exc.strerror}") from None
         self._csv = csv.writer(self._file) if self.format == "csv" else None
@@ -123,9 +147,12 @@ class ResultWriter:
         self.rows_written += 1
 
     def close(self) -> None:
+        """Finish the file and move it into place; safe to call twice."""
         if self._file is not None:
             self._file.close()
             self._file = None
+            if self._partial != self.path:
+                _publish(self._partial, self.path, self.rows_written)
 
     def __enter__(self) -> "ResultWriter":
         return self

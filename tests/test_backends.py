@@ -81,7 +81,24 @@ def test_auto_with_nothing_usable_is_an_error():
     from siamtrack.backends import choose_backend
 
     with pytest.raises(BackendUnavailableError, match="no installed backend"):
+        choose_backend("cpu", None, {key: (lambda: False) for key in AVAILABLE})
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message on machines without CUDA")
+def test_auto_on_cuda_without_cuda_says_why():
+    from siamtrack.backends import choose_backend
+
+    with pytest.raises(BackendUnavailableError, match="device 'cuda': .*(CPU-only build|sees no CUDA GPU)"):
         choose_backend("cuda", None, {key: (lambda: False) for key in AVAILABLE})
+
+
+def test_create_backend_rejects_bad_thread_counts():
+    from siamtrack.backends import create_backend
+    from siamtrack.errors import ConfigError
+
+    for threads in (0, -2, 1.5):
+        with pytest.raises(ConfigError, match="threads must be a whole number >= 1"):
+            create_backend("auto", threads=threads)
 
 
 def test_auto_choice_is_logged(caplog):

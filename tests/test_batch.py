@@ -95,8 +95,8 @@ def test_batch_all_ok_exits_0(clips, tmp_path):
 
 @pytest.mark.parametrize("args, message", [
     (["nope.csv"], "cannot read job file"),
-    (["JOBS", "--workers", "0"], "--workers must be at least 1"),
-    (["JOBS", "--threads-per-job", "-1"], "--threads-per-job must be at least 1"),
+    (["JOBS", "--workers", "0"], "--workers: must be a whole number >= 1"),
+    (["JOBS", "--threads-per-job", "-1"], "--threads-per-job: must be a whole number >= 1"),
     (["JOBS", "--model", "nope.pth"], "nope.pth"),
 ])
 def test_batch_bad_arguments_exit_2(clips, tmp_path, args, message):

@@ -121,6 +121,12 @@ BAD_INPUTS = [
     ("unknown config key", lambda p, v: [v, "--box", "1,1,5,5", "--config", p / "cfg.json"], "unknown tracker config"),
     ("missing model", lambda p, v: [v, "--box", "1,1,5,5", "--model", p / "none.pth"], "not found"),
     ("dead camera", lambda p, v: ["7", "--box", "1,1,5,5"], "cannot open camera 7"),
+    ("absurd box", lambda p, v: [v, "--box", "0,0,1e200,1e200"], "more than 2 times"),
+    ("sub-pixel box", lambda p, v: [v, "--box", "10,10,0.001,10"], "at least 1 pixel"),
+    ("zero threads", lambda p, v: [v, "--box", "1,1,5,5", "--threads", "0"], "whole number >= 1"),
+    ("negative threads", lambda p, v: [v, "--box", "1,1,5,5", "--threads", "-2"], "whole number >= 1"),
+    ("output is the source", lambda p, v: [v, "--box", "1,1,5,5", "--output", v], "overwrite the source"),
+    ("results twice", lambda p, v: [v, "--box", "1,1,5,5", "--results", p / "kept.jsonl"], "named twice"),
 ]
 
 
@@ -131,11 +137,56 @@ def test_bad_inputs_exit_2_with_one_line(tmp_path, video, model, name, make_args
     args = make_args(tmp_path, video)
     if "--model" not in args:
         args += ["--model", model]
+    (tmp_path / "kept.jsonl").write_text("earlier results\n")
+    before = video.read_bytes()
     result = siamtrack("track", *args, "--device", "cpu", "--results", tmp_path / "kept.jsonl")
     assert result.returncode == 2, result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("siamtrack: error:"), result.stderr
     assert message in lines[0]
+    # A failed run destroys nothing: earlier outputs and the source are as they were, no leftovers.
+    assert (tmp_path / "kept.jsonl").read_text() == "earlier results\n" and video.read_bytes() == before
+    assert not list(tmp_path.glob(".*.part.*"))
+
+
+def test_box_starting_left_of_the_frame(tmp_path, video, model):
+    result = siamtrack("track", video, "--box", "-5,10,30,30", "--model", model, "--device", "cpu",
+                       "--results", tmp_path / "r.jsonl")
+    assert result.returncode == 0, result.stderr
+    assert len((tmp_path / "r.jsonl").read_text().splitlines()) == CLIP.frames
+
+
+@pytest.mark.parametrize("signal_name, code", [("SIGTERM", 143), ("SIGHUP", 129)])
+def test_terminating_signals_finalise_outputs(tmp_path, model, clip, signal_name, code):
+    import signal
+    import time
+
+    frames, boxes = clip
+    path = tmp_path / "long.avi"
+    with VideoSink(path, 25.0, (CLIP.width, CLIP.height)) as sink:
+        for _ in range(60):
+            for frame in frames:
+                sink.write(frame)
+    (tmp_path / "out.mp4").write_bytes(b"an earlier video")
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    process = subprocess.Popen([sys.executable, "-m", "siamtrack.cli", "track", str(path), "--box", box_text(clip),
+                                "--model", str(model), "--device", "cpu", "--results", str(tmp_path / "r.jsonl"),
+                                "--output", str(tmp_path / "out.mp4")], stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        partial = tmp_path / ".r.part.jsonl"
+        deadline = time.monotonic() + 120
+        while not (partial.is_file() and len(partial.read_text().splitlines()) >= 5):
+            assert time.monotonic() < deadline and process.poll() is None, "tracking never started"
+            time.sleep(0.05)
+        process.send_signal(getattr(signal, signal_name))
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == code and f"stopped by {signal_name}" in stderr
+    rows = len((tmp_path / "r.jsonl").read_text().splitlines())
+    assert 5 <= rows < 60 * CLIP.frames
+    # The video was finalised (playable, with its index) and holds every frame processed.
+    assert count_frames(tmp_path / "out.mp4")[0] >= rows - 1
 
 
 def test_demo_command(tmp_path):

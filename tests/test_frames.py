@@ -33,7 +33,8 @@ def test_rejected_frames(frame, message):
         as_bgr(frame)
 
 
-@pytest.mark.parametrize("box", [(10, 10, 5, 5), (-3, -3, 6, 6), (95, 45, 20, 20), (0.5, 1.25, 2.5, 3.75)])
+@pytest.mark.parametrize("box", [(10, 10, 5, 5), (-3, -3, 6, 6), (95, 45, 20, 20), (0.5, 1.25, 2.5, 3.75),
+                                 (-50, -20, 200, 100)])
 def test_boxes_overlapping_the_frame_are_accepted(box):
     assert validate_box(box, (50, 100, 3)) == tuple(float(v) for v in box)
 
@@ -49,6 +50,9 @@ def test_boxes_overlapping_the_frame_are_accepted(box):
     (None, "four numbers"),
     ((np.nan, 1, 2, 3), "finite"),
     ((1, 1, np.inf, 3), "finite"),
+    ((0, 0, 1e200, 1e200), "more than 2 times"),
+    ((0, 0, 201, 10), "more than 2 times"),
+    ((10, 10, 0.001, 5), "at least 1 pixel"),
 ])
 def test_rejected_boxes(box, message):
     with pytest.raises(InputError, match=message):

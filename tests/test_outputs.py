@@ -43,12 +43,25 @@ def test_explicit_format_and_unknown_extension(tmp_path):
         ResultWriter(tmp_path / "r.log")
 
 
-def test_rows_are_flushed_as_written(tmp_path):
+def test_rows_are_flushed_as_written_and_published_at_close(tmp_path):
+    (tmp_path / "r.jsonl").write_text("earlier\n")
     writer = ResultWriter(tmp_path / "r.jsonl")
     writer.write(0, 0.0, RESULTS[0])
-    assert len((tmp_path / "r.jsonl").read_text().splitlines()) == 1  # visible before close
+    # Visible before close, in the temporary file; the earlier file stays until the run ends.
+    assert len((tmp_path / ".r.part.jsonl").read_text().splitlines()) == 1
+    assert (tmp_path / "r.jsonl").read_text() == "earlier\n"
     writer.close()
     writer.close()
+    assert len((tmp_path / "r.jsonl").read_text().splitlines()) == 1 and not (tmp_path / ".r.part.jsonl").exists()
+
+
+def test_nothing_written_replaces_nothing(tmp_path):
+    (tmp_path / "r.csv").write_text("earlier\n")
+    (tmp_path / "v.mp4").write_bytes(b"earlier")
+    ResultWriter(tmp_path / "r.csv").close()
+    VideoSink(tmp_path / "v.mp4", 25, (32, 32)).close()
+    assert (tmp_path / "r.csv").read_text() == "earlier\n" and (tmp_path / "v.mp4").read_bytes() == b"earlier"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.csv", "v.mp4"]
 
 
 @pytest.mark.parametrize("name", ["missing/r.jsonl", "missing/v.mp4"])

@@ -102,9 +102,24 @@ def choose_backend(device: str = "auto", model: ModelSource = None,
         if check():
             LOG.info("backend auto -> %s on %s (device %s)", name, kind, device)
             return name
+    if wanted_kind == "cuda" and not (usable or {}).get("torch/cuda", _torch_cuda)():
+        raise BackendUnavailableError(f"device {device!r}: {_why_no_cuda()}; use --device cpu")
     raise BackendUnavailableError(
         f"no installed backend can run a {'/'.join(sorted(formats)) or 'missing'} model on device "
         f"{device!r}: install onnxruntime (exported models) or torch (weights files)")
+
+
+def _why_no_cuda() -> str:
+    """Why torch cannot use CUDA here, in words."""
+    if not _installed("torch"):
+        return "CUDA runs through PyTorch, which is not installed"
+    try:
+        import torch
+    except ImportError as exc:
+        return f"PyTorch is installed but cannot be imported ({exc})"
+    if torch.version.cuda is None:
+        return f"the installed PyTorch {torch.__version__} is a CPU-only build"
+    return f"PyTorch {torch.__version__} (CUDA {torch.version.cuda}) sees no CUDA GPU"
 
 
 def resolve_backend_name(backend: str, device: str = "auto", model: ModelSource = None) -> str:
@@ -135,6 +150,11 @@ def create_backend(backend: str, model: ModelSource = None, device: str = "auto"
         BackendUnavailableError: the backend or device cannot be used here.
         WeightsError: the model cannot be read or does not fit.
     """
+    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
+        from ..errors import ConfigError
+
+        raise ConfigError(f"threads must be a whole number >= 1 (or None for the framework's default), "
+                          f"got {threads!r}")
     name = resolve_backend_name(backend, device, model)
     implementation = _IMPLEMENTATIONS[name]
     if model is None:
