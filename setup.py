@@ -27,7 +27,7 @@ setup(
     data_files=[
         ("share/siamtrack/weights", [str(p.relative_to(HERE)) for p in sorted((HERE / "weights").glob("*.pth"))]),
         ("share/siamtrack/weights/siamtrack-default-onnx",
-         [str(p.relative_to(HERE)) for p in sorted((HERE / "weights" / "siamtrack-default-onnx").glob("*.onnx"))]),
+         [str(p.relative_to(HERE)) for p in sorted((HERE / "weights" / "siamtrack-default-onnx").glob("*.*"))]),
     ],
     install_requires=[
         "numpy>=1.22",

@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Optional
 
 from .errors import InputError, SiamtrackError
+from .files import write_text_atomically
 from .results import Box
 
 JOB_FIELDS = ("id", "source", "box", "start", "end", "config", "model")
@@ -469,7 +470,7 @@ def run_ray(jobs: list[Job], output: Path, settings: TrackerSettings, address: s
                 job, attempt = waiting.pop(reference)
                 try:
                     outcome, rows = ray.get(reference)
-                    _write_atomically(result_path(output, job.id), rows)
+                    write_text_atomically(result_path(output, job.id), rows)
                 except Exception as exc:  # the job raised or its worker died: retry once, then record
                     if attempt < ATTEMPTS:
                         waiting[submit(job, attempt + 1)] = (job, attempt + 1)
@@ -486,12 +487,6 @@ def run_ray(jobs: list[Job], output: Path, settings: TrackerSettings, address: s
 # -- the whole batch --------------------------------------------------------------------------
 
 
-def _write_atomically(path: Path, text: str) -> None:
-    partial = path.with_name(path.name + ".part")
-    partial.write_text(text, encoding="utf-8")
-    os.replace(partial, path)
-
-
 def write_summary(output: Path, run: BatchRun, command: str = "") -> None:
     """``summary.json`` (totals and jobs) and ``summary.csv`` (one row per job), each replaced whole."""
     rows = [{**asdict(o), "fps": round(o.fps, 2), "seconds": round(o.seconds, 3)} for o in run.outcomes]
@@ -501,12 +496,12 @@ def write_summary(output: Path, run: BatchRun, command: str = "") -> None:
                **counts, "frames": frames, "seconds": round(run.seconds, 3),
                "frames_per_second": round(frames / run.seconds, 2) if run.seconds > 0 else 0.0,
                "notes": run.notes, "results": rows}
-    _write_atomically(output / "summary.json", json.dumps(summary, indent=2) + "\n")
+    write_text_atomically(output / "summary.json", json.dumps(summary, indent=2) + "\n")
     table = io.StringIO()
     writer = csv.DictWriter(table, SUMMARY_FIELDS, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
-    _write_atomically(output / "summary.csv", table.getvalue())
+    write_text_atomically(output / "summary.csv", table.getvalue())
 
 
 def run_batch(jobs: Iterable[Job], output: Path, settings: TrackerSettings, workers: int = 1,

@@ -23,11 +23,8 @@ response scale 0.001) are assumed and can be overridden when converting.
 
 from __future__ import annotations
 
-import hashlib
-import os
 import pickle
 import re
-import tempfile
 import zipfile
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -36,6 +33,7 @@ from typing import Any, Mapping
 import torch
 
 from .errors import WeightsError
+from .files import sha256_of, write_atomically
 from .metadata import ModelMetadata
 from .network.backbones import infer_alexnet_widths
 
@@ -63,14 +61,6 @@ class ModelWeights:
     state_dict: Mapping[str, torch.Tensor]
     layout: str = "siamtrack"
     source: str = ""
-
-
-def sha256_of(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _read_file(path: Path) -> Any:
@@ -235,14 +225,7 @@ def save_weights(weights: ModelWeights, path: str | Path, **provenance: str) -> 
 
 def atomic_save(payload: dict, path: Path) -> None:
     """``torch.save`` to a temporary file beside ``path``, then rename: never a half-written file."""
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent if str(path.parent) else ".")
-    os.close(handle)
-    try:
-        torch.save(payload, temporary)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    write_atomically(path, lambda temporary: torch.save(payload, temporary))
 
 
 def convert(source: str | Path, destination: str | Path,

@@ -21,6 +21,7 @@ from typing import Any, Optional, Sequence as Seq
 
 import numpy as np
 
+from ..files import write_text_atomically
 from .harness import SequenceOutcome, summarise
 from .metrics import NORMALIZED_THRESHOLDS, PRECISION_THRESHOLDS, SUCCESS_THRESHOLDS
 
@@ -49,7 +50,7 @@ def machine_info(threads: int) -> dict:
 def write_json(path: Path, content: dict) -> None:
     """Write ``content`` as indented JSON, creating the folder."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(content, indent=1) + "\n")
+    write_text_atomically(path, json.dumps(content, indent=1) + "\n")
 
 
 def _safe(name: str) -> str:

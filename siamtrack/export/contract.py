@@ -23,9 +23,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
+from typing import Iterable, Mapping
 
 from ..errors import WeightsError
+from ..files import sha256_of, write_text_atomically
 from ..metadata import ModelMetadata
 
 FORMAT_NAME = "siamtrack-onnx"
@@ -36,6 +37,9 @@ OPSET = 18  # what torch's exporter writes natively; 17 works too (converted aft
 TEMPLATE = "template"
 SEARCH = "search"
 GRAPH_FILES = {TEMPLATE: "template.onnx", SEARCH: "search.onnx"}
+# {graph file name: SHA-256}, written by the exporter and checked on every load, so a graph that
+# was damaged or edited after export is refused instead of tracking with wrong weights.
+CHECKSUMS_FILE = "checksums.json"
 
 # Tensor names: the exporter names the graphs' inputs and outputs with these, the backends bind
 # them by name.
@@ -139,7 +143,31 @@ def graph_paths(model: str | Path) -> dict[str, Path]:
     if missing:
         raise WeightsError(f"exported model incomplete: missing {', '.join(missing)}; "
                            f"export it with: siamtrack export MODEL --format onnx")
+    verify_checksums(folder, paths.values())
     return paths
+
+
+def write_checksums(folder: Path) -> Path:
+    """Record the SHA-256 of each graph file in ``folder/checksums.json``."""
+    sums = {name: sha256_of(folder / name) for name in GRAPH_FILES.values()}
+    return write_text_atomically(folder / CHECKSUMS_FILE, json.dumps(sums, indent=1, sort_keys=True) + "\n")
+
+
+def verify_checksums(folder: Path, paths: Iterable[Path]) -> None:
+    """Raise :class:`WeightsError` unless every graph file matches ``checksums.json``."""
+    record = folder / CHECKSUMS_FILE
+    try:
+        sums = json.loads(record.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise WeightsError(f"{folder}: no {CHECKSUMS_FILE}, so its graphs cannot be checked; export it again "
+                           f"with this version: siamtrack export MODEL --format onnx") from None
+    except (OSError, ValueError) as exc:
+        raise WeightsError(f"{record}: unreadable ({exc})") from None
+    for path in paths:
+        expected = sums.get(path.name) if isinstance(sums, dict) else None
+        if expected != sha256_of(path):
+            raise WeightsError(f"{path}: its checksum differs from the one recorded at export in {record} "
+                               f"(damaged or edited); export the model again")
 
 
 def check_pair(template: GraphInfo, search: GraphInfo, where: str) -> GraphInfo:

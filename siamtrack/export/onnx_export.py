@@ -7,8 +7,6 @@ ONNX Runtime or TensorRT without torch.
 from __future__ import annotations
 
 import logging
-import os
-import tempfile
 import warnings
 from pathlib import Path
 
@@ -20,7 +18,8 @@ from .. import __version__
 from ..errors import SiamtrackError
 from ..network.correlation import cross_correlate_per_crop
 from ..network.siamese import SiameseNet
-from ..weights import ModelWeights, load_weights, sha256_of
+from ..files import sha256_of, write_atomically
+from ..weights import ModelWeights, load_weights
 from . import contract
 
 LOG = logging.getLogger(__name__)
@@ -113,20 +112,10 @@ def _export_one(module: nn.Module, inputs: tuple[torch.Tensor, ...], graph: str,
     return model
 
 
-def _write_atomically(model, path: Path) -> None:
+def _save_onnx(model, path: Path) -> None:
     import onnx
 
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(handle)
-    try:
-        onnx.save(model, temporary)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temporary, 0o666 & ~umask)  # mkstemp creates 0600; give it a normal file's mode
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    write_atomically(path, lambda temporary: onnx.save(model, str(temporary)))
 
 
 def _verify_with_onnxruntime(folder: Path, network: SiameseNet,
@@ -193,7 +182,8 @@ def export_onnx(weights_path: str | Path, output_dir: str | Path, opset: int = c
         except (onnx.checker.ValidationError, RuntimeError, ValueError) as exc:
             raise ExportError(f"exporting the {graph} graph failed: {str(exc).splitlines()[0]}") from exc
         onnx.helper.set_model_props(model, info.to_props(graph))
-        _write_atomically(model, folder / contract.GRAPH_FILES[graph])
+        _save_onnx(model, folder / contract.GRAPH_FILES[graph])
+    contract.write_checksums(folder)
     difference = _verify_with_onnxruntime(folder, network, inputs)
     if difference is None:
         LOG.warning("onnxruntime is not installed: the exported graphs were not run to check them")

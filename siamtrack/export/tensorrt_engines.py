@@ -21,12 +21,12 @@ import json
 import logging
 import os
 import struct
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
 from ..errors import WeightsError
+from ..files import sha256_of, write_bytes_atomically
 from . import contract
 
 LOG = logging.getLogger(__name__)
@@ -114,16 +114,7 @@ def write_engine_file(path: str | Path, header: EngineHeader, engine: bytes) -> 
     """Write header + engine atomically (a crash leaves no half file)."""
     path = Path(path)
     encoded = json.dumps(asdict(header) | {"graph_props": dict(header.graph_props)}).encode()
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(ENGINE_MAGIC + _LENGTH.pack(len(encoded)) + encoded)
-            stream.write(engine)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return path
+    return write_bytes_atomically(path, ENGINE_MAGIC + _LENGTH.pack(len(encoded)) + encoded + engine)
 
 
 def read_engine_file(path: str | Path) -> tuple[EngineHeader, bytes]:
@@ -231,10 +222,6 @@ def build_engine(onnx_path: Path, graph: str, info: contract.GraphInfo, max_batc
     return bytes(serialized), use_fp16
 
 
-def sha256_bytes_of(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def _graph_props(onnx_path: Path, graph: str) -> tuple[dict[str, str], contract.GraphInfo]:
     import onnx
 
@@ -252,7 +239,7 @@ def _build_into(target: Path, onnx_path: Path, graph: str, machine: tuple[str, s
     props, info = _graph_props(onnx_path, graph)
     LOG.info("building the %s engine for %s as %s", graph, gpu, target)
     engine, used_fp16 = build_engine(onnx_path, graph, info, max_batch, fp16, compute_capability=compute_capability)
-    header = EngineHeader(graph, props, sha256_bytes_of(onnx_path), tensorrt_version, gpu,
+    header = EngineHeader(graph, props, sha256_of(onnx_path), tensorrt_version, gpu,
                           compute_capability, used_fp16, max_batch)
     return write_engine_file(target, header, engine)
 
@@ -275,7 +262,7 @@ def engines_for(onnx_folder: str | Path, gpu: str, compute_capability: str, tens
     machine = (gpu, compute_capability, tensorrt_version)
     found = {}
     for graph, onnx_path in contract.graph_paths(onnx_folder).items():
-        key = cache_key(sha256_bytes_of(onnx_path), *machine, fp16 in (True, "auto"), max_batch)
+        key = cache_key(sha256_of(onnx_path), *machine, fp16 in (True, "auto"), max_batch)
         target = cache / f"{graph}-{key}.engine"
         found[graph] = target if target.is_file() else _build_into(target, onnx_path, graph, machine,
                                                                    fp16, max_batch)

@@ -35,7 +35,8 @@ from ..errors import ConfigError
 from ..metadata import ModelMetadata
 from ..network.siamese import SiameseNet
 from ..progress import Progress
-from ..weights import ModelWeights, atomic_save, load_weights, save_weights, sha256_of
+from ..files import sha256_of
+from ..weights import ModelWeights, atomic_save, load_weights, save_weights
 from .augment import Augmentation
 from .config import TrainConfig
 from .data import PairDataset

@@ -14,6 +14,7 @@ import torch
 from siamtrack import Tracker
 from siamtrack.backends import Backend, create_backend
 from siamtrack.errors import BackendUnavailableError, WeightsError
+from siamtrack.export import contract
 from siamtrack.export.onnx_export import SearchGraph, inference_network
 from siamtrack.models import PROJECT_WEIGHTS_DIR
 
@@ -119,6 +120,9 @@ def test_corrupt_graph_is_a_clear_error(tmp_path, damage):
     content = target.read_bytes()
     target.write_bytes({"garbage": b"not an onnx file at all" * 10, "truncated": content[:len(content) // 2],
                         "empty": b""}[damage])
+    with pytest.raises(WeightsError, match="checksum differs"):
+        create_backend("onnx", folder)
+    contract.write_checksums(folder)  # damaged before its checksums were taken: ONNX Runtime says so
     with pytest.raises(WeightsError, match="search.onnx cannot be loaded by ONNX Runtime"):
         create_backend("onnx", folder)
 
@@ -126,6 +130,7 @@ def test_corrupt_graph_is_a_clear_error(tmp_path, damage):
 def test_graphs_from_different_weights_are_refused(tmp_path, tiny_export):
     folder = shutil.copytree(DEFAULT_ONNX, tmp_path / "model")
     shutil.copy(tiny_export / "search.onnx", folder / "search.onnx")
+    contract.write_checksums(folder)  # each graph intact, but the two do not belong together
     with pytest.raises(WeightsError, match="come from different weights"):
         create_backend("onnx", folder)
 
@@ -135,6 +140,7 @@ def test_swapped_graphs_are_refused(tmp_path):
     folder.mkdir()
     shutil.copy(DEFAULT_ONNX / "search.onnx", folder / "template.onnx")
     shutil.copy(DEFAULT_ONNX / "template.onnx", folder / "search.onnx")
+    contract.write_checksums(folder)
     with pytest.raises(WeightsError, match="holds the 'search' graph, expected 'template'"):
         create_backend("onnx", folder)
 
@@ -148,6 +154,7 @@ def test_foreign_onnx_model_is_refused(tmp_path):
         pytest.skip("needs NanoTrack's ONNX files in ../shared/weights/nanotrack_v2")
     shutil.copy(sources[0], folder / "template.onnx")
     shutil.copy(sources[1], folder / "search.onnx")
+    contract.write_checksums(folder)
     with pytest.raises(WeightsError, match="not a siamtrack ONNX graph"):
         create_backend("onnx", folder)
 

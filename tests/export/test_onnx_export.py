@@ -8,7 +8,8 @@ from siamtrack.export import contract
 from siamtrack.export.onnx_export import ExportError, SearchGraph, export_onnx, inference_network
 from siamtrack.metadata import ModelMetadata
 from siamtrack.network.correlation import cross_correlate, cross_correlate_per_crop
-from siamtrack.weights import load_weights, sha256_of
+from siamtrack.files import sha256_of
+from siamtrack.weights import load_weights
 
 onnx = pytest.importorskip("onnx")
 
@@ -102,3 +103,31 @@ def test_search_graph_module_matches_network_track(tiny_weights):
         expected = network.track(search, kernels)
         actual = SearchGraph(network)(search, kernels.reshape(2, 3, *kernels.shape[1:]))
     np.testing.assert_allclose(actual.numpy().reshape(expected.shape), expected.numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_export_records_checksums_and_a_changed_graph_is_refused(tiny_export, tmp_path):
+    import shutil
+
+    from siamtrack.errors import WeightsError
+
+    sums = json.loads((tiny_export / contract.CHECKSUMS_FILE).read_text())
+    assert sums == {name: sha256_of(tiny_export / name) for name in contract.GRAPH_FILES.values()}
+    assert contract.graph_paths(tiny_export)  # verified: no error
+    damaged = shutil.copytree(tiny_export, tmp_path / "damaged")
+    model = onnx.load(str(damaged / "search.onnx"))
+    weight = model.graph.initializer[0]
+    zeros = onnx.numpy_helper.from_array(onnx.numpy_helper.to_array(weight) * 0, weight.name)
+    weight.CopyFrom(zeros)  # a zeroed weight: still a valid graph that would load and track
+    onnx.save(model, str(damaged / "search.onnx"))
+    with pytest.raises(WeightsError, match="checksum differs"):
+        contract.graph_paths(damaged)
+    (damaged / contract.CHECKSUMS_FILE).unlink()
+    with pytest.raises(WeightsError, match="no checksums.json"):
+        contract.graph_paths(damaged)
+
+
+def test_committed_default_export_passes_its_checksums():
+    from siamtrack.models import PROJECT_WEIGHTS_DIR
+
+    folder = PROJECT_WEIGHTS_DIR / "siamtrack-default-onnx"
+    assert set(contract.graph_paths(folder)) == {contract.TEMPLATE, contract.SEARCH}
