@@ -65,6 +65,11 @@ class TrackerConfig:
             pull the box away.
         max_tiles: Most search crops per frame for one lost target. When the region needs more
             crops at the normal resolution, the crops grow instead (coarser, fewer).
+        min_texture: Standard deviation of the exemplar crop's pixels (0-255 levels, target and
+            context) below which the target is featureless (a black or constant region): the
+            network has nothing to match, so its score is 0 and it is reported lost from the
+            first frame. Sensor noise on a black frame is 1-2 levels; a plain object on a
+            different background is tens.
     """
 
     response_upsample: int = 16
@@ -83,6 +88,7 @@ class TrackerConfig:
     redetect_growth: float = 1.5
     redetect_threshold: float = 0.5
     max_tiles: int = 9
+    min_texture: float = 4.0
 
     def __post_init__(self) -> None:
         _check(self.response_upsample >= 1, "response_upsample must be >= 1")
@@ -98,6 +104,7 @@ class TrackerConfig:
         _check(0.0 < self.min_size_factor <= 1.0 <= self.max_size_factor,
                "need 0 < min_size_factor <= 1 <= max_size_factor")
         _check(0.0 <= self.lost_threshold <= 1.0, "lost_threshold must be in [0, 1]")
+        _check(0.0 <= self.min_texture <= 255.0, "min_texture must be in [0, 255]")
         _check(self.lost_patience >= 1, "lost_patience must be >= 1")
         _check(self.redetect_growth > 1.0, "redetect_growth must be > 1")
         _check(0.0 <= self.redetect_threshold <= 1.0, "redetect_threshold must be in [0, 1]")

@@ -68,6 +68,7 @@ class _Target:
     gains: np.ndarray  # per kernel: its responses (less the model's bias) are multiplied by this
     pad_color: tuple[float, float, float]  # mean colour of the frame it was added on (BGR)
     reference_contrast: float  # peak contrast of the exemplar matched against its own frame
+    featureless: bool = False  # the exemplar has no texture to match (TrackerConfig.min_texture)
     scale: float = 1.0  # current size / initial size
     low_score_frames: int = 0
     searching_frames: int = 0  # > 0: lost, re-detecting for this many frames
@@ -213,6 +214,7 @@ class MultiTracker:
         exemplar = crop_regions(image, [center] * len(scales), [exemplar_side / s for s in scales],
                                 model.exemplar_size, pad_color)
         kernels = self._backend.template(exemplar)
+        featureless = float(exemplar[len(scales) // 2].std()) < config.min_texture
         # The exemplar found in its own frame is the best match the target will ever get; later
         # peaks are scored against it (see TrackResult.score). Kernel s is also matched with
         # the target shown at its scale (search side / s), which sets its gain.
@@ -231,11 +233,11 @@ class MultiTracker:
             target_id, self._next_id = self._next_id, self._next_id + 1
         target = _Target(target_id=target_id, center=center, initial_size=(w, h),
                          initial_search_side=search_side, kernels=kernels, gains=gains, pad_color=pad_color,
-                         reference_contrast=max(own_contrast, 1e-6))
+                         reference_contrast=max(own_contrast, 1e-6), featureless=featureless)
         self._targets[target.target_id] = target
         self._frame_shape = image.shape[:2]
         self._stacked = None  # the batch of kernels changes
-        return target, TrackResult((x, y, w, h), 1.0, False, 0, target.target_id)
+        return target, TrackResult((x, y, w, h), 0.0 if featureless else 1.0, featureless, 0, target.target_id)
 
     def add(self, frame: np.ndarray, box: Sequence[float]) -> int:
         """Start tracking the object inside ``box`` on ``frame``; returns its new target id.
@@ -338,7 +340,7 @@ class MultiTracker:
     def _advance(self, plan: _Plan, peak: Peak, frame_size: tuple[int, int]) -> TrackResult:
         """Update one target from the peak found in its crops."""
         config, target = self.config, plan.target
-        score = min(max(peak.contrast / target.reference_contrast, 0.0), 1.0)
+        score = 0.0 if target.featureless else min(max(peak.contrast / target.reference_contrast, 0.0), 1.0)
         # Map m is kernel m % K of crop m // K; the scale is the kernel's (single pass) or the crop's (pyramid).
         crop, kernel = divmod(peak.map_index, plan.kernels_per_crop)
         scale_index = kernel if plan.kernels_per_crop > 1 else crop
@@ -364,7 +366,7 @@ class MultiTracker:
         target.center = (min(max(target.center[0], 0.0), width - 1.0),
                          min(max(target.center[1], 0.0), height - 1.0))
         target.frame_index += 1
-        lost = target.searching_frames > 0 or target.low_score_frames >= config.lost_patience
+        lost = target.featureless or target.searching_frames > 0 or target.low_score_frames >= config.lost_patience
         return TrackResult(target.box(), score, lost, target.frame_index, target.target_id)
 
 

@@ -261,3 +261,28 @@ def test_results_hold_plain_python_numbers():
     result = tracker.update(frame())
     assert all(type(v) is float for v in result.box) and type(result.score) is float and type(result.lost) is bool
     assert repr(result.box).startswith("(1")  # no np.float64(...) in what users print
+
+
+@pytest.mark.parametrize("value, noise", [(0, 0), (128, 0), (0, 1.5)])
+def test_featureless_exemplar_scores_zero_and_is_lost(value, noise):
+    # A peaked response (the scripted network "finds" it) must not make a black or constant
+    # region look trackable.
+    tracker = Tracker(backend=ScriptedBackend(lambda n: np.stack([peak_map()] * n)))
+    rng = np.random.default_rng(0)
+    blank = np.clip(np.full((240, 320, 3), value, np.float32) + rng.normal(0, noise, (240, 320, 3)), 0, 255)
+    first = tracker.init(blank.astype(np.uint8), (140, 100, 40, 40))
+    assert first.score == 0.0 and first.lost
+    for _ in range(3):
+        result = tracker.update(blank.astype(np.uint8))
+        assert result.score == 0.0 and result.lost
+
+
+def test_plain_object_on_a_different_background_is_not_featureless():
+    tracker = Tracker(backend=ScriptedBackend(lambda n: np.stack([peak_map()] * n)))
+    assert not tracker.init(frame(), (140, 100, 40, 40)).lost  # uniform square, other background
+    assert not tracker.update(frame()).lost
+
+
+def test_min_texture_zero_turns_the_check_off():
+    tracker = Tracker(backend=ScriptedBackend(lambda n: np.stack([peak_map()] * n)), config={"min_texture": 0.0})
+    assert not tracker.init(np.zeros((240, 320, 3), np.uint8), (140, 100, 40, 40)).lost
