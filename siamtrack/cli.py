@@ -26,6 +26,21 @@ EXIT_INTERRUPTED = 130
 
 
 def _weights_info(args: argparse.Namespace) -> int:
+    from .export.contract import is_exported_model
+
+    if is_exported_model(args.file):  # an export folder: read through ONNX Runtime, no torch needed
+        from .backends import create_backend
+        from .export.contract import CHECKSUMS_FILE, GRAPH_FILES
+        from .metadata import describe_metadata
+
+        backend = create_backend("onnx", args.file, device="cpu")
+        info = backend.info
+        print("\n".join([f"export:         {args.file} ({', '.join(GRAPH_FILES.values())}; "
+                         f"checksums in {CHECKSUMS_FILE} verified)",
+                         f"from weights:   sha256 {info.weights_sha256}",
+                         f"kernel:         {'x'.join(str(v) for v in info.kernel_shape)} per target",
+                         *describe_metadata(info.metadata)]))
+        return EXIT_OK
     from .weights import describe, load_weights
 
     print(describe(load_weights(args.file)))

@@ -87,3 +87,19 @@ class ModelMetadata:
             return cls(**converted)
         except TypeError as exc:
             raise WeightsError(f"invalid model metadata: {exc}") from None
+
+
+def describe_metadata(meta: ModelMetadata) -> list[str]:
+    """``weights info`` lines about a network: architecture, input convention, sizes, provenance."""
+    lines = [
+        f"architecture:   {meta.architecture}, widths {list(meta.widths)}, "
+        f"batch norm {'yes (eps %g)' % meta.bn_eps if meta.batch_norm else 'folded/none'}",
+        f"input:          {meta.input_colour} 0..255, mean {list(meta.input_mean)}, std {list(meta.input_std)}",
+        f"sizes:          exemplar {meta.exemplar_size}, instance {meta.instance_size}, "
+        f"stride {meta.total_stride}",
+        f"response:       x {meta.response_scale:g} + {meta.response_bias:g}",
+    ]
+    if meta.template_crop:
+        lines.append(f"template:       central {meta.template_crop}x{meta.template_crop} exemplar feature cells")
+    lines += [f"provenance:     {key} = {value}" for key, value in sorted(meta.provenance.items())]
+    return lines

@@ -34,7 +34,7 @@ import torch
 
 from .errors import WeightsError
 from .files import sha256_of, write_atomically
-from .metadata import ModelMetadata
+from .metadata import ModelMetadata, describe_metadata
 from .network.backbones import infer_alexnet_widths
 
 FORMAT_NAME = "siamtrack-weights"
@@ -256,19 +256,6 @@ def describe(weights: ModelWeights) -> str:
     meta = weights.metadata
     parameters = sum(int(t.numel()) for k, t in weights.state_dict.items()
                      if not k.endswith(("running_mean", "running_var")))
-    lines = [
-        f"file:           {weights.source}",
-        f"layout:         {weights.layout}",
-        f"architecture:   {meta.architecture}, widths {list(meta.widths)}, "
-        f"batch norm {'yes (eps %g)' % meta.bn_eps if meta.batch_norm else 'folded/none'}",
-        f"parameters:     {parameters:,}",
-        f"input:          {meta.input_colour} 0..255, mean {list(meta.input_mean)}, std {list(meta.input_std)}",
-        f"sizes:          exemplar {meta.exemplar_size}, instance {meta.instance_size}, "
-        f"stride {meta.total_stride}",
-        f"response:       x {meta.response_scale:g} + {meta.response_bias:g}",
-    ]
-    if meta.template_crop:
-        lines.append(f"template:       central {meta.template_crop}x{meta.template_crop} exemplar feature cells")
-    for key, value in sorted(meta.provenance.items()):
-        lines.append(f"provenance:     {key} = {value}")
+    lines = [f"file:           {weights.source}", f"layout:         {weights.layout}",
+             f"parameters:     {parameters:,}", *describe_metadata(meta)]
     return "\n".join(lines)

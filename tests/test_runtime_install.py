@@ -59,3 +59,11 @@ def test_eval_without_torch_writes_its_report(tmp_path):
     report = json.loads((tmp_path / "rep" / "report.json").read_text())
     assert set(report["summary"]) == {"siamtrack", "kcf"}
     assert report["environment"]["opencv"] == cv2.__version__
+
+
+def test_weights_info_on_an_export_folder_without_torch():
+    from siamtrack.models import PROJECT_WEIGHTS_DIR
+
+    result = run_without_torch("weights", "info", PROJECT_WEIGHTS_DIR / "siamtrack-default-onnx")
+    assert result.returncode == 0, result.stderr
+    assert "checksums in checksums.json verified" in result.stdout and "architecture:" in result.stdout
