@@ -8,6 +8,7 @@ arguments or unreadable input (a one-line message on stderr, never a traceback),
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import re
 import sys
@@ -534,6 +535,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code (the console script passes it to the shell)."""
     _quiet_native_logs()
     _stop_on_signals()
+    # Library warnings (a truncated file, a slow backend choice) reach the user as one line each.
+    logging.basicConfig(format="siamtrack: warning: %(message)s", level=logging.WARNING)
     argv = _attach_negative_boxes(list(sys.argv[1:] if argv is None else argv))
     args = build_parser().parse_args(argv)
     args.argv = argv

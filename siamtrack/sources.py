@@ -142,6 +142,7 @@ class VideoFileSource(FrameSource):
         fps = self._capture.get(cv2.CAP_PROP_FPS)
         self.fps = fps if fps and np.isfinite(fps) and fps > 0 else 30.0
         total = int(self._capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+        self.header_frames = total if total > 0 else None  # what the container says it holds
         if total > 0:
             last = total if options.end is None else min(total, options.end)
             self.frame_count = max(0, (last - options.start + options.stride - 1) // options.stride)
@@ -157,7 +158,12 @@ class VideoFileSource(FrameSource):
         while options.end is None or index < options.end:
             ok, image = self._capture.read()
             if not ok or image is None:
-                return  # end of file, or a file that ends early: what was read stands
+                # End of file, or a file that ends early: what was read stands, with a word.
+                expected = self.header_frames if options.end is None else min(options.end, self.header_frames or 0)
+                if self.header_frames and index < expected:
+                    LOG.warning("%s ended after %d frames, before the %d its header announces (truncated or "
+                                "damaged file?)", self.description, index, self.header_frames)
+                return
             if _selected(index, options):
                 yield Frame(index, index / self.fps, image)
             index += 1

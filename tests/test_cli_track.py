@@ -100,6 +100,7 @@ def test_file_that_ends_early_leaves_valid_outputs(tmp_path, video, model, clip)
     result = siamtrack("track", cut, "--box", box_text(clip), "--model", model, "--device", "cpu",
                        "--results", tmp_path / "r.jsonl", "--output", tmp_path / "out.avi")
     assert result.returncode == 0, result.stderr
+    assert f"ended after {readable} frames, before the {CLIP.frames} its header announces" in result.stderr
     rows = [json.loads(line) for line in (tmp_path / "r.jsonl").read_text().splitlines()]
     assert len(rows) == readable
     assert count_frames(tmp_path / "out.avi")[0] == readable
