@@ -1,7 +1,8 @@
 """The ``siamtrack`` command line.
 
 Exit codes: 0 done, 1 some batch jobs failed (``batch`` only; the summary names them), 2 bad
-arguments or unreadable input (a one-line message on stderr, never a traceback), 130 interrupted
+arguments or unreadable input (a one-line message on stderr, never a traceback), 3 a live source
+failed mid-run (outputs hold everything tracked until then), 130 interrupted
 (Ctrl-C), 143 stopped by SIGTERM, 129 by SIGHUP; outputs are finalised in every case.
 """
 
@@ -23,6 +24,7 @@ from .errors import SiamtrackError
 EXIT_OK = 0
 EXIT_FAILED = 1  # batch: some jobs failed
 EXIT_USAGE = 2
+EXIT_SOURCE_FAILED = 3  # a live source died and did not come back within --reconnect-timeout
 EXIT_INTERRUPTED = 130
 
 
@@ -175,7 +177,9 @@ def _track(args: argparse.Namespace) -> int:
     for path in [*args.results, *([args.output] if args.output else [])]:
         _say(args, f"wrote {path}")
     if summary.ended_by not in ("end", "user"):
-        _say(args, f"stopped early: {summary.ended_by}")
+        # Said even with --quiet: a script must be able to tell a dead camera from a clean end.
+        print(f"siamtrack: error: the source failed: {summary.ended_by}", file=sys.stderr)
+        return EXIT_SOURCE_FAILED
     return EXIT_OK
 
 

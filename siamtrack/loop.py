@@ -140,7 +140,6 @@ def run_tracking(source: FrameSource, tracker: Union[Tracker, MultiTracker],
     finally:
         if sink is not None:
             sink.close()
-    failure = getattr(source, "failure", None)
-    if failure and ended_by == "end":
-        ended_by = failure
+    if source.failure and ended_by == "end":
+        ended_by = source.failure
     return LoopSummary(processed, tracked, source.dropped, time.monotonic() - began, ended_by)

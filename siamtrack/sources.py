@@ -44,7 +44,9 @@ class SourceOptions:
             work at the cost of larger motion between processed frames.
         end: stop before this frame index (None: to the end).
         reconnect_timeout: live sources: seconds to keep trying to reopen a stream that died
-            before giving up. 0 gives up at once.
+            before giving up (0 gives up at once). It also bounds every single wait on a stream
+            (opening, one read; at least 1 s each), and a source that delivers no frame for
+            2 x that + 1 s ends the run as failed, however the stream misbehaves.
         folder_fps: frame rate assumed for image folders, for timestamps.
     """
 
@@ -107,6 +109,7 @@ class FrameSource:
         self.fps: Optional[float] = None
         self.frame_count: Optional[int] = None  # frames that will be yielded, when known
         self.dropped = 0
+        self.failure: Optional[str] = None  # why a live source ended early, if it died
 
     def __iter__(self) -> Iterator[Frame]:
         raise NotImplementedError
@@ -225,8 +228,11 @@ class LiveSource(FrameSource):
         self._consumed_index = -1
         self._finished = False
         self._stop = threading.Event()
-        self.failure: Optional[str] = None  # why the stream ended, if it died
-        self._began = time.monotonic()
+        self._began = self._last_frame = time.monotonic()
+        # A stream that stops sending without closing blocks read() (an RTSP server that
+        # hangs, a camera unplugged mid-frame): the consumer gives up after this long without a
+        # frame, whatever the reader thread is doing.
+        self.stall_limit = 2 * wait_limit(options) + 1.0
         self._thread = threading.Thread(target=self._read_loop, name="siamtrack-reader", daemon=True)
         self._thread.start()
 
@@ -249,6 +255,7 @@ class LiveSource(FrameSource):
 
     def _publish(self, image: np.ndarray) -> None:
         with self._condition:
+            self._last_frame = time.monotonic()
             index = self._delivered
             self._delivered += 1
             if self.options.end is not None and index >= self.options.end:
@@ -283,7 +290,12 @@ class LiveSource(FrameSource):
         while True:
             with self._condition:
                 while not self._finished and (self._latest is None or self._latest.index <= self._consumed_index):
-                    self._condition.wait(0.5)
+                    if time.monotonic() - self._last_frame > self.stall_limit:
+                        self.failure = (f"{self.description}: no frame for {self.stall_limit:g} s "
+                                        f"(stalled stream); giving up")
+                        self._stop.set()
+                        return
+                    self._condition.wait(0.25)  # short, so that Ctrl-C is seen at once
                 latest = self._latest
                 if latest is None or latest.index <= self._consumed_index:
                     return  # finished and nothing new
@@ -292,9 +304,24 @@ class LiveSource(FrameSource):
 
     def close(self) -> None:
         self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=5.0)
-        self._capture.release()
+        self._thread.join(timeout=1.0)
+        if not self._thread.is_alive():
+            self._capture.release()
+        # else: the reader is blocked inside read(); releasing the capture under it could crash,
+        # so the daemon thread keeps it until its own timeout (or the process exit) ends it.
+
+
+def wait_limit(options: SourceOptions) -> float:
+    """Seconds any one wait on a live source may take (open, read): ``reconnect_timeout``, at least 1."""
+    return max(options.reconnect_timeout, 1.0)
+
+
+def open_stream(url: str, options: SourceOptions) -> Capture:
+    """Open a network stream with FFmpeg's open and read timeouts set, so that a host that accepts
+    and never answers, or a stream that stops sending, cannot block for FFmpeg's default minutes."""
+    milliseconds = int(wait_limit(options) * 1000)
+    return cv2.VideoCapture(url, cv2.CAP_FFMPEG, [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, milliseconds,
+                                                  cv2.CAP_PROP_READ_TIMEOUT_MSEC, milliseconds])
 
 
 SourceSpec = Union[str, int, Path]
@@ -322,7 +349,7 @@ def open_source(spec: SourceSpec, options: SourceOptions = SourceOptions()) -> F
         return LiveSource(f"camera {index}", lambda: cv2.VideoCapture(index), options)
     if kind == "stream":
         url = str(spec)
-        return LiveSource(url, lambda: cv2.VideoCapture(url), options)
+        return LiveSource(url, lambda: open_stream(url, options), options)
     path = Path(spec)
     if kind == "folder":
         return ImageFolderSource(path, options)

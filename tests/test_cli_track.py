@@ -222,3 +222,47 @@ def test_one_bad_box_among_several_is_a_clean_error(tmp_path, video, model, clip
                        "--device", "cpu", "--results", tmp_path / "r.jsonl")
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert result.stderr.strip().count("\n") == 0
+
+
+def test_a_stream_that_stalls_ends_with_exit_3_and_its_results(tmp_path):
+    import time
+
+    from tests.stream_server import StreamServer
+
+    with StreamServer(frames=20) as server:
+        began = time.monotonic()
+        result = siamtrack("track", server.url, "--box", "30,40,40,40", "--results", tmp_path / "r.jsonl",
+                           "--reconnect-timeout", "1")
+        elapsed = time.monotonic() - began
+    assert result.returncode == 3, result.stderr
+    assert "the source failed" in result.stderr and elapsed < 30
+    assert 0 < len((tmp_path / "r.jsonl").read_text().splitlines()) <= 20
+
+
+def test_ctrl_c_on_a_stalled_stream_acts_at_once(tmp_path):
+    import signal
+    import time
+
+    from tests.stream_server import StreamServer
+
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    with StreamServer(frames=5) as server:
+        process = subprocess.Popen([sys.executable, "-m", "siamtrack.cli", "track", server.url, "--box", "30,40,40,40",
+                                    "--results", str(tmp_path / "r.jsonl"), "--reconnect-timeout", "60"],
+                                   stderr=subprocess.PIPE, text=True, env=env)
+        try:
+            partial = tmp_path / ".r.part.jsonl"
+            deadline = time.monotonic() + 120
+            while not (partial.is_file() and partial.read_text().count("\n") >= 3):
+                assert time.monotonic() < deadline and process.poll() is None, "tracking never started"
+                time.sleep(0.05)
+            time.sleep(1.0)  # the stream is silent now; the reader waits on it
+            sent = time.monotonic()
+            process.send_signal(signal.SIGINT)
+            _, stderr = process.communicate(timeout=30)
+            took = time.monotonic() - sent
+        finally:
+            process.kill()
+    assert process.returncode == 130 and "interrupted" in stderr
+    assert took < 3.0, f"Ctrl-C took {took:.1f} s"
+    assert (tmp_path / "r.jsonl").is_file()

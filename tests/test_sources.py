@@ -165,3 +165,40 @@ def test_reader_thread_stops_on_close():
     next(iter(source))
     source.close()
     assert not any(t.name == "siamtrack-reader" and t.is_alive() for t in threading.enumerate())
+
+
+class HangingCamera(FakeCamera):
+    """Delivers ``frames`` frames, then blocks inside read() (a stream that stops sending)."""
+
+    def __init__(self, frames):
+        super().__init__(period=0.002)
+        self.frames = frames
+        self.unblock = threading.Event()
+
+    def read(self):
+        if self.delivered >= self.frames:
+            self.unblock.wait(30)
+            return False, None
+        return super().read()
+
+
+def test_a_read_that_never_returns_ends_the_source_in_bounded_time():
+    camera = HangingCamera(frames=3)
+    source = LiveSource("hanging camera", lambda: camera, SourceOptions(reconnect_timeout=0.5))
+    began = time.monotonic()
+    with source:
+        got = list(source)
+    elapsed = time.monotonic() - began
+    camera.unblock.set()
+    assert got and "no frame for 3 s (stalled stream)" in source.failure
+    assert elapsed < source.stall_limit + 2.5  # the stall limit plus close()'s one-second join
+
+
+def test_a_host_that_accepts_and_never_answers_fails_to_open_in_bounded_time():
+    from tests.stream_server import StreamServer
+
+    with StreamServer(frames=0) as server:
+        began = time.monotonic()
+        with pytest.raises(SourceError, match="cannot open"):
+            open_source(server.url, SourceOptions(reconnect_timeout=1.0))
+        assert time.monotonic() - began < 10
