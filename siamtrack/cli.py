@@ -557,6 +557,9 @@ def main(argv: Sequence[str] | None = None) -> int:
               f"installed or cannot be imported (pip install 'siamtrack[torch]', '[export]', "
               f"'[train]' or '[onnx]')", file=sys.stderr)
         return EXIT_USAGE
+    except BrokenPipeError:  # the reader went away (`siamtrack weights info ... | head`): not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        return EXIT_OK
     except StoppedBySignal as stop:
         import signal
 
