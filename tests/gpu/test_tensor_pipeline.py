@@ -81,10 +81,11 @@ def test_tensor_pipeline_boxes_match_opencv_pipeline_on_dev(dev_data, name, scal
         tracker.init(frames[0], box)
         boxes[pipeline] = np.array([tracker.update(frame).box for frame in frames[1:]])
     # Crops agree within a grey level, so responses differ by a hair: the boxes are the same
-    # until a near-tie between two scales goes the other way (Crossing, single pass: at frame 36;
-    # the sizes differ by a scale step for a few frames, then converge again).
+    # until a near-tie between two scales goes the other way (default model v2, pyramid: Crossing
+    # at frame 14, Biker at 30); after that they differ by about a scale step (under 2.5 px on
+    # these sequences) and keep converging instead of drifting apart.
     difference = np.abs(boxes["tensor"] - boxes["opencv"]).max(axis=1)
-    assert np.mean(difference <= 0.5) >= 0.75 and difference[:30].max() <= 0.5 and difference.max() <= 16
+    assert difference[:10].max() <= 0.5 and difference.max() <= 4 and difference[-1] <= 2
 
 
 def test_tensor_pipeline_with_several_targets_and_a_lost_one():
