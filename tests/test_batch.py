@@ -122,6 +122,7 @@ def spawned_workers(parent_pid):
     return [int(pid) for pid in children if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()]
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="finds the worker through /proc (Linux)")
 def test_batch_worker_killed_mid_job_is_retried(clips, tmp_path):
     write_clip(clips / "long.mp4", frames=300)
@@ -146,10 +147,9 @@ def test_batch_worker_killed_mid_job_is_retried(clips, tmp_path):
     assert summary["a"]["status"] == "ok" and len((out / "long.jsonl").read_text().splitlines()) == 300
 
 
-ray = pytest.importorskip("ray", reason="Ray is the cluster extra: pip install 'siamtrack[cluster]'")
-
-
+@pytest.mark.slow
 def test_batch_on_a_local_ray_cluster(clips, tmp_path):
+    pytest.importorskip("ray", reason="Ray is the cluster extra: pip install 'siamtrack[cluster]'")
     jobs = write_jobs(clips / "jobs.csv", 'source,box\na.mp4,"30,40,40,40"\nb.mp4,"30,40,40,40;5,5,20,20"\n'
                                           'missing.mp4,"1,1,5,5"\n')
     out = tmp_path / "out"

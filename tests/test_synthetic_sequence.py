@@ -23,6 +23,7 @@ def test_clip_boxes_follow_the_object():
     assert ((boxes[:, 0] >= -1) & (boxes[:, 0] + boxes[:, 2] <= spec.width + 1)).all()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_tracker_keeps_iou_above_half_on_every_frame(reference_tracker_factory, seed):
     frames, boxes = make_clip(ClipSpec(frames=60, seed=seed))

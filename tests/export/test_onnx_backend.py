@@ -81,6 +81,7 @@ class MatmulTorchBackend:
             return self.search(torch.from_numpy(crops), per_crop).flatten(0, 1).numpy()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["Crossing", "Biker"])
 @pytest.mark.parametrize("scale_search", ["single", "pyramid"])
 def test_boxes_match_torch_on_dev_sequences(dev_data, name, scale_search):

@@ -69,6 +69,7 @@ def _dev_frames(dev_data, name, count):
     return [cv2.imread(str(p)) for p in sequence.frames[:count]], tuple(sequence.boxes[0])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["Crossing", "Biker"])
 @pytest.mark.parametrize("scale_search", ["single", "pyramid"])
 def test_tensor_pipeline_boxes_match_opencv_pipeline_on_dev(dev_data, name, scale_search):

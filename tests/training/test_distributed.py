@@ -66,6 +66,7 @@ def test_one_ddp_step_keeps_ranks_identical(tmp_path, data):
     assert changed
 
 
+@pytest.mark.slow
 def test_train_runs_under_two_processes(tmp_path, data):
     mp.spawn(ddp_train, args=(2, free_port(), data, tmp_path / "run"), nprocs=2, join=True)
     assert (tmp_path / "run" / MODEL_NAME).is_file() and (tmp_path / "run" / "log.csv").is_file()
