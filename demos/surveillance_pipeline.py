@@ -58,8 +58,8 @@ def run(streams: dict[str, Sequence[Sequence[float]]], output_dir: Path, model: 
                     continue
                 if source not in started:  # targets start on each stream's first frame
                     for box in streams[source]:
-                        target = trackers[source].add(frame.image, box)
-                        writers[source].write(frame.index, frame.timestamp, _first(box, target), target)
+                        first = trackers[source].add(frame.image, box)
+                        writers[source].write(frame.index, frame.timestamp, first, first.target_id)
                     started.add(source)
                     continue
                 batch.append((source, frame))
@@ -71,12 +71,6 @@ def run(streams: dict[str, Sequence[Sequence[float]]], output_dir: Path, model: 
         for writer in writers.values():
             writer.close()
     return {source: writer.rows_written for source, writer in writers.items()}
-
-
-def _first(box: Sequence[float], target: int):
-    from siamtrack.results import TrackResult
-
-    return TrackResult(tuple(float(v) for v in box), 1.0, False, 0, target)
 
 
 def generate_streams(count: int, folder: Path) -> dict[str, list[list[float]]]:

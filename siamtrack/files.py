@@ -4,27 +4,23 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
+import secrets
 from pathlib import Path
 from typing import Callable
 
 
 def write_atomically(path: str | Path, write: Callable[[Path], None]) -> Path:
-    """Call ``write(temporary)`` for a file beside ``path``, then rename it over ``path``.
+    """Call ``write(temporary)`` for a new file beside ``path``, then rename it over ``path``.
 
     Readers see the old file or the complete new one, never a half-written one; a failure (or an
-    interrupt) removes the temporary file and leaves ``path`` as it was. The new file gets the
-    mode a plainly created file would (``mkstemp`` makes it 0600).
+    interrupt) removes the temporary file and leaves ``path`` as it was. ``write`` creates the
+    temporary file itself, so it gets the permissions any new file gets (the process umask),
+    not ``mkstemp``'s 0600.
     """
     path = Path(path)
-    handle, name = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(handle)
-    temporary = Path(name)
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
     try:
         write(temporary)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temporary, 0o666 & ~umask)
         os.replace(temporary, path)
     except BaseException:
         temporary.unlink(missing_ok=True)

@@ -106,7 +106,7 @@ def run_tracking(source: FrameSource, tracker: Union[Tracker, MultiTracker],
     ended_by = "end"
     try:
         targets.clear()
-        results = [targets._add(first.image, box)[1] for box in initial]
+        results = [targets.add(first.image, box) for box in initial]
         frame = first
         while True:
             for result in results:

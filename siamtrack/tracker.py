@@ -129,7 +129,7 @@ class MultiTracker:
 
     Example:
         >>> tracker = MultiTracker()
-        >>> car = tracker.add(frame, (x, y, w, h))
+        >>> car = tracker.add(frame, (x, y, w, h)).target_id
         >>> for frame in frames:
         ...     results = tracker.update(frame)   # {target id: TrackResult}
     """
@@ -239,8 +239,12 @@ class MultiTracker:
         self._stacked = None  # the batch of kernels changes
         return target, TrackResult((x, y, w, h), 0.0 if featureless else 1.0, featureless, 0, target.target_id)
 
-    def add(self, frame: np.ndarray, box: Sequence[float]) -> int:
-        """Start tracking the object inside ``box`` on ``frame``; returns its new target id.
+    def add(self, frame: np.ndarray, box: Sequence[float]) -> TrackResult:
+        """Start tracking the object inside ``box`` on ``frame``.
+
+        Returns:
+            Its result on this frame: the given box, score 1 (0 and lost for a featureless
+            box), frame index 0, and its new ``target_id``, which ``remove`` takes.
 
         Args:
             frame: H x W x 3 uint8 BGR (grayscale and BGRA are converted); the same size as the
@@ -251,7 +255,7 @@ class MultiTracker:
         Raises:
             InputError: bad frame or box.
         """
-        return self._add(frame, box)[0].target_id
+        return self._add(frame, box)[1]
 
     def remove(self, target_id: int) -> None:
         """Stop tracking a target. Its id is never reused.

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from siamtrack import MultiTracker, Tracker, update_streams
+from siamtrack import MultiTracker, Tracker, TrackResult, update_streams
 from siamtrack.errors import ConfigError, InputError
 from siamtrack.evaluation.metrics import iou
 from siamtrack.synthetic import ClipSpec, make_clip, make_crossing_clip
@@ -30,14 +30,16 @@ def test_all_targets_go_through_one_backend_call_per_frame():
 def test_add_and_remove_at_any_frame_keep_ids_stable():
     tracker = MultiTracker(backend=scripted())
     assert tracker.update(frame()) == {}
-    first = tracker.add(frame(), (140, 100, 40, 40))
+    added = tracker.add(frame(), (140, 100, 40, 40))
+    assert added == TrackResult((140.0, 100.0, 40.0, 40.0), 1.0, False, 0, 1)  # its first result
+    first = added.target_id
     tracker.update(frame())
-    second = tracker.add(frame(), (20, 20, 30, 30))
+    second = tracker.add(frame(), (20, 20, 30, 30)).target_id
     assert (first, second) == (1, 2)
     results = tracker.update(frame())
     assert results[first].frame_index == 2 and results[second].frame_index == 1
     tracker.remove(first)
-    third = tracker.add(frame(), (200, 150, 50, 40))
+    third = tracker.add(frame(), (200, 150, 50, 40)).target_id
     assert third == 3  # ids are never reused
     results = tracker.update(frame())
     assert sorted(results) == [2, 3] and tracker.ids == [2, 3] and len(tracker) == 2
@@ -139,7 +141,7 @@ def test_target_leaving_and_reentering_is_lost_then_reacquired(default_tracker_f
                     offscreen=(30, 50), seed=5)
     frames, truth = make_clip(spec)
     tracker = default_tracker_factory()
-    target = tracker.add(frames[0], truth[0])
+    target = tracker.add(frames[0], truth[0]).target_id
     results = [tracker.update(image)[target] for image in frames[1:]]
     outside = [i for i in range(1, len(frames)) if truth[i][0] >= spec.width]
     assert outside, "the clip must take the object out of the frame"
@@ -154,7 +156,7 @@ def test_target_leaving_and_reentering_is_lost_then_reacquired(default_tracker_f
 def test_two_crossing_targets_keep_their_own_objects(default_tracker_factory):
     frames, truth_a, truth_b = make_crossing_clip(frames=60, seed=2)
     tracker = default_tracker_factory()
-    a, b = tracker.add(frames[0], truth_a[0]), tracker.add(frames[0], truth_b[0])
+    a, b = tracker.add(frames[0], truth_a[0]).target_id, tracker.add(frames[0], truth_b[0]).target_id
     history = [tracker.update(image) for image in frames[1:]]
     tail = range(len(frames) - 10, len(frames))  # well after the crossing (middle frame)
     assert min(float(iou(history[i - 1][a].box, truth_a[i])[0]) for i in tail) > 0.5
@@ -187,7 +189,7 @@ def test_reinit_and_replacement_never_reuse_old_kernels():
     tracker.update(frame(value=150))
     assert not np.allclose(backend.batches[-1], first)
     multi = MultiTracker(backend=backend)
-    a = multi.add(frame(value=50), (140, 100, 40, 40))
+    a = multi.add(frame(value=50), (140, 100, 40, 40)).target_id
     multi.update(frame())
     before = backend.batches[-1]
     multi.remove(a)
