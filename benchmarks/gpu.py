@@ -126,12 +126,11 @@ def main() -> int:
 
     def build(variant: dict, backend_object=None) -> MultiTracker:
         model = weights if variant["backend"] == "torch" else default_model_path("onnx")
+        graphs = variant["graphs"]
         if backend_object is not None:
-            tracker = MultiTracker(backend=backend_object, pipeline="tensor")
-        else:
-            tracker = MultiTracker(model=model, backend=variant["backend"], device=args.device, pipeline="tensor")
-        tracker._tensor_step.use_graphs = variant["graphs"] and args.device.startswith("cuda")
-        return tracker
+            return MultiTracker(backend=backend_object, pipeline="tensor", cuda_graphs=graphs)
+        return MultiTracker(model=model, backend=variant["backend"], device=args.device, pipeline="tensor",
+                            cuda_graphs=graphs)
 
     results: dict = {"latency_one_target": {}, "throughput_targets": {}, "throughput_streams": {}}
     target_counts = [int(v) for v in args.targets.split(",")]

@@ -5,7 +5,7 @@ Quick use::
     from siamtrack import Tracker
     tracker = Tracker(model="weights.pth")
     tracker.init(frame, (x, y, w, h))      # BGR uint8 frame, 0-based box in pixels
-    result = tracker.update(next_frame)    # TrackResult(box, score, lost, frame_index)
+    result = tracker.update(next_frame)    # TrackResult(box, score, lost, frame_index, target_id)
 
 The public names are imported lazily, so ``import siamtrack`` stays cheap (no torch).
 """
@@ -21,6 +21,7 @@ _EXPORTS = {
     "Tracker": "siamtrack.tracker",
     "MultiTracker": "siamtrack.tracker",
     "update_streams": "siamtrack.tracker",
+    "StageTimes": "siamtrack.tracker",
     "default_model_path": "siamtrack.models",
     "TrackResult": "siamtrack.results",
     "Box": "siamtrack.results",
@@ -48,7 +49,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .metadata import ModelMetadata
     from .results import Box, TrackResult
     from .models import default_model_path
-    from .tracker import MultiTracker, Tracker, update_streams
+    from .tracker import MultiTracker, StageTimes, Tracker, update_streams
     from .weights import ModelWeights, load_weights, save_weights
 
 

@@ -19,6 +19,7 @@ the middle kernel's.
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence, Union
@@ -54,6 +55,26 @@ def _as_config(config: ConfigLike) -> TrackerConfig:
         return load_config(config)
     raise ConfigError(f"config must be a TrackerConfig, a mapping, or a preset name/path; got "
                       f"{type(config).__name__}")
+
+
+@dataclass(frozen=True)
+class StageTimes:
+    """Where one update's time went, in milliseconds (:attr:`MultiTracker.stage_times`).
+
+    Attributes:
+        crop: checking the frame, planning and cutting the search crops.
+        network: the backbone and cross-correlation call; with :func:`update_streams` it is the
+            batched call shared by all trackers of that update.
+        head: finding each target's peak and moving its box.
+
+    On the ``tensor`` pipeline crops, network and head run as one device step, all counted as
+    ``network``. Whatever is not in these three (Python overhead around them) is the caller's
+    measured total minus their sum.
+    """
+
+    crop: float = 0.0
+    network: float = 0.0
+    head: float = 0.0
 
 
 @dataclass
@@ -126,6 +147,8 @@ class MultiTracker:
             torch (:mod:`siamtrack.gpu`): the frame is uploaded once and nothing but the peaks
             comes back, which is what makes a GPU fast. ``auto``: ``tensor`` when the backend
             runs on CUDA, else ``opencv``.
+        cuda_graphs: on the tensor pipeline on CUDA, capture each frame's step as a CUDA graph
+            and replay it (less launch overhead); False launches the kernels one by one.
 
     Example:
         >>> tracker = MultiTracker()
@@ -135,7 +158,8 @@ class MultiTracker:
     """
 
     def __init__(self, model: Any = None, backend: "str | Backend" = "auto", device: str = "auto",
-                 config: ConfigLike = None, threads: int | None = None, pipeline: str = "auto") -> None:
+                 config: ConfigLike = None, threads: int | None = None, pipeline: str = "auto",
+                 cuda_graphs: bool = True) -> None:
         from .backends import create_backend
 
         if pipeline not in PIPELINES:
@@ -155,6 +179,7 @@ class MultiTracker:
         self._next_id = 1
         self._frame_shape: tuple[int, int] | None = None
         self._stacked: tuple[tuple, Any] | None = None  # (layout, kernels) of the last batch
+        self._stage_times = StageTimes()
         on_device = isinstance(self._backend, DeviceBackend)
         if pipeline == "tensor" and not on_device:
             raise ConfigError(f"the tensor pipeline needs a backend with track_tensors (torch or tensorrt), "
@@ -163,7 +188,13 @@ class MultiTracker:
         if pipeline == "tensor" or (pipeline == "auto" and on_device and str(self._backend.device).startswith("cuda")):
             from .gpu.step import TensorStep
 
-            self._tensor_step = TensorStep(self._backend, self.config, self._head, self.metadata.instance_size)
+            self._tensor_step = TensorStep(self._backend, self.config, self._head, self.metadata.instance_size,
+                                           cuda_graphs=cuda_graphs)
+
+    @property
+    def stage_times(self) -> StageTimes:
+        """Where the last :meth:`update`'s time went (all zero before the first)."""
+        return self._stage_times
 
     @property
     def pipeline(self) -> str:
@@ -198,8 +229,31 @@ class MultiTracker:
                 f"remove the targets (or call init() again) for a new video size")
         return image
 
-    def _add(self, frame: np.ndarray, box: Sequence[float],
-             target_id: int | None = None) -> tuple[_Target, TrackResult]:
+    def add(self, frame: np.ndarray, box: Sequence[float], target_id: int | None = None) -> TrackResult:
+        """Start tracking the object inside ``box`` on ``frame``.
+
+        Args:
+            frame: H x W x 3 uint8 BGR (grayscale and BGRA are converted); the same size as the
+                frames of the targets already tracked.
+            box: (x, y, w, h) in pixels, 0-based top-left, floats allowed. It may stick out of
+                the frame but must overlap it.
+            target_id: the id to give it (e.g. a detector's track id), >= 1 and not in use;
+                None takes the next unused one. Automatic ids continue above every id given.
+
+        Returns:
+            Its result on this frame: the given box, score 1 (0 and lost for a featureless
+            box), frame index 0, and its ``target_id``, which ``remove`` takes.
+
+        Raises:
+            InputError: bad frame or box.
+            KeyError: ``target_id`` is in use.
+            ValueError: ``target_id`` is below 1.
+        """
+        if target_id is not None:
+            if target_id < 1:
+                raise ValueError(f"target ids start at 1, got {target_id}")
+            if target_id in self._targets:
+                raise KeyError(f"target id {target_id} is in use")
         image = self._check_frame(frame)
         x, y, w, h = validate_box(box, image.shape)
         config, model = self.config, self.metadata
@@ -230,32 +284,15 @@ class MultiTracker:
             gains = np.ones(count)
         own_contrast = self._head.contrast(own[middle])
         if target_id is None:
-            target_id, self._next_id = self._next_id, self._next_id + 1
+            target_id = self._next_id
+        self._next_id = max(self._next_id, target_id + 1)
         target = _Target(target_id=target_id, center=center, initial_size=(w, h),
                          initial_search_side=search_side, kernels=kernels, gains=gains, pad_color=pad_color,
                          reference_contrast=max(own_contrast, 1e-6), featureless=featureless)
         self._targets[target.target_id] = target
         self._frame_shape = image.shape[:2]
         self._stacked = None  # the batch of kernels changes
-        return target, TrackResult((x, y, w, h), 0.0 if featureless else 1.0, featureless, 0, target.target_id)
-
-    def add(self, frame: np.ndarray, box: Sequence[float]) -> TrackResult:
-        """Start tracking the object inside ``box`` on ``frame``.
-
-        Returns:
-            Its result on this frame: the given box, score 1 (0 and lost for a featureless
-            box), frame index 0, and its new ``target_id``, which ``remove`` takes.
-
-        Args:
-            frame: H x W x 3 uint8 BGR (grayscale and BGRA are converted); the same size as the
-                frames of the targets already tracked.
-            box: (x, y, w, h) in pixels, 0-based top-left, floats allowed. It may stick out of
-                the frame but must overlap it.
-
-        Raises:
-            InputError: bad frame or box.
-        """
-        return self._add(frame, box)[1]
+        return TrackResult((x, y, w, h), 0.0 if featureless else 1.0, featureless, 0, target.target_id)
 
     def remove(self, target_id: int) -> None:
         """Stop tracking a target. Its id is never reused.
@@ -337,9 +374,14 @@ class MultiTracker:
         plans = [self._plan(target, (width, height)) for target in self._targets.values()]
         if not plans:
             return {}
+        began = time.perf_counter()
         peaks = self._tensor_step.peaks(image, plans, self._batched_kernels(plans),
                                         [plan.target.pad_color for plan in plans])
-        return {plan.target.target_id: self._advance(plan, peak, (width, height)) for plan, peak in zip(plans, peaks)}
+        stepped = time.perf_counter()
+        results = {plan.target.target_id: self._advance(plan, peak, (width, height))
+                   for plan, peak in zip(plans, peaks)}
+        self._stage_times = StageTimes(0.0, (stepped - began) * 1e3, (time.perf_counter() - stepped) * 1e3)
+        return results
 
     def _advance(self, plan: _Plan, peak: Peak, frame_size: tuple[int, int]) -> TrackResult:
         """Update one target from the peak found in its crops."""
@@ -380,6 +422,9 @@ def update_streams(streams: Sequence[tuple[MultiTracker, np.ndarray]]) -> list[d
     The trackers must share one backend object (build it once with
     :func:`siamtrack.backends.create_backend` and pass it as ``backend=`` to each), because
     their crops and kernels go through it together. Per-target state stays in each tracker.
+    Trackers whose scale searches need different numbers of kernels per crop get one call per
+    kind. On the ``tensor`` pipeline each frame is its own device step (crops are cut from that
+    frame's tensor), so the trackers are updated one after the other.
 
     Args:
         streams: (tracker, its next frame) pairs; frames may differ in size between trackers.
@@ -388,34 +433,51 @@ def update_streams(streams: Sequence[tuple[MultiTracker, np.ndarray]]) -> list[d
         Each tracker's ``{target id: TrackResult}``, in the order given.
 
     Raises:
-        ConfigError: the trackers do not share one backend.
+        ConfigError: the trackers do not share one backend, or mix pipelines.
         InputError: a frame is bad or changed size for its tracker.
     """
     if not streams:
         return []
-    backend = streams[0][0]._backend
-    if any(tracker._backend is not backend for tracker, _ in streams):
+    trackers = [tracker for tracker, _ in streams]
+    backend = trackers[0]._backend
+    if any(tracker._backend is not backend for tracker in trackers):
         raise ConfigError("update_streams needs trackers that share one backend object")
-    if streams[0][0]._tensor_step is not None:  # on the device every frame is its own batch
+    pipelines = {tracker.pipeline for tracker in trackers}
+    if len(pipelines) > 1:
+        raise ConfigError(f"update_streams needs trackers on one pipeline, got {' and '.join(sorted(pipelines))}")
+    if pipelines == {"tensor"}:
         return [tracker._update_on_device(frame) for tracker, frame in streams]
-    prepared = [tracker._prepare(frame) for tracker, frame in streams]
+    prepared, crop_seconds = [], []
+    for tracker, frame in streams:
+        began = time.perf_counter()
+        prepared.append(tracker._prepare(frame))
+        crop_seconds.append(time.perf_counter() - began)
     active = [index for index, (_, crops, _) in enumerate(prepared) if crops is not None]
     results: list[dict[int, TrackResult]] = [{} for _ in streams]
+    network_seconds = 0.0
+    head_seconds = [0.0] * len(streams)
     # One call per kernels-per-crop count (trackers with another scale search need their own).
     calls: dict[int, list[int]] = {}
     for index in active:
-        calls.setdefault(streams[index][0].config.kernels_per_target, []).append(index)
+        calls.setdefault(trackers[index].config.kernels_per_target, []).append(index)
     for members in calls.values():
-        kernels = [streams[i][0]._batched_kernels(prepared[i][0]) for i in members]
+        called = time.perf_counter()
+        kernels = [trackers[i]._batched_kernels(prepared[i][0]) for i in members]
         crops = [prepared[i][1] for i in members]
         responses = backend.track(crops[0] if len(crops) == 1 else np.concatenate(crops),
                                   kernels[0] if len(kernels) == 1 else backend.stack(kernels))
+        network_seconds += time.perf_counter() - called
         start = 0
         for index in members:
+            finished = time.perf_counter()
             plans, _, frame_size = prepared[index]
             count = sum(plan.maps for plan in plans)
-            results[index] = streams[index][0]._finish(plans, responses[start:start + count], frame_size)
+            results[index] = trackers[index]._finish(plans, responses[start:start + count], frame_size)
             start += count
+            head_seconds[index] = time.perf_counter() - finished
+    for index, tracker in enumerate(trackers):
+        tracker._stage_times = StageTimes(crop_seconds[index] * 1e3, network_seconds * 1e3 if index in active else 0.0,
+                                          head_seconds[index] * 1e3)
     return results
 
 
@@ -465,7 +527,7 @@ class Tracker:
             InputError: bad frame or box.
         """
         self.reset()
-        _, result = self.targets._add(frame, box, target_id=1)  # the single target is always id 1
+        result = self.targets.add(frame, box, target_id=1)  # the single target is always id 1
         self._target_id = 1
         return result
 

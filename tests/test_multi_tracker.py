@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from siamtrack import MultiTracker, Tracker, TrackResult, update_streams
+from siamtrack import MultiTracker, StageTimes, Tracker, TrackResult, update_streams
 from siamtrack.errors import ConfigError, InputError
 from siamtrack.evaluation.metrics import iou
 from siamtrack.synthetic import ClipSpec, make_clip, make_crossing_clip
@@ -49,6 +49,26 @@ def test_add_and_remove_at_any_frame_keep_ids_stable():
     assert tracker.update(frame()) == {}
 
 
+def test_caller_chosen_ids_are_kept_and_automatic_ids_continue_above_them():
+    tracker = MultiTracker(backend=scripted())
+    assert tracker.add(frame(), (140, 100, 40, 40), target_id=7).target_id == 7
+    assert tracker.add(frame(), (20, 20, 30, 30)).target_id == 8
+    with pytest.raises(KeyError, match="target id 7 is in use"):
+        tracker.add(frame(), (20, 20, 30, 30), target_id=7)
+    with pytest.raises(ValueError, match="start at 1"):
+        tracker.add(frame(), (20, 20, 30, 30), target_id=0)
+    assert sorted(tracker.update(frame())) == [7, 8]
+
+
+def test_stage_times_record_the_last_update():
+    tracker = MultiTracker(backend=scripted())
+    assert tracker.stage_times == StageTimes()
+    tracker.add(frame(), (140, 100, 40, 40))
+    tracker.update(frame())
+    stages = tracker.stage_times
+    assert stages.crop > 0 and stages.network > 0 and stages.head > 0
+
+
 def test_remove_unknown_id():
     tracker = MultiTracker(backend=scripted())
     tracker.add(frame(), (140, 100, 40, 40))
@@ -85,6 +105,17 @@ def test_streams_share_one_backend_call():
     assert [sorted(r) for r in results] == [[1], [], [1, 2]]
     with pytest.raises(ConfigError, match="share one backend"):
         update_streams([(cameras[0], frame()), (MultiTracker(backend=scripted()), frame())])
+    assert cameras[1].stage_times.network == 0  # no targets: it took no part in the call
+
+
+def test_streams_on_different_pipelines_are_refused():
+    from siamtrack.backends import create_backend
+    from siamtrack.models import default_model_path
+
+    backend = create_backend("torch", default_model_path(), device="cpu")
+    host, device = MultiTracker(backend=backend), MultiTracker(backend=backend, pipeline="tensor")
+    with pytest.raises(ConfigError, match="one pipeline, got opencv and tensor"):
+        update_streams([(host, frame()), (device, frame())])
 
 
 def test_streams_with_different_scale_searches_take_one_call_each():

@@ -122,8 +122,7 @@ def test_cuda_graph_replay_matches_eager(dev_data):
     frames, box = _dev_frames(dev_data, "Crossing", 30)
     boxes = {}
     for graphs in (False, True):
-        tracker = Tracker(model=DEFAULT_WEIGHTS, backend="torch", device="cuda")
-        tracker.targets._tensor_step.use_graphs = graphs
-        tracker.init(frames[0], box)
-        boxes[graphs] = np.array([tracker.update(frame).box for frame in frames[1:]])
+        tracker = MultiTracker(model=DEFAULT_WEIGHTS, backend="torch", device="cuda", cuda_graphs=graphs)
+        target_id = tracker.add(frames[0], box).target_id
+        boxes[graphs] = np.array([tracker.update(frame)[target_id].box for frame in frames[1:]])
     assert np.abs(boxes[True] - boxes[False]).max() <= 0.5
