@@ -32,7 +32,7 @@ def calibration_samples(count_sequences: int = 6) -> list[dict[str, np.ndarray]]
     from siamtrack.backends import create_backend
     from siamtrack.crops import crop_squares
     from siamtrack.datasets import load_dataset
-    from siamtrack.training.augment import box_centre, context_side
+    from siamtrack.training.augment import box_center, context_side
 
     backend = create_backend("onnx", threads=2)
     meta = backend.metadata
@@ -43,13 +43,13 @@ def calibration_samples(count_sequences: int = 6) -> list[dict[str, np.ndarray]]
         first = labelled[0]
         pad = cv2.mean(frames[first])[:3]
         exemplar_side = context_side(sequence.boxes[first], 0.5)
-        exemplar = crop_squares(frames[first], tuple(box_centre(sequence.boxes[first])), [exemplar_side],
+        exemplar = crop_squares(frames[first], tuple(box_center(sequence.boxes[first])), [exemplar_side],
                                 meta.exemplar_size, pad)
         kernels = backend.template(exemplar)
         for index in labelled[1:]:
             # The single-pass step's input: one search crop, its kernels.
             side = context_side(sequence.boxes[index], 0.5) * meta.instance_size / meta.exemplar_size
-            crops = crop_squares(frames[index], tuple(box_centre(sequence.boxes[index])), [side],
+            crops = crop_squares(frames[index], tuple(box_center(sequence.boxes[index])), [side],
                                  meta.instance_size, pad)
             samples.append({"search_crops": crops, "crop_kernels": np.asarray(kernels)[None]})
     return samples

@@ -9,8 +9,8 @@ import numpy as np
 
 from .results import TrackResult
 
-TRACKING_COLOUR = (0, 220, 0)  # BGR green
-LOST_COLOUR = (0, 0, 255)  # BGR red
+TRACKING_COLOR = (0, 220, 0)  # BGR green
+LOST_COLOR = (0, 0, 255)  # BGR red
 
 
 def annotate(frame: np.ndarray, result: TrackResult, label: Optional[str] = None,
@@ -26,14 +26,14 @@ def annotate(frame: np.ndarray, result: TrackResult, label: Optional[str] = None
     """
     canvas = frame if in_place else frame.copy()
     x, y, w, h = result.box
-    colour = LOST_COLOUR if result.lost else TRACKING_COLOUR
+    color = LOST_COLOR if result.lost else TRACKING_COLOR
     top_left = (int(round(x)), int(round(y)))
     bottom_right = (int(round(x + w - 1)), int(round(y + h - 1)))
-    cv2.rectangle(canvas, top_left, bottom_right, colour, 2, cv2.LINE_AA)
+    cv2.rectangle(canvas, top_left, bottom_right, color, 2, cv2.LINE_AA)
     text = f"{label + '  ' if label else ''}score {result.score:.2f}{'  LOST' if result.lost else ''}"
     text_origin = (top_left[0], max(top_left[1] - 6, 14))
     cv2.putText(canvas, text, text_origin, cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 0), 3, cv2.LINE_AA)
-    cv2.putText(canvas, text, text_origin, cv2.FONT_HERSHEY_SIMPLEX, 0.5, colour, 1, cv2.LINE_AA)
+    cv2.putText(canvas, text, text_origin, cv2.FONT_HERSHEY_SIMPLEX, 0.5, color, 1, cv2.LINE_AA)
     if fps is not None:
         cv2.putText(canvas, f"{fps:.1f} fps", (8, 20), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (0, 0, 0), 3, cv2.LINE_AA)
         cv2.putText(canvas, f"{fps:.1f} fps", (8, 20), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (255, 255, 255), 1,

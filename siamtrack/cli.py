@@ -64,8 +64,8 @@ def _weights_convert(args: argparse.Namespace) -> int:
     from .weights import convert, describe
 
     overrides = {}
-    if args.input_colour:
-        overrides["input_colour"] = args.input_colour
+    if args.input_color:
+        overrides["input_color"] = args.input_color
     if args.response_scale is not None:
         overrides["response_scale"] = args.response_scale
     weights = convert(args.source, args.destination, provenance=_parse_notes(args.note), **overrides)
@@ -477,7 +477,7 @@ def build_parser() -> argparse.ArgumentParser:
         "convert", help="write weights of any supported layout in siamtrack's own format")
     conv.add_argument("source", help="input weights file")
     conv.add_argument("destination", help="output .pth file (siamtrack format)")
-    conv.add_argument("--input-colour", choices=("RGB", "BGR"),
+    conv.add_argument("--input-color", choices=("RGB", "BGR"),
                       help="channel order the network was trained on (default: RGB, as SiamFC)")
     conv.add_argument("--response-scale", type=float,
                       help="factor on the raw correlation (default: 0.001, as SiamFC)")

@@ -1,9 +1,9 @@
 """Cutting the exemplar and the multi-scale search regions out of a frame.
 
-A crop is a square of side ``size`` frame pixels centred on ``center`` (pixel-centre
+A crop is a square of side ``size`` frame pixels centered on ``center`` (pixel-center
 coordinates, sub-pixel allowed), resampled bilinearly to ``out_size`` pixels. Output pixel ``u``
 samples the frame at ``center + (u - (out_size - 1) / 2) * size / out_size``. Parts of the square
-outside the frame take ``pad_color`` (SiamFC pads with the frame's mean colour, which the
+outside the frame take ``pad_color`` (SiamFC pads with the frame's mean color, which the
 network has learnt to ignore).
 
 All scales of a search come from one ``cv2.remap`` call over stacked sampling grids: no Python
@@ -20,17 +20,17 @@ import numpy as np
 
 def sampling_grid(centers: Sequence[tuple[float, float]], sizes: Sequence[float],
                   out_size: int) -> tuple[np.ndarray, np.ndarray]:
-    """Frame coordinates sampled by square crops (one centre and side per crop).
+    """Frame coordinates sampled by square crops (one center and side per crop).
 
     Returns:
         ``(map_x, map_y)``, float32 arrays of shape (len(sizes) * out_size, out_size): the crops
         stacked vertically, as ``cv2.remap`` expects.
     """
-    centres = np.asarray(centers, dtype=np.float64).reshape(-1, 2)
+    centers = np.asarray(centers, dtype=np.float64).reshape(-1, 2)
     steps = np.asarray(sizes, dtype=np.float64)[:, None] / out_size
     offsets = np.arange(out_size, dtype=np.float64) - (out_size - 1) / 2.0
-    xs = (centres[:, :1] + steps * offsets).astype(np.float32)  # (crops, out) one row per crop
-    ys = (centres[:, 1:] + steps * offsets).astype(np.float32)
+    xs = (centers[:, :1] + steps * offsets).astype(np.float32)  # (crops, out) one row per crop
+    ys = (centers[:, 1:] + steps * offsets).astype(np.float32)
     count = len(steps)
     map_x = np.broadcast_to(xs[:, None, :], (count, out_size, out_size))
     map_y = np.broadcast_to(ys[:, :, None], (count, out_size, out_size))
@@ -44,16 +44,16 @@ def crop_regions(frame: np.ndarray, centers: Sequence[tuple[float, float]], size
 
     Args:
         frame: H x W x 3 uint8 image.
-        centers: (cx, cy) of each crop in pixel-centre coordinates.
+        centers: (cx, cy) of each crop in pixel-center coordinates.
         sizes: side of each square, in frame pixels.
         out_size: side of every output crop.
-        pad_color: colour (one value per channel) for samples outside the frame.
+        pad_color: color (one value per channel) for samples outside the frame.
 
     Returns:
         uint8 array of shape (len(sizes), out_size, out_size, 3).
     """
     if len(centers) != len(sizes):
-        raise ValueError(f"{len(centers)} centres for {len(sizes)} sizes")
+        raise ValueError(f"{len(centers)} centers for {len(sizes)} sizes")
     map_x, map_y = sampling_grid(centers, sizes, out_size)
     stacked = cv2.remap(frame, map_x, map_y, interpolation=cv2.INTER_LINEAR,
                         borderMode=cv2.BORDER_CONSTANT,

@@ -12,7 +12,7 @@ the whole upsampled map. This head gets the same peak while computing only small
 3. Position: the chosen map normalised to sum 1 and blended with a Hann window
    (``window_influence``) favouring small displacements; the blend's best raw cell, then its
    argmax in the upsampled window of +-2 cells around that cell.
-4. The peak's offset from the map centre in search-crop pixels: upsampled cells x stride /
+4. The peak's offset from the map center in search-crop pixels: upsampled cells x stride /
    upsample (the caller converts to frame pixels with its crop's side).
 
 The one approximation: the normalisation subtracts the raw map's minimum where full upsampling
@@ -83,7 +83,7 @@ class Peak:
     Attributes:
         map_index: which of the given maps holds the peak. For a normal step that is the scale
             index in :func:`scale_factors`; the tracker maps it to (crop, scale) for tiles.
-        offset: (dx, dy) of the peak from the search-crop centre, in search-crop pixels
+        offset: (dx, dy) of the peak from the search-crop center, in search-crop pixels
             (i.e. at the network's instance-size resolution).
         response: the raw (unpenalised, unwindowed) upsampled response at the peak: the
             network's logit.
@@ -107,9 +107,9 @@ class _MapGeometry:
         self.column_sums = self.matrix.sum(axis=0)
         hann = np.hanning(self.size)
         self.hann = hann / hann.sum()  # outer(hann, hann) is hann_window(size)
-        # The same Hann window at the upsampled coordinates of the raw cell centres.
-        centres = (np.arange(side) + 0.5) * factor - 0.5
-        self.coarse_hann = (0.5 - 0.5 * np.cos(2 * np.pi * centres / (self.size - 1))) / hann.sum()
+        # The same Hann window at the upsampled coordinates of the raw cell centers.
+        centers = (np.arange(side) + 0.5) * factor - 0.5
+        self.coarse_hann = (0.5 - 0.5 * np.cos(2 * np.pi * centers / (self.size - 1))) / hann.sum()
 
     def rows(self, cell: int, half: int) -> slice:
         """Upsampled rows (or columns) of raw cells ``cell - half .. cell + half``.
@@ -188,7 +188,7 @@ class ResponseHead:
         blended = keep * (values - floor) + prior * np.outer(geometry.hann[rows], geometry.hann[cols])
         fine_row, fine_col = divmod(int(np.argmax(blended)), blended.shape[1])
         value = float(values[fine_row, fine_col])
-        centre = (geometry.size - 1) / 2.0
-        offset = ((cols.start + fine_col - centre) * self.pixels_per_cell,
-                  (rows.start + fine_row - centre) * self.pixels_per_cell)
+        center = (geometry.size - 1) / 2.0
+        offset = ((cols.start + fine_col - center) * self.pixels_per_cell,
+                  (rows.start + fine_row - center) * self.pixels_per_cell)
         return Peak(best, offset, value, value - total / geometry.size ** 2)

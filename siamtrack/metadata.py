@@ -13,7 +13,8 @@ from typing import Any, Mapping
 from .errors import WeightsError
 
 ARCHITECTURES = ("alexnet", "efficientnet-lite0-s8")
-COLOUR_ORDERS = ("RGB", "BGR")
+COLOR_ORDERS = ("RGB", "BGR")
+LEGACY_KEYS = {"input_colour": "input_color"}
 
 
 @dataclass(frozen=True)
@@ -25,8 +26,8 @@ class ModelMetadata:
         widths: output channels of each backbone stage.
         batch_norm: whether the state dict holds BatchNorm layers (False when folded).
         bn_eps: BatchNorm epsilon the weights were trained with.
-        input_colour: channel order the network expects (``RGB`` or ``BGR``).
-        input_mean: per-channel value subtracted from 0..255 pixels, in ``input_colour`` order.
+        input_color: channel order the network expects (``RGB`` or ``BGR``).
+        input_mean: per-channel value subtracted from 0..255 pixels, in ``input_color`` order.
         input_std: per-channel divisor applied after the mean.
         response_scale: factor on the raw cross-correlation (SiamFC: 0.001).
         response_bias: offset added after scaling.
@@ -42,7 +43,7 @@ class ModelMetadata:
     widths: tuple[int, ...]
     batch_norm: bool
     bn_eps: float = 1e-5
-    input_colour: str = "RGB"
+    input_color: str = "RGB"
     input_mean: tuple[float, float, float] = (0.0, 0.0, 0.0)
     input_std: tuple[float, float, float] = (1.0, 1.0, 1.0)
     response_scale: float = 0.001
@@ -57,8 +58,8 @@ class ModelMetadata:
         if self.architecture not in ARCHITECTURES:
             raise WeightsError(f"unknown architecture {self.architecture!r}; "
                                f"known: {', '.join(ARCHITECTURES)}")
-        if self.input_colour not in COLOUR_ORDERS:
-            raise WeightsError(f"input_colour must be RGB or BGR, got {self.input_colour!r}")
+        if self.input_color not in COLOR_ORDERS:
+            raise WeightsError(f"input_color must be RGB or BGR, got {self.input_color!r}")
         if len(self.input_mean) != 3 or len(self.input_std) != 3 or min(self.input_std) <= 0:
             raise WeightsError("input_mean and input_std need 3 values each, std > 0")
 
@@ -74,6 +75,8 @@ class ModelMetadata:
     def from_dict(cls, values: Mapping[str, Any]) -> "ModelMetadata":
         """Inverse of :meth:`to_dict`; unknown or missing keys are a :class:`WeightsError`."""
         names = {f.name for f in dataclasses.fields(cls)}
+        # Files written before the project settled on one spelling say input_colour.
+        values = {LEGACY_KEYS.get(key, key): value for key, value in values.items()}
         unknown = sorted(set(values) - names)
         if unknown:
             raise WeightsError(f"unknown model metadata key(s): {', '.join(unknown)}")
@@ -94,7 +97,7 @@ def describe_metadata(meta: ModelMetadata) -> list[str]:
     lines = [
         f"architecture:   {meta.architecture}, widths {list(meta.widths)}, "
         f"batch norm {'yes (eps %g)' % meta.bn_eps if meta.batch_norm else 'folded/none'}",
-        f"input:          {meta.input_colour} 0..255, mean {list(meta.input_mean)}, std {list(meta.input_std)}",
+        f"input:          {meta.input_color} 0..255, mean {list(meta.input_mean)}, std {list(meta.input_std)}",
         f"sizes:          exemplar {meta.exemplar_size}, instance {meta.instance_size}, "
         f"stride {meta.total_stride}",
         f"response:       x {meta.response_scale:g} + {meta.response_bias:g}",

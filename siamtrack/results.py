@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 # A box is (x, y, w, h) in pixels: x, y are the 0-based column and row of the top-left pixel,
-# w, h the size; the box covers columns x .. x + w - 1. Its centre in pixel-centre coordinates
-# (pixel i has its centre at i) is (x + (w - 1) / 2, y + (h - 1) / 2). Floats are allowed.
+# w, h the size; the box covers columns x .. x + w - 1. Its center in pixel-center coordinates
+# (pixel i has its center at i) is (x + (w - 1) / 2, y + (h - 1) / 2). Floats are allowed.
 Box = tuple[float, float, float, float]
 
 
@@ -46,6 +46,6 @@ class TrackResult:
 
     @property
     def center(self) -> tuple[float, float]:
-        """Centre (cx, cy) of ``box`` in pixel-centre coordinates."""
+        """Center (cx, cy) of ``box`` in pixel-center coordinates."""
         x, y, w, h = self.box
         return x + (w - 1) / 2, y + (h - 1) / 2

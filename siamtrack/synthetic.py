@@ -65,36 +65,36 @@ def _background(rng: np.random.Generator, width: int, height: int) -> np.ndarray
     image = (1 - blend) * sky + blend * ground
     texture = _fractal_noise(rng, width, height)[:, :, None]
     image = image * (0.7 + 0.6 * texture)
-    for _ in range(45):  # buildings, poles, bushes, signs: muted colours, some with edges
-        colour = tuple(float(c) for c in rng.uniform(40, 200, 3) * rng.uniform(0.6, 1.0))
+    for _ in range(45):  # buildings, poles, bushes, signs: muted colors, some with edges
+        color = tuple(float(c) for c in rng.uniform(40, 200, 3) * rng.uniform(0.6, 1.0))
         x, y = int(rng.integers(0, width)), int(rng.integers(int(height * horizon * 0.6), height))
         w, h = int(rng.integers(6, 80)), int(rng.integers(6, 90))
         kind = rng.random()
         if kind < 0.45:
-            cv2.rectangle(image, (x, y - h), (x + w, y), colour, -1)
-            cv2.rectangle(image, (x, y - h), (x + w, y), tuple(c * 0.6 for c in colour), 1)
+            cv2.rectangle(image, (x, y - h), (x + w, y), color, -1)
+            cv2.rectangle(image, (x, y - h), (x + w, y), tuple(c * 0.6 for c in color), 1)
         elif kind < 0.8:
-            cv2.ellipse(image, (x, y), (w // 2 + 2, h // 3 + 2), float(rng.uniform(0, 180)), 0, 360, colour, -1)
+            cv2.ellipse(image, (x, y), (w // 2 + 2, h // 3 + 2), float(rng.uniform(0, 180)), 0, 360, color, -1)
         else:
-            cv2.line(image, (x, y), (x + int(rng.integers(-20, 20)), y - h), colour, int(rng.integers(1, 4)))
+            cv2.line(image, (x, y), (x + int(rng.integers(-20, 20)), y - h), color, int(rng.integers(1, 4)))
     shading = _fractal_noise(rng, width, height, octaves=2)[:, :, None]
     image = image * (0.8 + 0.4 * shading)
     return cv2.GaussianBlur(np.clip(image, 0, 255).astype(np.uint8), (3, 3), 0)
 
 
 def _object_texture(rng: np.random.Generator, width: int, height: int) -> np.ndarray:
-    """A distinctive pattern: coloured checkerboard, stripes and blobs."""
+    """A distinctive pattern: colored checkerboard, stripes and blobs."""
     texture = np.zeros((height, width, 3), np.uint8)
     cell = max(4, min(width, height) // 6)
-    colours = rng.integers(0, 256, size=(2, 3))
+    colors = rng.integers(0, 256, size=(2, 3))
     for row in range(0, height, cell):
         for col in range(0, width, cell):
-            colour = colours[((row // cell) + (col // cell)) % 2]
-            texture[row:row + cell, col:col + cell] = colour
+            color = colors[((row // cell) + (col // cell)) % 2]
+            texture[row:row + cell, col:col + cell] = color
     for _ in range(6):
-        centre = (int(rng.integers(0, width)), int(rng.integers(0, height)))
+        center = (int(rng.integers(0, width)), int(rng.integers(0, height)))
         radius = int(rng.integers(3, max(4, min(width, height) // 3)))
-        cv2.circle(texture, centre, radius, tuple(int(c) for c in rng.integers(0, 256, 3)), -1)
+        cv2.circle(texture, center, radius, tuple(int(c) for c in rng.integers(0, 256, 3)), -1)
     cv2.rectangle(texture, (0, 0), (width - 1, height - 1), (20, 20, 20), 2)
     return texture
 
@@ -140,7 +140,7 @@ def make_clip(spec: ClipSpec = ClipSpec()) -> tuple[list[np.ndarray], np.ndarray
         scale = low + (high - low) * 0.5 * (1 + math.sin(2 * math.pi * t + phase[2]))
         angle = spec.max_rotation_deg * math.sin(2 * math.pi * 1.3 * t)
         cx += _exit_shift(index, spec.offscreen, spec.width + max(obj_w, obj_h) * high - cx)
-        # Object pixel (u, v) -> frame: rotate and scale about the object's centre, then place it.
+        # Object pixel (u, v) -> frame: rotate and scale about the object's center, then place it.
         matrix = cv2.getRotationMatrix2D(((obj_w - 1) / 2, (obj_h - 1) / 2), angle, scale)
         matrix[:, 2] += (cx - (obj_w - 1) / 2, cy - (obj_h - 1) / 2)
         layer = cv2.warpAffine(texture, matrix, (spec.width, spec.height), flags=cv2.INTER_LINEAR)
@@ -148,7 +148,7 @@ def make_clip(spec: ClipSpec = ClipSpec()) -> tuple[list[np.ndarray], np.ndarray
         weight = (alpha.astype(np.float32) / 255.0)[:, :, None]
         frame = background * (1 - weight) + layer * weight
         corners = np.array([[0, 0, 1], [obj_w, 0, 1], [0, obj_h, 1], [obj_w, obj_h, 1]], np.float64)
-        placed = corners @ matrix.T - 0.5 * (1 - scale)  # pixel edges, not centres
+        placed = corners @ matrix.T - 0.5 * (1 - scale)  # pixel edges, not centers
         left, top = placed.min(axis=0)
         right, bottom = placed.max(axis=0)
         boxes.append((left, top, right - left, bottom - top))

@@ -82,12 +82,12 @@ class _Target:
     """What the tracker remembers about one target between frames."""
 
     target_id: int
-    center: tuple[float, float]  # pixel-centre coordinates
+    center: tuple[float, float]  # pixel-center coordinates
     initial_size: tuple[float, float]  # (w, h) when added
     initial_search_side: float  # frame pixels covered by the middle search scale when added
     kernels: Any  # the backend's exemplar features: one per scale (single pass) or one (pyramid)
     gains: np.ndarray  # per kernel: its responses (less the model's bias) are multiplied by this
-    pad_color: tuple[float, float, float]  # mean colour of the frame it was added on (BGR)
+    pad_color: tuple[float, float, float]  # mean color of the frame it was added on (BGR)
     reference_contrast: float  # peak contrast of the exemplar matched against its own frame
     featureless: bool = False  # the exemplar has no texture to match (TrackerConfig.min_texture)
     scale: float = 1.0  # current size / initial size
@@ -113,7 +113,7 @@ class _Plan:
     """The crops one target asks for this frame; each crop is matched with all the target's kernels."""
 
     target: _Target
-    centres: list[tuple[float, float]]
+    centers: list[tuple[float, float]]
     sides: list[float]
     kernels_per_crop: int
     redetecting: bool
@@ -320,9 +320,9 @@ class MultiTracker:
         # Lost: cover a region that grows every frame, with crops of the normal search size.
         region = target.search_side * config.redetect_growth ** target.searching_frames
         exemplar_side = target.search_side * self.metadata.exemplar_size / self.metadata.instance_size
-        centres, side = search_tiles(target.center, target.search_side, exemplar_side, region,
+        centers, side = search_tiles(target.center, target.search_side, exemplar_side, region,
                                      frame_size, config.max_tiles)
-        return _Plan(target, centres, [side] * len(centres), per_crop, True)
+        return _Plan(target, centers, [side] * len(centers), per_crop, True)
 
     def _batched_kernels(self, plans: Sequence[_Plan]) -> Any:
         """Each crop's kernels, for all targets; rebuilt only when the targets or their crop counts change."""
@@ -350,8 +350,8 @@ class MultiTracker:
         plans = [self._plan(target, (width, height)) for target in self._targets.values()]
         if not plans:
             return plans, None, (width, height)
-        # Each target pads with its own first frame's mean colour, so one remap per target.
-        crops = [crop_regions(image, plan.centres, plan.sides, self.metadata.instance_size,
+        # Each target pads with its own first frame's mean color, so one remap per target.
+        crops = [crop_regions(image, plan.centers, plan.sides, self.metadata.instance_size,
                               plan.target.pad_color) for plan in plans]
         return plans, crops[0] if len(crops) == 1 else np.concatenate(crops), (width, height)
 
@@ -392,7 +392,7 @@ class MultiTracker:
         scale_index = kernel if plan.kernels_per_crop > 1 else crop
         # Offsets are in search-crop pixels; the chosen crop covers sides[crop] frame pixels.
         frame_per_crop_pixel = plan.sides[crop] / self.metadata.instance_size
-        origin = plan.centres[crop]
+        origin = plan.centers[crop]
         found = (origin[0] + peak.offset[0] * frame_per_crop_pixel,
                  origin[1] + peak.offset[1] * frame_per_crop_pixel)
         width, height = frame_size

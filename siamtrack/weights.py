@@ -5,7 +5,7 @@ The project's format (``siamtrack-weights``, version 1) is a ``torch.save`` of a
     {
         "format": "siamtrack-weights",
         "format_version": 1,
-        "metadata": {...},          # ModelMetadata.to_dict(): architecture, widths, colour
+        "metadata": {...},          # ModelMetadata.to_dict(): architecture, widths, color
                                     # order, normalisation, response scale, provenance, ...
         "state_dict": {name: tensor},  # names of siamtrack.network.SiameseNet
     }
@@ -171,7 +171,7 @@ def load_weights(path: str | Path, **metadata: Any) -> ModelWeights:
     Args:
         path: a ``.pth`` file in the siamtrack, siamfc-pytorch or BN-folded layout.
         **metadata: for the two foreign layouts, ``ModelMetadata`` fields that override
-            SiamFC's defaults (e.g. ``input_colour="BGR"``); ignored keys are an error.
+            SiamFC's defaults (e.g. ``input_color="BGR"``); ignored keys are an error.
 
     Raises:
         WeightsError: the file is missing, corrupt, in an unknown layout, or does not fit.

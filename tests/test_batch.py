@@ -47,7 +47,7 @@ def test_read_jobs_csv_and_jsonl(clips):
 
 
 @pytest.mark.parametrize("text, message", [
-    ("source,box,colour\na.mp4,\"1,1,5,5\",red\n", "unknown column(s) colour"),
+    ("source,box,color\na.mp4,\"1,1,5,5\",red\n", "unknown column(s) color"),
     ("source,box\na.mp4,1,1,5,5\n", "quote the box"),
     ("source,box\na.mp4,\"1,1,0,5\"\n", "w, h > 0"),
     ("source,box\na.mp4,\"1,1,nan,5\"\n", "finite"),

@@ -27,11 +27,11 @@ def test_weights_convert_with_notes(tmp_path, tiny_weights, capsys):
 
     torch.save(to_siamfc_pytorch_layout(tiny_weights), tmp_path / "in.pth")
     code = main(["weights", "convert", str(tmp_path / "in.pth"), str(tmp_path / "out.pth"),
-                 "--note", "licence=MIT", "--input-colour", "BGR"])
+                 "--note", "licence=MIT", "--input-color", "BGR"])
     assert code == 0
     converted = load_weights(tmp_path / "out.pth")
     assert converted.metadata.provenance["licence"] == "MIT"
-    assert converted.metadata.input_colour == "BGR"
+    assert converted.metadata.input_color == "BGR"
     assert "wrote" in capsys.readouterr().out
 
 

@@ -12,25 +12,25 @@ def gradient_frame(height=120, width=160):
 
 def test_identity_crop_copies_pixels():
     frame = np.random.default_rng(1).integers(0, 256, (60, 80, 3), dtype=np.uint8)
-    # Side 21 at output 21, centred on pixel (40, 30): exactly frame[20:41, 30:51].
+    # Side 21 at output 21, centered on pixel (40, 30): exactly frame[20:41, 30:51].
     crop = crop_squares(frame, (40.0, 30.0), [21], 21, (0, 0, 0))[0]
     assert np.array_equal(crop, frame[20:41, 30:51])
 
 
-def test_sub_pixel_centre():
+def test_sub_pixel_center():
     frame = gradient_frame()
     crop = crop_squares(frame, (50.5, 40.25), [11], 11, (0, 0, 0))[0].astype(float)
-    # Output pixel u samples centre + (u - 5); bilinear interpolation of a linear ramp is exact
+    # Output pixel u samples center + (u - 5); bilinear interpolation of a linear ramp is exact
     # up to OpenCV's 1/32-pixel interpolation grid and rounding to uint8.
     assert np.abs(crop[:, :, 0] - (50.5 + np.arange(11) - 5)[None, :]).max() <= 0.5 + 1 / 32
     assert np.abs(crop[:, :, 1] - (40.25 + np.arange(11) - 5)[:, None]).max() <= 0.5 + 1 / 32
 
 
-def test_border_is_mean_colour_padding():
+def test_border_is_mean_color_padding():
     frame = np.full((40, 40, 3), 200, np.uint8)
     pad = (10, 20, 30)
     crop = crop_squares(frame, (0.0, 0.0), [41], 41, pad)[0]
-    assert (crop[:19, :19] == pad).all()  # fully outside: the pad colour
+    assert (crop[:19, :19] == pad).all()  # fully outside: the pad color
     assert (crop[21:, 21:] == 200).all()  # fully inside: the frame
     assert crop.dtype == np.uint8
 
@@ -47,10 +47,10 @@ def test_scales_are_concentric_and_sized(sizes):
     crops = crop_squares(frame, (80.0, 60.0), sizes, 32, (0, 0, 0)).astype(float)
     assert crops.shape == (len(sizes), 32, 32, 3)
     for crop, size in zip(crops, sizes):
-        # Columns span centre +- (size/2)(1 - 1/out): the ramp's slope is size / out per pixel.
+        # Columns span center +- (size/2)(1 - 1/out): the ramp's slope is size / out per pixel.
         slope = np.polyfit(np.arange(32), crop[16, :, 0], 1)[0]
         assert slope == pytest.approx(size / 32, rel=0.02)
-        # All crops share the centre: the middle of the output sits on column 80.
+        # All crops share the center: the middle of the output sits on column 80.
         assert crop[:, 15:17, 0].mean() == pytest.approx(80.0, abs=0.6)
 
 

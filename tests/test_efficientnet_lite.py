@@ -1,4 +1,4 @@
-"""The light backbone: shapes, BN folding, ImageNet initialisation, and centre alignment."""
+"""The light backbone: shapes, BN folding, ImageNet initialisation, and center alignment."""
 
 import numpy as np
 import pytest
@@ -80,12 +80,12 @@ def textured(seed, size=400):
 
 
 @pytest.mark.parametrize("shift", [0, 16, -24])
-def test_response_centre_means_no_displacement(pretrained, shift):
-    """Exemplar = centre of the search crop -> peak in the middle; a shift of 8k px -> k cells."""
+def test_response_center_means_no_displacement(pretrained, shift):
+    """Exemplar = center of the search crop -> peak in the middle; a shift of 8k px -> k cells."""
     image = textured(1)
-    centre = 200
-    search = image[centre - 127:centre + 128, centre - 127 + shift:centre + 128 + shift]
-    exemplar = image[centre - 63:centre + 64, centre - 63:centre + 64]
+    center = 200
+    search = image[center - 127:center + 128, center - 127 + shift:center + 128 + shift]
+    exemplar = image[center - 63:center + 64, center - 63:center + 64]
     with torch.no_grad():
         kernels = pretrained.template(torch.from_numpy(np.ascontiguousarray(exemplar))[None])
         response = pretrained.track(torch.from_numpy(np.ascontiguousarray(search))[None], kernels)[0]

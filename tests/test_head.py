@@ -32,7 +32,7 @@ def test_upsample_shapes_and_values():
     assert upsample(maps[:1], 272).shape == (1, 272, 272)
 
 
-def test_centred_peak_moves_nothing():
+def test_centered_peak_moves_nothing():
     head = ResponseHead(TrackerConfig(), 8)
     peak = head.locate(np.stack([gaussian_map(8, 8, height=h) for h in (0.5, 1.0, 0.5)]))
     assert peak.map_index == 1
@@ -48,7 +48,7 @@ def test_known_offset_maps_to_stride_pixels(d_row, d_col):
     assert peak.offset == pytest.approx((8.0 * d_col, 8.0 * d_row), abs=0.5)
 
 
-def test_window_pulls_towards_the_centre():
+def test_window_pulls_towards_the_center():
     free = ResponseHead(TrackerConfig(window_influence=0.0), 8)
     windowed = ResponseHead(TrackerConfig(window_influence=0.5), 8)
     maps = np.stack([gaussian_map(8, 12, sigma=3.0)] * 3)
@@ -57,11 +57,11 @@ def test_window_pulls_towards_the_centre():
 
 def test_scale_penalty_decides_between_scales():
     head = ResponseHead(TrackerConfig(), 8)
-    centred = gaussian_map(8, 8)
+    centered = gaussian_map(8, 8)
     # A side scale must beat the middle one by more than the penalty (0.9745) to win.
-    assert head.locate(np.stack([centred * 1.02, centred, centred])).map_index == 1
-    assert head.locate(np.stack([centred * 1.05, centred, centred])).map_index == 0
-    assert head.locate(np.stack([centred, centred, centred * 1.05])).map_index == 2
+    assert head.locate(np.stack([centered * 1.02, centered, centered])).map_index == 1
+    assert head.locate(np.stack([centered * 1.05, centered, centered])).map_index == 0
+    assert head.locate(np.stack([centered, centered, centered * 1.05])).map_index == 2
 
 
 def test_peak_reports_raw_response_and_contrast():
@@ -97,9 +97,9 @@ def full_upsampling_peak(responses, config, stride=8):
     chosen /= chosen.sum()
     blended = (1 - config.window_influence) * chosen + config.window_influence * hann_window(size)
     row, col = np.unravel_index(int(np.argmax(blended)), blended.shape)
-    centre = (size - 1) / 2
+    center = (size - 1) / 2
     ppc = stride / config.response_upsample
-    return best, ((col - centre) * ppc, (row - centre) * ppc), float(maps[best][row, col])
+    return best, ((col - center) * ppc, (row - center) * ppc), float(maps[best][row, col])
 
 
 class RecordingBackend:

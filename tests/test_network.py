@@ -61,13 +61,13 @@ def test_correlation_peaks_where_the_exemplar_is():
     assert divmod(int(response.argmax()), 17) == (5, 9)
 
 
-@pytest.mark.parametrize("colour", ["RGB", "BGR"])
-def test_preprocess_colour_order_and_normalisation(colour):
+@pytest.mark.parametrize("color", ["RGB", "BGR"])
+def test_preprocess_color_order_and_normalisation(color):
     meta = ModelMetadata(architecture="alexnet", widths=(8, 16, 16, 16, 8), batch_norm=False,
-                         input_colour=colour, input_mean=(10.0, 20.0, 30.0), input_std=(2.0, 2.0, 2.0))
+                         input_color=color, input_mean=(10.0, 20.0, 30.0), input_std=(2.0, 2.0, 2.0))
     crops = torch.zeros(1, 4, 4, 3, dtype=torch.uint8)
     crops[..., 0], crops[..., 1], crops[..., 2] = 100, 150, 200  # B, G, R
     out = SiameseNet(meta).preprocess(crops)
-    expected_order = [200, 150, 100] if colour == "RGB" else [100, 150, 200]
+    expected_order = [200, 150, 100] if color == "RGB" else [100, 150, 200]
     for channel, value in enumerate(expected_order):
         assert out[0, channel].unique().item() == pytest.approx((value - meta.input_mean[channel]) / 2.0)

@@ -73,7 +73,7 @@ def test_init_then_update_results():
 
 
 def test_constant_offset_moves_box_by_stride_times_crop_scale():
-    # The peak one cell right of centre at the middle scale: 8 search-crop pixels, which is
+    # The peak one cell right of center at the middle scale: 8 search-crop pixels, which is
     # 8 * search_side / 255 frame pixels.
     def respond(n):
         return np.stack([peak_map(8, 9, 0.1)] * (n // 2) + [peak_map(8, 9)] + [peak_map(8, 9, 0.1)] * (n // 2))
@@ -165,8 +165,8 @@ def test_box_partly_outside_is_tracked():
     assert np.isfinite(result.box).all()
 
 
-def test_centre_stays_inside_the_frame():
-    # Always pushed right: the centre stops at the last column.
+def test_center_stays_inside_the_frame():
+    # Always pushed right: the center stops at the last column.
     tracker = Tracker(backend=ScriptedBackend(lambda n: np.stack([peak_map(8, 16)] * n)),
                       config={"window_influence": 0.0})
     tracker.init(frame(), (280, 100, 30, 30))

@@ -102,9 +102,9 @@ def test_real_files_round_trip(request, tmp_path, fixture_name, layout, widths):
 
 def test_metadata_override_on_import(tmp_path, tiny_weights):
     torch.save(folded_layout(tiny_weights), tmp_path / "f.pth")
-    assert load_weights(tmp_path / "f.pth", input_colour="BGR").metadata.input_colour == "BGR"
+    assert load_weights(tmp_path / "f.pth", input_color="BGR").metadata.input_color == "BGR"
     with pytest.raises(WeightsError, match="unknown model metadata"):
-        load_weights(tmp_path / "f.pth", colour="BGR")
+        load_weights(tmp_path / "f.pth", color="BGR")
 
 
 @pytest.mark.parametrize("payload", [b"", b"not a torch file at all", b"PK\x03\x04broken zip"])
@@ -163,14 +163,22 @@ def test_siamtrack_file_checks(tmp_path, tiny_weights):
     content = torch.load(path, weights_only=True)
     assert content["format"] == FORMAT_NAME and content["format_version"] == 1
     for change, message in [({"format_version": 99}, "version 99"),
-                            ({"metadata": {**content["metadata"], "colour": "RGB"}}, "unknown model metadata"),
+                            ({"metadata": {**content["metadata"], "color": "RGB"}}, "unknown model metadata"),
                             ({"metadata": {**content["metadata"], "architecture": "vgg"}}, "unknown architecture"),
                             ({"state_dict": None}, "lacks")]:
         torch.save({**content, **change}, tmp_path / "x.pth")
         with pytest.raises(WeightsError, match=message):
             load_weights(tmp_path / "x.pth")
     with pytest.raises(WeightsError, match="cannot be overridden"):
-        load_weights(path, input_colour="BGR")
+        load_weights(path, input_color="BGR")
+
+
+def test_files_written_with_the_old_spelling_still_load(tmp_path, tiny_weights):
+    content = torch.load(save_weights(tiny_weights, tmp_path / "w.pth"), weights_only=True)
+    metadata = dict(content["metadata"])
+    metadata["input_colour"] = metadata.pop("input_color")
+    torch.save({**content, "metadata": metadata}, tmp_path / "old.pth")
+    assert load_weights(tmp_path / "old.pth").metadata == tiny_weights.metadata
 
 
 def test_save_is_atomic_and_leaves_no_temporaries(tmp_path, tiny_weights):

@@ -5,8 +5,8 @@ left out before scoring.
 
 * success curve: fraction of frames with IoU > t for 21 thresholds t in [0, 1]; its mean is the
   OTB "AUC" score;
-* precision: fraction of frames whose centre error is <= 20 px (curve: 0..50 px);
-* normalised precision: centre error divided by the ground-truth size per axis, fraction of
+* precision: fraction of frames whose center error is <= 20 px (curve: 0..50 px);
+* normalised precision: center error divided by the ground-truth size per axis, fraction of
   frames <= 0.2 (curve: 0..0.5), as reported for LaSOT / TrackingNet;
 * GOT-10k: AO (mean IoU), SR0.5 and SR0.75 (fraction of frames with IoU above 0.5 / 0.75);
 * lost flag: how often ``lost`` is raised when the target is absent (recall) and how often a
@@ -18,8 +18,8 @@ from __future__ import annotations
 import numpy as np
 
 SUCCESS_THRESHOLDS = np.linspace(0.0, 1.0, 21)  # IoU thresholds of the OTB success plot
-PRECISION_THRESHOLDS = np.arange(0, 51)  # centre-error thresholds in pixels
-NORMALIZED_THRESHOLDS = np.linspace(0.0, 0.5, 51)  # normalised centre-error thresholds
+PRECISION_THRESHOLDS = np.arange(0, 51)  # center-error thresholds in pixels
+NORMALIZED_THRESHOLDS = np.linspace(0.0, 0.5, 51)  # normalised center-error thresholds
 
 
 def iou(predicted: np.ndarray, truth: np.ndarray) -> np.ndarray:
@@ -37,16 +37,16 @@ def iou(predicted: np.ndarray, truth: np.ndarray) -> np.ndarray:
     return np.clip(np.nan_to_num(overlap, nan=0.0), 0.0, 1.0)
 
 
-def centre_error(predicted: np.ndarray, truth: np.ndarray) -> np.ndarray:
-    """Euclidean distance between box centres (x + (w - 1) / 2, as got10k), in pixels."""
+def center_error(predicted: np.ndarray, truth: np.ndarray) -> np.ndarray:
+    """Euclidean distance between box centers (x + (w - 1) / 2, as got10k), in pixels."""
     predicted = np.asarray(predicted, dtype=np.float64).reshape(-1, 4)
     truth = np.asarray(truth, dtype=np.float64).reshape(-1, 4)
     delta = (predicted[:, :2] + (predicted[:, 2:] - 1) / 2) - (truth[:, :2] + (truth[:, 2:] - 1) / 2)
     return np.hypot(delta[:, 0], delta[:, 1])
 
 
-def normalized_centre_error(predicted: np.ndarray, truth: np.ndarray) -> np.ndarray:
-    """Centre error with each axis divided by the ground-truth width / height."""
+def normalized_center_error(predicted: np.ndarray, truth: np.ndarray) -> np.ndarray:
+    """Center error with each axis divided by the ground-truth width / height."""
     predicted = np.asarray(predicted, dtype=np.float64).reshape(-1, 4)
     truth = np.asarray(truth, dtype=np.float64).reshape(-1, 4)
     delta = (predicted[:, :2] + (predicted[:, 2:] - 1) / 2) - (truth[:, :2] + (truth[:, 2:] - 1) / 2)
@@ -76,29 +76,29 @@ def success_auc(predicted: np.ndarray, truth: np.ndarray) -> float:
 
 
 def precision_curve(predicted: np.ndarray, truth: np.ndarray) -> np.ndarray:
-    """Fraction of frames whose centre error is at most each of ``PRECISION_THRESHOLDS``."""
+    """Fraction of frames whose center error is at most each of ``PRECISION_THRESHOLDS``."""
     predicted, truth = _present(predicted, truth)
-    errors = centre_error(predicted, truth)
+    errors = center_error(predicted, truth)
     return (errors[:, None] <= PRECISION_THRESHOLDS[None, :]).mean(axis=0)
 
 
 def precision_at(predicted: np.ndarray, truth: np.ndarray, pixels: float = 20.0) -> float:
-    """Fraction of frames with centre error <= ``pixels`` (OTB precision at 20 px)."""
+    """Fraction of frames with center error <= ``pixels`` (OTB precision at 20 px)."""
     predicted, truth = _present(predicted, truth)
-    return float((centre_error(predicted, truth) <= pixels).mean())
+    return float((center_error(predicted, truth) <= pixels).mean())
 
 
 def normalized_precision_curve(predicted: np.ndarray, truth: np.ndarray) -> np.ndarray:
-    """Fraction of frames with normalised centre error <= each of ``NORMALIZED_THRESHOLDS``."""
+    """Fraction of frames with normalised center error <= each of ``NORMALIZED_THRESHOLDS``."""
     predicted, truth = _present(predicted, truth)
-    errors = normalized_centre_error(predicted, truth)
+    errors = normalized_center_error(predicted, truth)
     return (errors[:, None] <= NORMALIZED_THRESHOLDS[None, :]).mean(axis=0)
 
 
 def normalized_precision(predicted: np.ndarray, truth: np.ndarray, threshold: float = 0.2) -> float:
-    """Fraction of frames with normalised centre error <= ``threshold`` (0.2 as usually reported)."""
+    """Fraction of frames with normalised center error <= ``threshold`` (0.2 as usually reported)."""
     predicted, truth = _present(predicted, truth)
-    return float((normalized_centre_error(predicted, truth) <= threshold).mean())
+    return float((normalized_center_error(predicted, truth) <= threshold).mean())
 
 
 def average_overlap(predicted: np.ndarray, truth: np.ndarray) -> float:

@@ -145,7 +145,7 @@ def write_report(outcomes: Seq[SequenceOutcome], folder: Path, title: str = "eva
                      f"| {_fmt(row['latency_ms_p50'], 1)} / {_fmt(row['latency_ms_p90'], 1)} / "
                      f"{_fmt(row['latency_ms_p99'], 1)} | {len(row['failures'])} |")
     lines += ["", "Success AUC: mean over sequences of the area under the success curve (21 IoU thresholds); "
-              "P@20: centre error <= 20 px; norm. P: centre error / target size <= 0.2; AO, SR: GOT-10k "
+              "P@20: center error <= 20 px; norm. P: center error / target size <= 0.2; AO, SR: GOT-10k "
               "definitions. Speed: tracking only, on frames decoded beforehand, same thread count for all.", ""]
     lines += [f"![success plot]({plots[0]}) ![precision plot]({plots[1]})", ""]
     lines += ["## Success AUC per sequence", "", "| sequence | frames | " + " | ".join(names) + " |",

@@ -11,7 +11,7 @@ An exported model is a folder of two graphs, split where the tracker's work spli
 
 Version 2 of the format added the K axis (version 1 took one kernel per crop, ``(N, C, h, w)``).
 
-Both take crops exactly as :mod:`siamtrack.crops` cuts them; colour order and normalisation are
+Both take crops exactly as :mod:`siamtrack.crops` cuts them; color order and normalisation are
 inside the graphs. Each graph carries the same metadata (ONNX ``metadata_props``), so a backend
 can check that the two belong together and prepare inputs without guessing.
 
@@ -58,7 +58,7 @@ GRAPH_OUTPUTS = {TEMPLATE: (KERNELS,), SEARCH: (RESPONSES,)}
 KEY_FORMAT = "siamtrack.format"
 KEY_FORMAT_VERSION = "siamtrack.format_version"
 KEY_GRAPH = "siamtrack.graph"
-KEY_MODEL = "siamtrack.model"  # ModelMetadata as JSON: architecture, sizes, stride, colour, ...
+KEY_MODEL = "siamtrack.model"  # ModelMetadata as JSON: architecture, sizes, stride, color, ...
 KEY_VERSION = "siamtrack.version"  # siamtrack version that exported it
 KEY_WEIGHTS_SHA256 = "siamtrack.weights_sha256"  # checksum of the source weights file
 KEY_KERNEL_SHAPE = "siamtrack.kernel_shape"  # "C,h,w"
@@ -70,7 +70,7 @@ class GraphInfo:
     """What both graphs of an exported model say about it.
 
     Attributes:
-        metadata: the network's conventions (sizes, stride, colour order, normalisation, ...).
+        metadata: the network's conventions (sizes, stride, color order, normalisation, ...).
         weights_sha256: checksum of the weights file the graphs were exported from.
         kernel_shape: (C, h, w) of one target's kernel.
         response_size: side r of each response map.

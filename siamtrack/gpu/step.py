@@ -63,7 +63,7 @@ class TensorStep:
         self._host_frame.numpy()[...] = image
         return self._host_frame.to(self.device, non_blocking=True)
 
-    def compute(self, frame: torch.Tensor, centres: torch.Tensor, sides: torch.Tensor, pads: torch.Tensor,
+    def compute(self, frame: torch.Tensor, centers: torch.Tensor, sides: torch.Tensor, pads: torch.Tensor,
                 gains: torch.Tensor, kernels: Any, groups: Sequence[tuple[int, int, bool]]) -> torch.Tensor:
         """Crops -> responses -> peaks, all on the device; (len(groups) rows, 5) as in :func:`.head.locate`.
 
@@ -73,7 +73,7 @@ class TensorStep:
         map count and the maps are a reshape away: no index tensor, no host-to-device copy.
         """
         config = self.config
-        batch = device_crops.crop_regions(frame, centres, sides, self.instance_size, pads)
+        batch = device_crops.crop_regions(frame, centers, sides, self.instance_size, pads)
         bias = self.backend.metadata.response_bias
         responses = bias + (self.backend.track_tensors(batch, kernels) - bias) * gains[:, None, None]
         head = self.head_tensors(responses.shape[-1])
@@ -96,11 +96,11 @@ class TensorStep:
         for plan in plans:
             groups.append((start, plan.maps, plan.redetecting))
             start += plan.maps
-        centres = torch.tensor([c for plan in plans for c in plan.centres], dtype=torch.float32)
+        centers = torch.tensor([c for plan in plans for c in plan.centers], dtype=torch.float32)
         sides = torch.tensor([s for plan in plans for s in plan.sides], dtype=torch.float32)
         pads = torch.tensor([pad for plan, pad in zip(plans, pad_colors) for _ in plan.sides], dtype=torch.float32)
         gains = torch.from_numpy(np.concatenate([plan.map_gains() for plan in plans]).astype(np.float32))
-        inputs = tuple(tensor.to(self.device, non_blocking=True) for tensor in (centres, sides, pads, gains))
+        inputs = tuple(tensor.to(self.device, non_blocking=True) for tensor in (centers, sides, pads, gains))
         frame = self.upload(image)
         if self.use_graphs and not any(g[2] for g in groups):
             key = (image.shape, tuple(groups))
@@ -115,9 +115,9 @@ class TensorStep:
     def _peak(self, row: np.ndarray) -> Peak:
         map_index, r, c, value, contrast = row
         (size,) = {head.size for head in self._device_heads.values()}  # one network, one map side
-        centre = (size - 1) / 2.0
+        center = (size - 1) / 2.0
         ppc = self._head.pixels_per_cell
-        return Peak(int(map_index), ((c - centre) * ppc, (r - centre) * ppc), float(value), float(contrast))
+        return Peak(int(map_index), ((c - center) * ppc, (r - center) * ppc), float(value), float(contrast))
 
 
 class _GraphedStep:

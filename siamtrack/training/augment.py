@@ -1,13 +1,13 @@
 """Cutting augmented training pairs: an exemplar crop and a search crop with a known target offset.
 
 Crops use the tracker's geometry (context around the box, exemplar / instance sizes, bilinear
-sampling with mean-colour padding), so the network trains on what it will see when tracking.
+sampling with mean-color padding), so the network trains on what it will see when tracking.
 On top of that:
 
 * the target is shifted randomly inside the search crop, so the network cannot learn that the
   answer is always in the middle (padded backbones could otherwise read that off the border);
 * each axis is stretched slightly, and scale varies, so matches survive shape and size change;
-* colour, blur and grayscale vary, so matches rely on structure more than on exact colour.
+* color, blur and grayscale vary, so matches rely on structure more than on exact color.
 """
 
 from __future__ import annotations
@@ -26,28 +26,28 @@ class Augmentation:
     """Random changes applied to each training pair.
 
     Attributes:
-        max_shift: largest target offset from the search-crop centre, per axis, in search-crop
+        max_shift: largest target offset from the search-crop center, per axis, in search-crop
             pixels. SiamFC's search area is 255 px; 64 keeps the target well inside it.
         stretch: largest relative change of each axis's scale (0.05: +-5 %).
-        colour: largest relative change of brightness, contrast and per-channel gain.
+        color: largest relative change of brightness, contrast and per-channel gain.
         blur_probability: chance of a Gaussian blur on each crop.
         gray_probability: chance that both crops of a pair are turned gray.
     """
 
     max_shift: float = 64.0
     stretch: float = 0.05
-    colour: float = 0.2
+    color: float = 0.2
     blur_probability: float = 0.15
     gray_probability: float = 0.1
 
     def __post_init__(self) -> None:
-        if self.max_shift < 0 or not 0 <= self.stretch < 0.5 or not 0 <= self.colour < 1:
-            raise ConfigError("need max_shift >= 0, 0 <= stretch < 0.5, 0 <= colour < 1")
+        if self.max_shift < 0 or not 0 <= self.stretch < 0.5 or not 0 <= self.color < 1:
+            raise ConfigError("need max_shift >= 0, 0 <= stretch < 0.5, 0 <= color < 1")
         if not (0 <= self.blur_probability <= 1 and 0 <= self.gray_probability <= 1):
             raise ConfigError("probabilities must be in [0, 1]")
 
 
-NO_AUGMENTATION = Augmentation(max_shift=0.0, stretch=0.0, colour=0.0, blur_probability=0.0, gray_probability=0.0)
+NO_AUGMENTATION = Augmentation(max_shift=0.0, stretch=0.0, color=0.0, blur_probability=0.0, gray_probability=0.0)
 
 
 def context_side(box: np.ndarray, context_amount: float) -> float:
@@ -57,24 +57,24 @@ def context_side(box: np.ndarray, context_amount: float) -> float:
     return math.sqrt((w + pad) * (h + pad))
 
 
-def _crop(image: np.ndarray, centre: tuple[float, float], side_x: float, side_y: float, out: int,
+def _crop(image: np.ndarray, center: tuple[float, float], side_x: float, side_y: float, out: int,
           pad: tuple[float, ...]) -> np.ndarray:
-    """Axis-aligned crop of ``side_x`` x ``side_y`` frame pixels around ``centre``, resized to out x out.
+    """Axis-aligned crop of ``side_x`` x ``side_y`` frame pixels around ``center``, resized to out x out.
 
     Same mapping as :func:`siamtrack.crops.crop_squares` (which it equals when the sides match).
     """
     sx, sy = side_x / out, side_y / out
-    matrix = np.array([[sx, 0.0, centre[0] - sx * (out - 1) / 2], [0.0, sy, centre[1] - sy * (out - 1) / 2]])
+    matrix = np.array([[sx, 0.0, center[0] - sx * (out - 1) / 2], [0.0, sy, center[1] - sy * (out - 1) / 2]])
     return cv2.warpAffine(image, matrix, (out, out), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
                           borderMode=cv2.BORDER_CONSTANT, borderValue=pad)
 
 
 def _photometric(crop: np.ndarray, rng: np.random.Generator, aug: Augmentation, gray: bool) -> np.ndarray:
     image = crop.astype(np.float32)
-    if aug.colour > 0:
-        gain = 1 + rng.uniform(-aug.colour, aug.colour, 3) * 0.5  # per channel
-        contrast = 1 + rng.uniform(-aug.colour, aug.colour)
-        brightness = rng.uniform(-aug.colour, aug.colour) * 64
+    if aug.color > 0:
+        gain = 1 + rng.uniform(-aug.color, aug.color, 3) * 0.5  # per channel
+        contrast = 1 + rng.uniform(-aug.color, aug.color)
+        brightness = rng.uniform(-aug.color, aug.color) * 64
         mean = image.mean()
         image = (image - mean) * contrast + mean + brightness
         image = image * gain
@@ -100,8 +100,8 @@ class CropGeometry:
     context_amount: float = 0.5
 
 
-def box_centre(box: np.ndarray) -> np.ndarray:
-    """Centre (x, y) of a 0-based (x, y, w, h) box, in the tracker's pixel convention."""
+def box_center(box: np.ndarray) -> np.ndarray:
+    """Center (x, y) of a 0-based (x, y, w, h) box, in the tracker's pixel convention."""
     return np.array([box[0] + (box[2] - 1) / 2, box[1] + (box[3] - 1) / 2], dtype=np.float64)
 
 
@@ -123,7 +123,7 @@ def training_pair(exemplar_image: np.ndarray, exemplar_box: np.ndarray, search_i
 
     Returns:
         ``(exemplar, search, offset)``: (E, E, 3) and (I, I, 3) uint8 crops and the target
-        centre's (dx, dy) from the search-crop centre, in search-crop pixels.
+        center's (dx, dy) from the search-crop center, in search-crop pixels.
     """
     ratio = config.instance_size / config.exemplar_size
     gray = rng.random() < aug.gray_probability
@@ -134,15 +134,15 @@ def training_pair(exemplar_image: np.ndarray, exemplar_box: np.ndarray, search_i
 
     z_pad = tuple(float(c) for c in cv2.mean(exemplar_image)[:3])
     z_side = context_side(exemplar_box, config.context_amount)
-    exemplar = _crop(exemplar_image, tuple(box_centre(exemplar_box)), *stretched(z_side), config.exemplar_size, z_pad)
+    exemplar = _crop(exemplar_image, tuple(box_center(exemplar_box)), *stretched(z_side), config.exemplar_size, z_pad)
 
     anchor = search_box if distractor_box is None else distractor_box
     x_side = np.array(stretched(context_side(anchor, config.context_amount) * ratio))
     shift = rng.uniform(-aug.max_shift, aug.max_shift, 2)
-    # The crop centre moves opposite to the shift, so the anchor lands at +shift in the crop.
-    x_centre = box_centre(anchor) - shift * x_side / config.instance_size
-    offset = (box_centre(search_box) - x_centre) * config.instance_size / x_side
+    # The crop center moves opposite to the shift, so the anchor lands at +shift in the crop.
+    x_center = box_center(anchor) - shift * x_side / config.instance_size
+    offset = (box_center(search_box) - x_center) * config.instance_size / x_side
     x_pad = tuple(float(c) for c in cv2.mean(search_image)[:3])
-    search = _crop(search_image, tuple(x_centre), float(x_side[0]), float(x_side[1]), config.instance_size, x_pad)
+    search = _crop(search_image, tuple(x_center), float(x_side[0]), float(x_side[1]), config.instance_size, x_pad)
     return (_photometric(exemplar, rng, aug, gray), _photometric(search, rng, aug, gray),
             offset.astype(np.float32))

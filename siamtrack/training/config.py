@@ -42,7 +42,7 @@ class TrainConfig:
         distill_weight, distill_temperature: weight and softmax temperature of the distillation
             loss (see ``siamtrack.training.loss.distillation_loss``).
         max_frame_gap, min_box_side, max_aspect: pair sampling rules.
-        max_shift, stretch, colour, blur_probability, gray_probability: augmentation.
+        max_shift, stretch, color, blur_probability, gray_probability: augmentation.
         label_radius: positive radius of the label maps, in search-crop pixels.
         response_scale: factor on the correlation (keeps initial logits small).
         workers: data-loading processes.
@@ -75,7 +75,7 @@ class TrainConfig:
     max_aspect: float = 4.0
     max_shift: float = 64.0
     stretch: float = 0.05
-    colour: float = 0.2
+    color: float = 0.2
     blur_probability: float = 0.15
     gray_probability: float = 0.1
     label_radius: float = 16.0

@@ -19,14 +19,14 @@ def siamfc_labels(size: int, total_stride: int, radius: float, offsets: torch.Te
         size: side of the response map.
         total_stride: search-crop pixels per response cell.
         radius: positive radius in search-crop pixels (SiamFC: 16).
-        offsets: (B, 2) position (dx, dy) of the target centre relative to the search-crop centre,
-            in search-crop pixels (non-zero when training shifts the target off-centre).
+        offsets: (B, 2) position (dx, dy) of the target center relative to the search-crop center,
+            in search-crop pixels (non-zero when training shifts the target off-center).
 
     Returns:
         (B, size, size) float tensor of 0/1.
     """
-    centre = (size - 1) / 2
-    cells = (torch.arange(size, dtype=torch.float32, device=offsets.device) - centre) * total_stride
+    center = (size - 1) / 2
+    cells = (torch.arange(size, dtype=torch.float32, device=offsets.device) - center) * total_stride
     dx = cells[None, None, :] - offsets[:, 0, None, None].float()
     dy = cells[None, :, None] - offsets[:, 1, None, None].float()
     return ((dx ** 2 + dy ** 2) <= radius ** 2).float()
@@ -54,8 +54,8 @@ def teacher_on_student_grid(teacher: torch.Tensor, teacher_stride: int, student_
                             student_stride: int) -> tuple[torch.Tensor, slice]:
     """A teacher's response maps resampled at the student's cells, where the two overlap.
 
-    Both maps are centred on the search crop; cell ``j`` of a map of side ``n`` and stride ``s``
-    looks at ``(j - (n - 1) / 2) * s`` pixels from the centre. The student's map is usually the
+    Both maps are centered on the search crop; cell ``j`` of a map of side ``n`` and stride ``s``
+    looks at ``(j - (n - 1) / 2) * s`` pixels from the center. The student's map is usually the
     larger (padded backbone), so only its central cells have a teacher value.
 
     Returns:

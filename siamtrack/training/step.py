@@ -33,7 +33,7 @@ def pair_loss(network: torch.nn.Module, exemplars: torch.Tensor, searches: torch
 
     Goes through ``network(...)`` (``SiameseNet.forward``: search b against kernel b only), so a
     DistributedDataParallel wrapper synchronises the gradients. ``offsets`` (B, 2) place each
-    target in its search crop (pixels from the centre). With a ``teacher``, its weighted
+    target in its search crop (pixels from the center). With a ``teacher``, its weighted
     distillation loss is added.
     """
     responses = network(exemplars, searches)

@@ -78,7 +78,7 @@ def model_metadata(config: TrainConfig) -> ModelMetadata:
     """What the trained network's checkpoint will say about itself."""
     if config.architecture == "efficientnet-lite0-s8":
         return ModelMetadata(architecture=config.architecture, widths=tuple(config.widths), batch_norm=True,
-                             bn_eps=1e-3, input_colour="RGB", input_mean=IMAGENET_MEAN, input_std=IMAGENET_STD,
+                             bn_eps=1e-3, input_color="RGB", input_mean=IMAGENET_MEAN, input_std=IMAGENET_STD,
                              response_scale=config.response_scale, template_crop=config.template_crop)
     return ModelMetadata(architecture="alexnet", widths=tuple(config.widths), batch_norm=True, bn_eps=1e-5,
                          response_scale=config.response_scale)
@@ -105,6 +105,8 @@ def load_checkpoint(path: Path, network: SiameseNet, optimizer: torch.optim.Opti
                     scheduler: torch.optim.lr_scheduler.LRScheduler, config: TrainConfig) -> int:
     """Restore a checkpoint; returns the epoch to continue with."""
     state = torch.load(path, map_location="cpu", weights_only=True)
+    if "colour" in state["config"]:  # checkpoints written before the project settled on one spelling
+        state["config"]["color"] = state["config"].pop("colour")
     if state["config"] != config.to_dict():
         changed = sorted(k for k, v in config.to_dict().items() if state["config"].get(k) != v)
         raise ConfigError(f"{path} was written with other settings ({', '.join(changed)}); "
@@ -125,12 +127,12 @@ def _datasets(config: TrainConfig) -> tuple[PairDataset, Optional[PairDataset]]:
     training = [s for s in sequences if s.name not in config.holdout]
     stills = [image for path in config.stills for image in load_stills(path)]
     rules = PairRules(config.max_frame_gap, config.min_box_side, config.max_aspect)
-    augmentation = Augmentation(config.max_shift, config.stretch, config.colour, config.blur_probability,
+    augmentation = Augmentation(config.max_shift, config.stretch, config.color, config.blur_probability,
                                 config.gray_probability)
     train_set = PairDataset(training, stills, config.pairs_per_epoch, config.still_fraction,
                             config.negative_fraction, rules, augmentation, seed=config.seed)
     validation = held_out + [s for root in config.validation for s in load_dataset(root)]
-    # Validation pairs keep the random shift (a centred target would be too easy) but no photometric noise.
+    # Validation pairs keep the random shift (a centered target would be too easy) but no photometric noise.
     validation_set = PairDataset(validation, [], config.validation_pairs, 0.0, 0.0, rules,
                                  Augmentation(config.max_shift, 0.0, 0.0, 0.0, 0.0),
                                  seed=config.seed + 1) if validation else None

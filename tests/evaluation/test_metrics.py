@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from siamtrack.evaluation.metrics import (SUCCESS_THRESHOLDS, centre_error, iou, precision_at,
+from siamtrack.evaluation.metrics import (SUCCESS_THRESHOLDS, center_error, iou, precision_at,
                                           success_auc, success_curve)
 
 
@@ -41,10 +41,10 @@ def test_absent_frames_are_skipped():
     assert precision_at(predicted, truth) == 1.0
 
 
-def test_centre_error_and_precision():
+def test_center_error_and_precision():
     truth = np.array([[0, 0, 10, 10], [0, 0, 10, 10]], float)
     predicted = np.array([[3, 4, 10, 10], [30, 0, 10, 10]], float)
-    np.testing.assert_allclose(centre_error(predicted, truth), [5.0, 30.0])
+    np.testing.assert_allclose(center_error(predicted, truth), [5.0, 30.0])
     assert precision_at(predicted, truth, 20) == 0.5
 
 

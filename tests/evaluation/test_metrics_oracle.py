@@ -5,8 +5,8 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from siamtrack.evaluation.metrics import (average_overlap, centre_error, iou, lost_flag_scores,
-                                          normalized_centre_error, normalized_precision, precision_curve,
+from siamtrack.evaluation.metrics import (average_overlap, center_error, iou, lost_flag_scores,
+                                          normalized_center_error, normalized_precision, precision_curve,
                                           success_curve, success_rate)
 
 got10k_metrics = pytest.importorskip("got10k.utils.metrics", reason="the got10k package is the oracle")
@@ -26,11 +26,11 @@ def random_boxes(seed, count=400):
 
 
 @pytest.mark.parametrize("seed", range(5))
-def test_iou_and_centre_error_match_got10k(seed):
+def test_iou_and_center_error_match_got10k(seed):
     predicted, truth = random_boxes(seed)
     np.testing.assert_allclose(iou(predicted, truth), got10k_metrics.rect_iou(predicted.copy(), truth.copy()),
                                rtol=1e-9, atol=1e-12)
-    np.testing.assert_allclose(centre_error(predicted, truth), got10k_metrics.center_error(predicted, truth),
+    np.testing.assert_allclose(center_error(predicted, truth), got10k_metrics.center_error(predicted, truth),
                                rtol=1e-12)
 
 
@@ -58,7 +58,7 @@ def test_ao_and_success_rate_match_got10k(seed):
 def test_normalized_precision_definition():
     truth = np.array([[0, 0, 100, 50], [0, 0, 100, 50]], float)
     predicted = np.array([[10, 5, 100, 50], [30, 0, 100, 50]], float)  # offsets (0.1, 0.1) and (0.3, 0)
-    np.testing.assert_allclose(normalized_centre_error(predicted, truth), [np.hypot(0.1, 0.1), 0.3])
+    np.testing.assert_allclose(normalized_center_error(predicted, truth), [np.hypot(0.1, 0.1), 0.3])
     assert normalized_precision(predicted, truth) == 0.5
 
 

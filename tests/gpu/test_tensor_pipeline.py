@@ -24,17 +24,17 @@ def textured_frame(height=240, width=320, seed=0):
     return cv2.resize(small, (width, height), interpolation=cv2.INTER_CUBIC)
 
 
-@pytest.mark.parametrize("centres, sides, pads", [
+@pytest.mark.parametrize("centers, sides, pads", [
     ([(160.0, 120.0)] * 3, [100.0, 103.75, 107.6], [(90, 100, 110)] * 3),  # a scale pyramid
     ([(5.3, 7.9), (310.2, 230.7), (-20.0, 50.0)], [60.5, 200.0, 90.0], [(0, 0, 0), (255, 128, 3), (40, 50, 60)]),
     ([(100.5, 80.25)], [600.0], [(17, 200, 90)]),  # far larger than the frame: mostly padding
     ([(0.0, 0.0), (319.0, 239.0)], [10.0, 10.0], [(1, 2, 3), (200, 201, 202)]),  # corners
 ])
 @pytest.mark.parametrize("out_size", [127, 255])
-def test_device_crops_match_opencv_within_one_grey_level(centres, sides, pads, out_size):
+def test_device_crops_match_opencv_within_one_grey_level(centers, sides, pads, out_size):
     frame = textured_frame()
-    expected = np.concatenate([opencv_crops(frame, [c], [s], out_size, p) for c, s, p in zip(centres, sides, pads)])
-    actual = device_crops.crop_regions(torch.from_numpy(frame), torch.tensor(centres), torch.tensor(sides),
+    expected = np.concatenate([opencv_crops(frame, [c], [s], out_size, p) for c, s, p in zip(centers, sides, pads)])
+    actual = device_crops.crop_regions(torch.from_numpy(frame), torch.tensor(centers), torch.tensor(sides),
                                        out_size, torch.tensor(pads, dtype=torch.float32)).numpy()
     assert actual.shape == expected.shape and actual.dtype == np.uint8
     assert np.abs(actual.astype(int) - expected.astype(int)).max() <= 1
@@ -46,17 +46,17 @@ def test_device_head_finds_the_same_peaks(scales, window_influence, side):
     head = ResponseHead(config, 8)
     rng = np.random.default_rng(scales)
     responses = rng.normal(0, 1, (6, scales, side, side)).astype(np.float32)
-    responses[:4, :, 5:9, 9:12] += 4.0  # a clear peak off centre
+    responses[:4, :, 5:9, 9:12] += 4.0  # a clear peak off center
     responses[4, :, 0, side - 1] += 6.0  # at the corner: windows move inwards
     size = side * config.response_upsample
     tensors = device_head.DeviceHead(head, side, torch.device("cpu"))
     found = device_head.locate(torch.from_numpy(responses), tensors, tensors.penalties, window_influence).numpy()
     for target in range(len(responses)):
         peak = head.locate(responses[target])
-        centre = (size - 1) / 2
+        center = (size - 1) / 2
         assert int(found[target, 0]) == peak.map_index
-        offset = ((found[target, 2] - centre) * head.pixels_per_cell,
-                  (found[target, 1] - centre) * head.pixels_per_cell)
+        offset = ((found[target, 2] - center) * head.pixels_per_cell,
+                  (found[target, 1] - center) * head.pixels_per_cell)
         assert offset == pytest.approx(peak.offset)
         assert found[target, 3] == pytest.approx(peak.response, rel=1e-4, abs=1e-4)
         assert found[target, 4] == pytest.approx(peak.contrast, rel=1e-3, abs=1e-4)

@@ -19,11 +19,11 @@ BOX = np.array([180.0, 120.0, 60.0, 40.0])
 def test_without_augmentation_crops_equal_the_trackers():
     image = scene()
     exemplar, search, offset = training_pair(image, BOX, image, BOX, np.random.default_rng(0), NO_AUGMENTATION)
-    centre = (BOX[0] + (BOX[2] - 1) / 2, BOX[1] + (BOX[3] - 1) / 2)
+    center = (BOX[0] + (BOX[2] - 1) / 2, BOX[1] + (BOX[3] - 1) / 2)
     pad = image.reshape(-1, 3).mean(axis=0)
     side = context_side(BOX, 0.5)
-    expected_z = crop_squares(image, centre, [side], 127, pad)[0]
-    expected_x = crop_squares(image, centre, [side * 255 / 127], 255, pad)[0]
+    expected_z = crop_squares(image, center, [side], 127, pad)[0]
+    expected_x = crop_squares(image, center, [side * 255 / 127], 255, pad)[0]
     assert np.abs(exemplar.astype(int) - expected_z).max() <= 1
     assert np.abs(search.astype(int) - expected_x).max() <= 1
     assert offset.tolist() == [0.0, 0.0]
@@ -32,13 +32,13 @@ def test_without_augmentation_crops_equal_the_trackers():
 @pytest.mark.parametrize("seed", range(5))
 def test_offset_says_where_the_target_is(seed):
     image = scene(seed)
-    aug = Augmentation(max_shift=64, stretch=0.0, colour=0.0, blur_probability=0.0, gray_probability=0.0)
+    aug = Augmentation(max_shift=64, stretch=0.0, color=0.0, blur_probability=0.0, gray_probability=0.0)
     _, search, offset = training_pair(image, BOX, image, BOX, np.random.default_rng(seed), aug)
     assert np.abs(offset).max() <= 64
     bright = np.argwhere(search[:, :, 2] > 150)  # the target's red channel stands out
-    centre_yx = bright.mean(axis=0)
-    assert centre_yx[1] - 127 == pytest.approx(offset[0], abs=2.0)
-    assert centre_yx[0] - 127 == pytest.approx(offset[1], abs=2.0)
+    center_yx = bright.mean(axis=0)
+    assert center_yx[1] - 127 == pytest.approx(offset[0], abs=2.0)
+    assert center_yx[0] - 127 == pytest.approx(offset[1], abs=2.0)
 
 
 def test_augmentation_is_reproducible_and_varies():
@@ -70,7 +70,7 @@ def test_distractor_pairs_are_cut_around_the_distractor():
     image = scene(3)
     image[200:240, 40:100] = (250, 60, 40)  # a second object, blue: the distractor
     distractor = np.array([40.0, 200.0, 60.0, 40.0])
-    aug = Augmentation(max_shift=0, stretch=0.0, colour=0.0, blur_probability=0.0, gray_probability=0.0)
+    aug = Augmentation(max_shift=0, stretch=0.0, color=0.0, blur_probability=0.0, gray_probability=0.0)
     _, search, offset = training_pair(image, BOX, image, BOX, np.random.default_rng(0), aug, distractor_box=distractor)
     blue = np.argwhere(search[:, :, 0] > 150)
     assert np.abs(blue.mean(axis=0) - 127).max() < 2  # the distractor is in the middle

@@ -76,7 +76,7 @@ def test_stills_paths_relative_to_the_annotation_file(tmp_path):
     assert still.path == tmp_path / "stills" / "images" / "cows" / "0001.jpg" and still.path.is_file()
 
 
-def test_hard_negatives_centre_the_search_crop_on_another_object(tmp_path):
+def test_hard_negatives_center_the_search_crop_on_another_object(tmp_path):
     write_image(tmp_path / "images" / "two.jpg", size=(400, 300))
     write_image(tmp_path / "images" / "one.jpg", size=(400, 300))
     (tmp_path / "boxes.json").write_text(json.dumps({

@@ -6,11 +6,11 @@ import torch
 from siamtrack.training.loss import balanced_logistic_loss, siamfc_labels
 
 
-def test_labels_centred_disc():
+def test_labels_centered_disc():
     labels = siamfc_labels(17, 8, 16, torch.zeros(1, 2))[0]
     assert labels[8, 8] == 1 and labels[8, 10] == 1 and labels[8, 11] == 0  # 2 cells = 16 px
     assert labels[7, 7] == 1 and labels[6, 6] == 0  # diagonal: 11.3 px in, 22.6 px out
-    assert int(labels.sum()) == 13  # the cells within radius 2 of the centre
+    assert int(labels.sum()) == 13  # the cells within radius 2 of the center
     assert torch.equal(labels, labels.flip(0)) and torch.equal(labels, labels.t())
 
 

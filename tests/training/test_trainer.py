@@ -70,6 +70,11 @@ def test_checkpoint_round_trip_restores_identical_state(tmp_path):
     assert torch.equal(first, next(iter(other_optimizer.state.values()))["momentum_buffer"])
     with pytest.raises(ConfigError, match="other settings"):
         load_checkpoint(tmp_path / "c.pth", other, other_optimizer, other_scheduler, tiny_config(tmp_path, seed=9))
+    # A checkpoint written when the config said "colour" resumes under today's "color".
+    state = torch.load(tmp_path / "c.pth", weights_only=True)
+    state["config"]["colour"] = state["config"].pop("color")
+    torch.save(state, tmp_path / "old.pth")
+    assert load_checkpoint(tmp_path / "old.pth", other, other_optimizer, other_scheduler, config) == 3
 
 
 def test_train_logs_resumes_and_exports(tmp_path):
