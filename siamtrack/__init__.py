@@ -44,11 +44,17 @@ __all__ = sorted(_EXPORTS) + ["__version__"]
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .config import TrackerConfig, load_config, preset_names
-    from .errors import (BackendUnavailableError, ConfigError, InputError, NotInitializedError,
-                         SiamtrackError, WeightsError)
+    from .errors import (
+        BackendUnavailableError,
+        ConfigError,
+        InputError,
+        NotInitializedError,
+        SiamtrackError,
+        WeightsError,
+    )
     from .metadata import ModelMetadata
-    from .results import Box, TrackResult
     from .models import default_model_path
+    from .results import Box, TrackResult
     from .tracker import MultiTracker, StageTimes, Tracker, update_streams
     from .weights import ModelWeights, load_weights, save_weights
 

@@ -451,7 +451,8 @@ def run_ray(jobs: list[Job], output: Path, settings: TrackerSettings, address: s
     except (ConnectionError, RuntimeError, ValueError) as exc:
         raise InputError(f"cannot join Ray cluster {address}: {_error_line(exc)}") from None
     try:
-        models = {name: ray.put(_pack_model(name)) for name in {job.model or settings.model for job in jobs} - {None}}
+        names = {name for job in jobs if (name := job.model or settings.model) is not None}
+        models = {name: ray.put(_pack_model(name)) for name in names}
         cuda = settings.device.startswith("cuda")
         # Retries are the driver's (not Ray's max_retries), so that attempts are counted the same
         # way as in the local pool, whether the job raised or its worker died.

@@ -19,6 +19,7 @@ from typing import NoReturn, Optional, Sequence
 
 from . import __version__
 from .backends import BACKEND_NAMES
+from .config import preset_names
 from .errors import SiamtrackError
 
 EXIT_OK = 0
@@ -32,11 +33,11 @@ def _weights_info(args: argparse.Namespace) -> int:
     from .export.contract import is_exported_model
 
     if is_exported_model(args.file):  # an export folder: read through ONNX Runtime, no torch needed
-        from .backends import create_backend
+        from .backends.onnx_backend import OnnxBackend
         from .export.contract import CHECKSUMS_FILE, GRAPH_FILES
         from .metadata import describe_metadata
 
-        backend = create_backend("onnx", args.file, device="cpu")
+        backend = OnnxBackend(args.file, device="cpu")
         info = backend.info
         print("\n".join([f"export:         {args.file} ({', '.join(GRAPH_FILES.values())}; "
                          f"checksums in {CHECKSUMS_FILE} verified)",
@@ -133,7 +134,7 @@ def _track(args: argparse.Namespace) -> int:
 
     from .display import OpenCVDisplay, display_available
     from .loop import run_tracking
-    from .outputs import OutputError, ResultWriter, VIDEO_CODECS
+    from .outputs import VIDEO_CODECS, OutputError, ResultWriter
     from .progress import Progress
     from .sources import SourceOptions, open_source
 
@@ -192,7 +193,7 @@ def _demo(args: argparse.Namespace) -> int:
         raise OutputError(f"cannot write {output}: folder {output.parent} does not exist")
     log = (lambda message: None) if args.quiet else print
     run_demo(output, model=args.model, backend=args.backend, device=args.device, threads=args.threads,
-             log=log)
+             log=log, config=args.config)
     return EXIT_OK
 
 
@@ -317,7 +318,7 @@ def _export(args: argparse.Namespace) -> int:
     model = Path(args.model) if args.model else default_model_path("weights")
     output = Path(args.output)
     if args.format == "tensorrt":  # fail before writing anything when engines cannot be built here
-        from .backends.tensorrt_backend import import_tensorrt, gpu_identity
+        from .backends.tensorrt_backend import gpu_identity, import_tensorrt
 
         import_tensorrt()
         gpu_identity(args.device)
@@ -332,7 +333,8 @@ def _export(args: argparse.Namespace) -> int:
     if args.format == "tensorrt":
         from .export.tensorrt_engines import export_engines
 
-        fp16 = {"auto": "auto", "on": True, "off": False}[args.fp16]
+        fp16_choices: dict[str, str | bool] = {"auto": "auto", "on": True, "off": False}
+        fp16 = fp16_choices[args.fp16]
         paths = export_engines(onnx_folder, output, fp16=fp16, max_batch=args.max_batch, device=args.device)
         _say(args, "wrote " + " and ".join(str(p) for p in paths.values()))
     return EXIT_OK
@@ -341,7 +343,8 @@ def _export(args: argparse.Namespace) -> int:
 def _add_tracker_options(parser: argparse.ArgumentParser, device: str = "auto", threads: bool = True) -> None:
     group = parser.add_argument_group("tracker")
     group.add_argument("--model", help="weights file or exported ONNX folder (default: the default model)")
-    group.add_argument("--config", help="preset name (siamfc-3s, siamfc-5s) or JSON file of tracker settings")
+    group.add_argument("--config", help=f"preset name ({', '.join(preset_names())}) or JSON file of tracker "
+                                        f"settings (default: siamfc-3s)")
     group.add_argument("--backend", default="auto", choices=BACKEND_NAMES,
                        help="inference backend; auto picks tensorrt, torch on CUDA, onnx, torch on CPU, "
                             "in that order, among those installed (default: auto)")

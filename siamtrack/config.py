@@ -126,9 +126,9 @@ class TrackerConfig:
             raise ConfigError(
                 f"unknown tracker config key(s): {', '.join(unknown)}; "
                 f"valid keys: {', '.join(fields)}")
-        converted = {}
+        converted: dict[str, Any] = {}
         for key, value in values.items():
-            kind = type(fields[key].default)
+            kind: Any = type(fields[key].default)
             if kind is str:
                 if not isinstance(value, str):
                     raise ConfigError(f"tracker config {key!r} must be a string, got {value!r}")

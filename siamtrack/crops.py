@@ -26,11 +26,11 @@ def sampling_grid(centers: Sequence[tuple[float, float]], sizes: Sequence[float]
         ``(map_x, map_y)``, float32 arrays of shape (len(sizes) * out_size, out_size): the crops
         stacked vertically, as ``cv2.remap`` expects.
     """
-    centers = np.asarray(centers, dtype=np.float64).reshape(-1, 2)
+    points = np.asarray(centers, dtype=np.float64).reshape(-1, 2)
     steps = np.asarray(sizes, dtype=np.float64)[:, None] / out_size
     offsets = np.arange(out_size, dtype=np.float64) - (out_size - 1) / 2.0
-    xs = (centers[:, :1] + steps * offsets).astype(np.float32)  # (crops, out) one row per crop
-    ys = (centers[:, 1:] + steps * offsets).astype(np.float32)
+    xs = (points[:, :1] + steps * offsets).astype(np.float32)  # (crops, out) one row per crop
+    ys = (points[:, 1:] + steps * offsets).astype(np.float32)
     count = len(steps)
     map_x = np.broadcast_to(xs[:, None, :], (count, out_size, out_size))
     map_y = np.broadcast_to(ys[:, :, None], (count, out_size, out_size))

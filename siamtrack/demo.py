@@ -13,9 +13,9 @@ from typing import Callable, Optional
 
 import numpy as np
 
+from .annotate import annotate
 from .evaluation.metrics import iou
 from .outputs import VideoSink
-from .annotate import annotate
 from .synthetic import ClipSpec, make_clip
 from .tracker import Tracker
 
@@ -34,9 +34,12 @@ class DemoResult:
 
 def run_demo(output: Optional[Path], model: Optional[str] = None, spec: ClipSpec = DEMO_CLIP,
              backend: str = "auto", device: str = "auto", threads: Optional[int] = None,
-             log: Callable[[str], None] = print) -> DemoResult:
-    """Render the clip, track it, write the annotated video, print per-frame IoU and the mean."""
-    tracker = Tracker(model=model, backend=backend, device=device, threads=threads)
+             log: Callable[[str], None] = print, config: Optional[str] = None) -> DemoResult:
+    """Render the clip, track it, write the annotated video, print per-frame IoU and the mean.
+
+    ``config`` is a tracker preset name or JSON file (None: the default settings).
+    """
+    tracker = Tracker(model=model, backend=backend, device=device, threads=threads, config=config)
     frames, truth = make_clip(spec)
     sink = VideoSink(output, 25.0, (spec.width, spec.height)) if output is not None else None
     ious = []
@@ -46,7 +49,7 @@ def run_demo(output: Optional[Path], model: Optional[str] = None, spec: ClipSpec
             sink.write(annotate(frames[0], result, label="demo"))
         for index in range(1, len(frames)):
             result = tracker.update(frames[index])
-            overlap = float(iou(result.box, truth[index])[0])
+            overlap = float(iou(np.asarray(result.box), truth[index])[0])
             ious.append(overlap)
             log(f"frame {index:4d}  IoU {overlap:.3f}  score {result.score:.2f}{'  LOST' if result.lost else ''}")
             if sink is not None:
@@ -56,7 +59,7 @@ def run_demo(output: Optional[Path], model: Optional[str] = None, spec: ClipSpec
             sink.close()
     model_name = Path(model).name if model else "default model"
     outcome = DemoResult(np.asarray(ious), model_name, output)
-    log(f"mean IoU over {len(ious)} frames: {outcome.mean_iou:.3f} ({model_name}, "
+    log(f"mean IoU over {len(ious)} frames: {outcome.mean_iou:.3f} ({model_name}, config {config or 'default'}, "
         f"backend {tracker.backend_name} on {tracker.device})")
     if output is not None:
         log(f"annotated video: {output}")

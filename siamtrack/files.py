@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Callable
 
 
-def write_atomically(path: str | Path, write: Callable[[Path], None]) -> Path:
+def write_atomically(path: str | Path, write: Callable[[Path], object]) -> Path:
     """Call ``write(temporary)`` for a new file beside ``path``, then rename it over ``path``.
 
     Readers see the old file or the complete new one, never a half-written one; a failure (or an

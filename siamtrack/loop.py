@@ -10,12 +10,15 @@ import time
 from dataclasses import dataclass
 from typing import Optional, Sequence, Union
 
+import numpy as np
+
 from .annotate import annotate
 from .display import KEY_QUIT, KEY_RESELECT, KEY_RESET, Display
+from .errors import InputError
 from .outputs import ResultWriter, VideoSink
 from .progress import Progress
 from .results import Box, TrackResult
-from .sources import FrameSource, SourceError
+from .sources import Frame, FrameSource, SourceError
 from .tracker import MultiTracker, Tracker
 
 
@@ -43,12 +46,19 @@ class LoopSummary:
         return self.frames / self.seconds if self.seconds > 0 else 0.0
 
 
-def _as_box_list(boxes: Union[Box, Sequence[Box], None]) -> Optional[list[Box]]:
+def _as_box_list(boxes: Union[Box, Sequence[Box], np.ndarray, None]) -> Optional[list[Box]]:
+    """One box or a list of boxes (any numbers, NumPy's included) as (x, y, w, h) float tuples."""
     if boxes is None:
         return None
-    if len(boxes) and isinstance(boxes[0], (int, float)):
-        return [tuple(boxes)]  # one box
-    return [tuple(box) for box in boxes]
+    try:
+        array = np.asarray(boxes, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise InputError(f"boxes must be (x, y, w, h) numbers or a list of them, got {boxes!r}") from None
+    if array.ndim == 1:
+        array = array[None]
+    if array.ndim != 2 or array.shape[1] != 4:
+        raise InputError(f"boxes must be (x, y, w, h) numbers or a list of them, got {boxes!r}")
+    return [(float(x), float(y), float(w), float(h)) for x, y, w, h in array]
 
 
 def _annotated(image, results: Sequence[TrackResult], fps: Optional[float], several: bool):
@@ -107,8 +117,8 @@ def run_tracking(source: FrameSource, tracker: Union[Tracker, MultiTracker],
     try:
         targets.clear()
         results = [targets.add(first.image, box) for box in initial]
-        frame = first
-        while True:
+        frame: Optional[Frame] = first
+        while frame is not None:
             for result in results:
                 for writer in writers:
                     writer.write(frame.index, frame.timestamp, result, target=result.target_id)
@@ -134,9 +144,8 @@ def run_tracking(source: FrameSource, tracker: Union[Tracker, MultiTracker],
                             targets.clear()
                             targets.add(frame.image, selected)
             frame = next(frames, None)
-            if frame is None:
-                break
-            results = list(targets.update(frame.image).values())
+            if frame is not None:
+                results = list(targets.update(frame.image).values())
     finally:
         if sink is not None:
             sink.close()

@@ -77,8 +77,8 @@ class VideoSink:
         self.size = (int(size[0]), int(size[1]))
         self.frames_written = 0
         self._partial = partial_path(self.path)
-        self._writer = cv2.VideoWriter(str(self._partial), cv2.VideoWriter_fourcc(*VIDEO_CODECS[suffix]),
-                                       float(fps), self.size)
+        fourcc = cv2.VideoWriter.fourcc(*VIDEO_CODECS[suffix])
+        self._writer: Optional[cv2.VideoWriter] = cv2.VideoWriter(str(self._partial), fourcc, float(fps), self.size)
         if not self._writer.isOpened():
             self._partial.unlink(missing_ok=True)
             raise OutputError(f"cannot write video {self.path} (permission denied, or no encoder)")
@@ -86,6 +86,8 @@ class VideoSink:
     def write(self, frame: np.ndarray) -> None:
         if (frame.shape[1], frame.shape[0]) != self.size:
             raise OutputError(f"frame of {frame.shape[1]}x{frame.shape[0]} for a {self.size[0]}x{self.size[1]} video")
+        if self._writer is None:
+            raise OutputError(f"{self.path} is already closed")
         self._writer.write(frame)
         self.frames_written += 1
 
@@ -138,7 +140,7 @@ class ResultWriter:
         if self.format == "jsonl":
             self._file.write(json.dumps({"frame": frame_index, "time": round(timestamp, 4), "target": target,
                                          "box": [x, y, w, h], "score": score, "lost": bool(result.lost)}) + "\n")
-        elif self.format == "csv":
+        elif self._csv is not None:
             self._csv.writerow([frame_index, round(timestamp, 4), target, x, y, w, h, score, int(result.lost)])
         else:
             self._file.write(f"{frame_index + 1},{target},{x + 1:.2f},{y + 1:.2f},{w:.2f},{h:.2f},"

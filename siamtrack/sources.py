@@ -143,7 +143,8 @@ class VideoFileSource(FrameSource):
             raise SourceError(f"cannot open {path} as a video (unsupported or corrupt file)")
         self.options = options
         fps = self._capture.get(cv2.CAP_PROP_FPS)
-        self.fps = fps if fps and np.isfinite(fps) and fps > 0 else 30.0
+        self.frame_rate = fps if fps and np.isfinite(fps) and fps > 0 else 30.0
+        self.fps = self.frame_rate
         total = int(self._capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
         self.header_frames = total if total > 0 else None  # what the container says it holds
         if total > 0:
@@ -162,13 +163,14 @@ class VideoFileSource(FrameSource):
             ok, image = self._capture.read()
             if not ok or image is None:
                 # End of file, or a file that ends early: what was read stands, with a word.
-                expected = self.header_frames if options.end is None else min(options.end, self.header_frames or 0)
-                if self.header_frames and index < expected:
+                announced = self.header_frames or 0
+                expected = announced if options.end is None else min(options.end, announced)
+                if announced and index < expected:
                     LOG.warning("%s ended after %d frames, before the %d its header announces (truncated or "
                                 "damaged file?)", self.description, index, self.header_frames)
                 return
             if _selected(index, options):
-                yield Frame(index, index / self.fps, image)
+                yield Frame(index, index / self.frame_rate, image)
             index += 1
 
     def close(self) -> None:
@@ -187,7 +189,8 @@ class ImageFolderSource(FrameSource):
             raise SourceError(f"{path} holds no images ({', '.join(IMAGE_SUFFIXES)})")
         end = len(files) if options.end is None else min(len(files), options.end)
         self._files = [(i, files[i]) for i in range(options.start, end, options.stride)]
-        self.fps = options.folder_fps
+        self.frame_rate = options.folder_fps
+        self.fps = self.frame_rate
         self.frame_count = len(self._files)
 
     def __iter__(self) -> Iterator[Frame]:
@@ -195,7 +198,7 @@ class ImageFolderSource(FrameSource):
             image = cv2.imread(str(path), cv2.IMREAD_COLOR)
             if image is None:
                 raise SourceError(f"cannot read image {path}")
-            yield Frame(index, index / self.fps, image)
+            yield Frame(index, index / self.frame_rate, image)
 
 
 class LiveSource(FrameSource):
@@ -345,12 +348,12 @@ def open_source(spec: SourceSpec, options: SourceOptions = SourceOptions()) -> F
     """
     kind = describe_spec(spec)
     if kind == "camera":
-        index = int(spec)
+        index = int(str(spec))
         return LiveSource(f"camera {index}", lambda: cv2.VideoCapture(index), options)
     if kind == "stream":
         url = str(spec)
         return LiveSource(url, lambda: open_stream(url, options), options)
-    path = Path(spec)
+    path = Path(str(spec))
     if kind == "folder":
         return ImageFolderSource(path, options)
     return VideoFileSource(path, options)

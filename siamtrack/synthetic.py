@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from .results import Box
+
 
 @dataclass(frozen=True)
 class ClipSpec:
@@ -142,7 +144,7 @@ def make_clip(spec: ClipSpec = ClipSpec()) -> tuple[list[np.ndarray], np.ndarray
         cx += _exit_shift(index, spec.offscreen, spec.width + max(obj_w, obj_h) * high - cx)
         # Object pixel (u, v) -> frame: rotate and scale about the object's center, then place it.
         matrix = cv2.getRotationMatrix2D(((obj_w - 1) / 2, (obj_h - 1) / 2), angle, scale)
-        matrix[:, 2] += (cx - (obj_w - 1) / 2, cy - (obj_h - 1) / 2)
+        matrix[:, 2] += np.array([cx - (obj_w - 1) / 2, cy - (obj_h - 1) / 2])
         layer = cv2.warpAffine(texture, matrix, (spec.width, spec.height), flags=cv2.INTER_LINEAR)
         alpha = cv2.warpAffine(mask, matrix, (spec.width, spec.height), flags=cv2.INTER_LINEAR)
         weight = (alpha.astype(np.float32) / 255.0)[:, :, None]
@@ -175,10 +177,11 @@ def make_crossing_clip(frames: int = 60, width: int = 480, height: int = 270, ob
     background = _background(rng, width, height)
     obj_w, obj_h = object_size
     textures = [_object_texture(rng, obj_w, obj_h) for _ in range(2)]
-    images, boxes = [], ([], [])
+    images: list[np.ndarray] = []
+    boxes: tuple[list[Box], list[Box]] = ([], [])
     for index in range(frames):
         t = index / max(frames - 1, 1)
-        frame = background.astype(np.float32)
+        frame: np.ndarray = background.astype(np.float32)
         positions = (
             (0.1 * width + 0.8 * width * t - obj_w / 2, 0.5 * height - 0.3 * obj_h * (1 - 2 * t) - obj_h / 2),
             (0.9 * width - 0.8 * width * t - obj_w / 2, 0.5 * height + 0.3 * obj_h - obj_h / 2),

@@ -222,7 +222,7 @@ class MultiTracker:
 
     def _check_frame(self, frame: np.ndarray) -> np.ndarray:
         image = as_bgr(frame)
-        if self._targets and image.shape[:2] != self._frame_shape:
+        if self._targets and self._frame_shape is not None and image.shape[:2] != self._frame_shape:
             height, width = self._frame_shape
             raise InputError(
                 f"frame size changed from {width}x{height} to {image.shape[1]}x{image.shape[0]}; "
@@ -259,7 +259,8 @@ class MultiTracker:
         config, model = self.config, self.metadata
         context = config.context_amount * (w + h)
         exemplar_side = math.sqrt((w + context) * (h + context))
-        pad_color = tuple(cv2.mean(image)[:3])
+        blue, green, red = cv2.mean(image)[:3]
+        pad_color = (blue, green, red)
         center = (x + (w - 1) / 2, y + (h - 1) / 2)
         search_side = exemplar_side * model.instance_size / model.exemplar_size
         # Single pass: one exemplar per scale s, cut at side exemplar / s, so that kernel s shows
@@ -374,6 +375,8 @@ class MultiTracker:
         plans = [self._plan(target, (width, height)) for target in self._targets.values()]
         if not plans:
             return {}
+        if self._tensor_step is None:
+            raise RuntimeError("the tensor pipeline was not set up for this tracker")
         began = time.perf_counter()
         peaks = self._tensor_step.peaks(image, plans, self._batched_kernels(plans),
                                         [plan.target.pad_color for plan in plans])
@@ -463,7 +466,7 @@ def update_streams(streams: Sequence[tuple[MultiTracker, np.ndarray]]) -> list[d
     for members in calls.values():
         called = time.perf_counter()
         kernels = [trackers[i]._batched_kernels(prepared[i][0]) for i in members]
-        crops = [prepared[i][1] for i in members]
+        crops = [crops for i in members if (crops := prepared[i][1]) is not None]  # all: members are active
         responses = backend.track(crops[0] if len(crops) == 1 else np.concatenate(crops),
                                   kernels[0] if len(kernels) == 1 else backend.stack(kernels))
         network_seconds += time.perf_counter() - called

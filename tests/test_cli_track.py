@@ -202,6 +202,15 @@ def test_demo_command(tmp_path):
     assert count_frames(tmp_path / "demo.mp4")[0] == 120
 
 
+def test_demo_uses_the_given_tracker_config(tmp_path):
+    result = siamtrack("demo", "--output", "-", "--device", "cpu", "--config", "single-pass", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "config single-pass" in result.stdout.splitlines()[-1]
+    result = siamtrack("demo", "--output", "-", "--config", "no-such-preset", cwd=tmp_path)
+    assert result.returncode == 2 and "no-such-preset" in result.stderr  # 2: bad input or settings
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
 def test_several_boxes_give_one_row_per_target_and_frame(tmp_path, video, model, clip):
     second = "10,10,30,24"
     result = siamtrack("track", video, "--box", box_text(clip), "--box", second, "--model", model,

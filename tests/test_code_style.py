@@ -1,4 +1,4 @@
-"""The code passes ruff (rules in pyproject.toml), and the package says it is typed."""
+"""The code passes ruff and mypy (settings in pyproject.toml), and the package says it is typed."""
 
 import shutil
 import subprocess
@@ -16,6 +16,16 @@ def test_ruff_finds_nothing():
         pytest.skip("ruff is not installed (it comes with the 'test' extra)")
     result = subprocess.run([ruff, "check", "siamtrack", "tests", "benchmarks", "demos"], cwd=REPO,
                             capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.slow  # half a minute without a cache
+def test_mypy_finds_nothing(tmp_path):
+    if shutil.which("mypy", path=str(Path(sys.executable).parent)) is None:
+        pytest.skip("mypy is not installed (it comes with the 'test' extra)")
+    # Through this interpreter, so mypy sees the packages installed beside siamtrack (torch, numpy).
+    result = subprocess.run([sys.executable, "-m", "mypy", "--cache-dir", str(tmp_path / "cache")], cwd=REPO,
+                            capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout + result.stderr
 
 

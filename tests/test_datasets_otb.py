@@ -2,8 +2,8 @@ import cv2
 import numpy as np
 import pytest
 
-from siamtrack.errors import InputError
 from siamtrack.datasets.otb import list_sequences, load_sequence, read_boxes
+from siamtrack.errors import InputError
 
 
 def make_sequence(root, name, rows, frames=None, separator=","):

@@ -2,10 +2,9 @@ import cv2
 import numpy as np
 import pytest
 
-from tests.conftest import DEV_DATA
-
 from siamtrack.config import TrackerConfig
 from siamtrack.head import ResponseHead, hann_window, interpolation_matrix, scale_factors, upsample
+from tests.conftest import DEV_DATA
 
 
 def gaussian_map(row, col, size=17, sigma=1.2, height=1.0):

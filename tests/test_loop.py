@@ -9,7 +9,7 @@ import pytest
 from siamtrack import Tracker
 from siamtrack.loop import run_tracking
 from siamtrack.outputs import ResultWriter
-from siamtrack.sources import FrameSource, Frame, LiveSource, SourceError, SourceOptions
+from siamtrack.sources import Frame, FrameSource, LiveSource, SourceError, SourceOptions
 from tests.test_sources import FakeCamera, number_of
 from tests.test_tracker import ScriptedBackend, peak_map
 

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from siamtrack.backends import create_backend
+from siamtrack.datasets.otb import list_sequences, load_sequence
 from siamtrack.evaluation.metrics import center_error
 from siamtrack.evaluation.ope import mean_auc, read_frames, run_sequence
-from siamtrack.datasets.otb import list_sequences, load_sequence
 from siamtrack.evaluation.reference import ReferenceSiamFC
 
 FRAMES = 30

@@ -7,7 +7,7 @@ import pytest
 
 from siamtrack.errors import InputError
 from siamtrack.outputs import VideoSink
-from siamtrack.sources import (LiveSource, SourceError, SourceOptions, describe_spec, frames, open_source)
+from siamtrack.sources import LiveSource, SourceError, SourceOptions, describe_spec, frames, open_source
 
 
 def write_video(path, count=12, size=(64, 48)):

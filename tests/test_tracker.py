@@ -4,8 +4,7 @@
 import numpy as np
 import pytest
 
-from siamtrack import TrackResult, Tracker, TrackerConfig
-from siamtrack import models
+from siamtrack import Tracker, TrackerConfig, TrackResult, models
 from siamtrack.errors import ConfigError, InputError, NotInitializedError, WeightsError
 from siamtrack.metadata import ModelMetadata
 

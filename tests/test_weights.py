@@ -6,8 +6,7 @@ import torch
 from siamtrack.errors import WeightsError
 from siamtrack.metadata import ModelMetadata
 from siamtrack.network.siamese import SiameseNet
-from siamtrack.weights import (FORMAT_NAME, ModelWeights, convert, describe, detect_layout,
-                               load_weights, save_weights)
+from siamtrack.weights import FORMAT_NAME, ModelWeights, convert, describe, detect_layout, load_weights, save_weights
 
 
 def to_siamfc_pytorch_layout(weights):

@@ -83,7 +83,8 @@ class TensorRTBackend:
         if (folder / ENGINE_FILES[contract.TEMPLATE]).is_file():
             paths = {graph: folder / name for graph, name in ENGINE_FILES.items()}
         else:
-            paths = engines_for(folder, gpu, capability, trt.__version__, cache_dir, fp16, max_batch)
+            cache = None if cache_dir is None else Path(cache_dir)
+            paths = engines_for(folder, gpu, capability, trt.__version__, cache, fp16, max_batch)
         logger = trt.Logger(trt.Logger.WARNING)
         self._runtime = trt.Runtime(logger)
         self._engines, self._contexts, infos = {}, {}, {}

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Sequence
-
-import logging
 
 import numpy as np
 import torch
@@ -105,7 +104,7 @@ class TorchBackend:
         if self.half and self._device.type != "cuda":
             raise BackendUnavailableError("half=True needs a CUDA device (fp16 on the CPU is slow)")
         if self._device.type == "cuda":
-            network = network.to(memory_format=torch.channels_last)
+            network = network.to(memory_format=torch.channels_last)  # type: ignore[call-overload]  # stub lacks it
         if cpu_graph not in ("auto", "eager", "frozen"):
             raise ValueError(f"cpu_graph must be auto, eager or frozen, got {cpu_graph!r}")
         self.cpu_graph = "eager"

@@ -6,6 +6,6 @@ Every reader returns :class:`Sequence` objects with 0-based (x, y, w, h) boxes a
 file each are decoded once into a frame cache (:mod:`siamtrack.datasets.video`).
 """
 
-from .base import Sequence, load_dataset, detect_layout
+from .base import Sequence, detect_layout, load_dataset
 
 __all__ = ["Sequence", "load_dataset", "detect_layout"]

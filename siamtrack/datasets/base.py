@@ -29,7 +29,7 @@ class Sequence:
     name: str
     frames: tuple[Path, ...]
     boxes: np.ndarray
-    absent: np.ndarray = field(default=None)  # type: ignore[assignment]
+    absent: np.ndarray = field(default=None)  # type: ignore[arg-type]  # None: from the boxes alone
 
     def __post_init__(self) -> None:
         no_box = ~np.isfinite(self.boxes).all(axis=1)
@@ -96,7 +96,8 @@ def matched(name: str, frames: list[Path], boxes: np.ndarray, absent: np.ndarray
     if not frames:
         raise InputError(f"sequence {name} has no images")
     count = min(len(frames), len(boxes))
-    return Sequence(name, tuple(frames[:count]), boxes[:count], None if absent is None else absent[:count])
+    flags = np.zeros(count, bool) if absent is None else absent[:count]  # NaN boxes are added to them
+    return Sequence(name, tuple(frames[:count]), boxes[:count], flags)
 
 
 def detect_layout(root: Path) -> str:

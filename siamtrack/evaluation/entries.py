@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -9,7 +10,7 @@ from typing import Optional
 
 from ..errors import SiamtrackError
 from .harness import TrackerEntry
-from .peers import PEER_NAMES, PeerUnavailable, create_peer
+from .peers import PEER_NAMES, OpenCVPeer, PeerUnavailable, create_peer
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,11 @@ class SiamtrackVariant:
             raise SiamtrackError(f"--siamtrack takes NAME=MODEL[:CONFIG], got {text!r}")
         model, _, config = rest.partition(":")
         return cls(name, model or None, config or None)
+
+
+def _same_peer(peer: OpenCVPeer) -> OpenCVPeer:
+    """One OpenCV peer serves every sequence: it builds a fresh OpenCV tracker at each init."""
+    return peer
 
 
 def pin_threads(threads: int) -> None:
@@ -71,7 +77,7 @@ def build_entries(names: list[str], variants: list[SiamtrackVariant], peer_model
                                                backend, threads))
             elif name in PEER_NAMES:
                 peer = create_peer(name, peer_models)
-                entries.append(TrackerEntry(name, lambda peer=peer: peer))
+                entries.append(TrackerEntry(name, functools.partial(_same_peer, peer)))
             else:
                 raise PeerUnavailable(f"unknown tracker {name!r}: use siamtrack, {', '.join(PEER_NAMES)} "
                                       f"or a name defined with --siamtrack NAME=MODEL")

@@ -12,13 +12,23 @@ import logging
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Optional, Sequence as Seq
+from typing import Any, Callable, Iterable, Optional
+from typing import Sequence as Seq
 
 import numpy as np
 
 from ..datasets.base import Sequence
-from .metrics import (average_overlap, lost_flag_scores, normalized_precision, normalized_precision_curve,
-                      precision_at, precision_curve, success_auc, success_curve, success_rate)
+from .metrics import (
+    average_overlap,
+    lost_flag_scores,
+    normalized_precision,
+    normalized_precision_curve,
+    precision_at,
+    precision_curve,
+    success_auc,
+    success_curve,
+    success_rate,
+)
 from .ope import SingleTargetTracker, read_frames
 
 LOG = logging.getLogger(__name__)
@@ -153,7 +163,7 @@ def summarise(outcomes: Seq[SequenceOutcome]) -> dict[str, dict]:
         mine = [o for o in outcomes if o.tracker == name]
         curves = [o.curves() for o in mine]
         latencies = np.concatenate([o.seconds for o in mine]) * 1000.0
-        row = {key: float(np.mean([o.metrics[key] for o in mine]))
+        row: dict[str, Any] = {key: float(np.mean([o.metrics[key] for o in mine]))
                for key in ("auc", "precision20", "normalized_precision", "ao", "sr50", "sr75")}
         row.update({
             "fps": float(len(latencies) / (latencies.sum() / 1000.0)) if latencies.sum() > 0 else float("nan"),

@@ -9,9 +9,9 @@ from typing import Callable, Protocol
 import cv2
 import numpy as np
 
+from ..datasets.base import Sequence
 from ..errors import InputError
 from .metrics import precision_at, success_auc
-from ..datasets.base import Sequence
 
 
 class SingleTargetTracker(Protocol):

@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import importlib.metadata
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
 import cv2
 import numpy as np
 
 from ..errors import SiamtrackError
-from ..results import TrackResult
+from ..results import Box, TrackResult
 
 PEER_NAMES = ("csrt", "kcf", "mil", "nano", "vit")
 NANO_FILES = ("nanotrack_v2/nanotrack_backbone_sim.onnx", "nanotrack_v2/nanotrack_head_sim.onnx")
@@ -45,7 +45,7 @@ def installed_opencv() -> list[str]:
     return found
 
 
-def _opencv_class(name: str) -> type:
+def _opencv_class(name: str) -> Any:
     tracker_class = getattr(cv2, name, None)
     if tracker_class is None:
         wheels = ", ".join(installed_opencv()) or "an unknown OpenCV build"
@@ -74,8 +74,8 @@ class OpenCVPeer:
     def __init__(self, name: str, create: Callable[[], object]) -> None:
         self.name = name
         self._create = create
-        self._tracker = None
-        self._box = (0.0, 0.0, 0.0, 0.0)
+        self._tracker: Any = None
+        self._box: Box = (0.0, 0.0, 0.0, 0.0)
         self._index = 0
 
     def init(self, frame: np.ndarray, box) -> TrackResult:
@@ -89,7 +89,8 @@ class OpenCVPeer:
         ok, box = self._tracker.update(frame)
         self._index += 1
         if ok:
-            self._box = tuple(float(v) for v in box)
+            x, y, w, h = (float(v) for v in box)
+            self._box = (x, y, w, h)
         score_of = getattr(self._tracker, "getTrackingScore", None)
         score = float(score_of()) if score_of is not None else float(ok)
         return TrackResult(self._box, min(max(score, 0.0), 1.0), not ok, self._index)
@@ -109,7 +110,7 @@ def create_peer(name: str, models: Optional[Path] = None) -> OpenCVPeer:
         backbone, head = (_model_file(models, f, "nano") for f in NANO_FILES)
 
         def create_nano() -> object:
-            params = cv2.TrackerNano_Params()
+            params = cv2.TrackerNano_Params()  # type: ignore[attr-defined]  # contrib builds only
             params.backbone, params.neckhead = backbone, head
             return tracker_class.create(params)
 
@@ -120,7 +121,7 @@ def create_peer(name: str, models: Optional[Path] = None) -> OpenCVPeer:
         net = _model_file(models, VIT_FILE, "vit")
 
         def create_vit() -> object:
-            params = cv2.TrackerVit_Params()
+            params = cv2.TrackerVit_Params()  # type: ignore[attr-defined]  # contrib builds only
             params.net = net
             return tracker_class.create(params)
 

@@ -17,7 +17,8 @@ import math
 import os
 import platform
 from pathlib import Path
-from typing import Any, Optional, Sequence as Seq
+from typing import Any, Optional
+from typing import Sequence as Seq
 
 import numpy as np
 
@@ -37,7 +38,7 @@ def machine_info(threads: int) -> dict:
 
     from .. import __version__
 
-    versions = {}
+    versions: dict[str, Optional[str]] = {}
     for package in ("torch", "onnxruntime"):
         try:
             versions[package] = importlib.metadata.version(package)

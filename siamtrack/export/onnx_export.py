@@ -16,9 +16,9 @@ from torch import nn
 
 from .. import __version__
 from ..errors import SiamtrackError
+from ..files import sha256_of, write_atomically
 from ..network.correlation import cross_correlate_per_crop
 from ..network.siamese import SiameseNet
-from ..files import sha256_of, write_atomically
 from ..weights import ModelWeights, load_weights
 from . import contract
 
@@ -107,6 +107,8 @@ def _export_one(module: nn.Module, inputs: tuple[torch.Tensor, ...], graph: str,
     finally:
         for logger, level in zip(chatty, levels):
             logger.setLevel(level)
+    if program is None:
+        raise ExportError(f"torch.onnx.export gave no program for the {graph} graph")
     model = program.model_proto
     onnx.checker.check_model(model, full_check=True)
     return model
@@ -167,8 +169,9 @@ def export_onnx(weights_path: str | Path, output_dir: str | Path, opset: int = c
     exemplar, search, kernels = inputs
     with torch.inference_mode():
         responses = SearchGraph(network)(search, kernels)
+    channels, height, width = kernels.shape[2:]
     info = contract.GraphInfo(metadata=network.metadata, weights_sha256=sha256_of(weights_path),
-                              kernel_shape=tuple(kernels.shape[2:]),
+                              kernel_shape=(int(channels), int(height), int(width)),
                               response_size=int(responses.shape[-1]), exporter_version=__version__)
     folder = Path(output_dir)
     folder.mkdir(parents=True, exist_ok=True)

@@ -276,7 +276,7 @@ def export_engines(onnx_folder: str | Path, output_dir: str | Path, fp16: str | 
     Raises:
         BackendUnavailableError: TensorRT, torch or CUDA is missing.
     """
-    from ..backends.tensorrt_backend import import_tensorrt, gpu_identity
+    from ..backends.tensorrt_backend import gpu_identity, import_tensorrt
 
     trt = import_tensorrt()
     gpu, capability = gpu_identity(device)

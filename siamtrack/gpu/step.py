@@ -10,7 +10,7 @@ normally replay the step as a CUDA graph captured for that number of targets and
 from __future__ import annotations
 
 import logging
-from typing import Any, Sequence
+from typing import Any, NamedTuple, Sequence
 
 import numpy as np
 import torch
@@ -21,6 +21,15 @@ from . import crops as device_crops
 from . import head as device_head
 
 LOG = logging.getLogger(__name__)
+
+
+class StepInputs(NamedTuple):
+    """Per-crop inputs of one frame's step, on the device (the tensors a CUDA graph replays with)."""
+
+    centers: torch.Tensor  # (crops, 2) crop centers in frame pixels
+    sides: torch.Tensor  # (crops,) crop sides in frame pixels
+    pads: torch.Tensor  # (crops, 3) padding color of each crop's target
+    gains: torch.Tensor  # (maps,) each map's kernel gain (see siamtrack.tracker)
 
 
 class TensorStep:
@@ -63,19 +72,17 @@ class TensorStep:
         self._host_frame.numpy()[...] = image
         return self._host_frame.to(self.device, non_blocking=True)
 
-    def compute(self, frame: torch.Tensor, centers: torch.Tensor, sides: torch.Tensor, pads: torch.Tensor,
-                gains: torch.Tensor, kernels: Any, groups: Sequence[tuple[int, int, bool]]) -> torch.Tensor:
+    def compute(self, frame: torch.Tensor, inputs: StepInputs, kernels: Any,
+                groups: Sequence[tuple[int, int, bool]]) -> torch.Tensor:
         """Crops -> responses -> peaks, all on the device; (len(groups) rows, 5) as in :func:`.head.locate`.
-
-        ``gains`` holds each map's kernel gain (see :mod:`siamtrack.tracker`).
         ``groups`` lists (first map, map count, re-detecting) per target, in map order. When no
         target re-detects (the only case captured in a CUDA graph) every target has the same
         map count and the maps are a reshape away: no index tensor, no host-to-device copy.
         """
         config = self.config
-        batch = device_crops.crop_regions(frame, centers, sides, self.instance_size, pads)
+        batch = device_crops.crop_regions(frame, inputs.centers, inputs.sides, self.instance_size, inputs.pads)
         bias = self.backend.metadata.response_bias
-        responses = bias + (self.backend.track_tensors(batch, kernels) - bias) * gains[:, None, None]
+        responses = bias + (self.backend.track_tensors(batch, kernels) - bias) * inputs.gains[:, None, None]
         head = self.head_tensors(responses.shape[-1])
         if not any(redetecting for _, _, redetecting in groups):
             maps = responses.reshape(len(groups), groups[0][1], *responses.shape[-2:])
@@ -100,7 +107,7 @@ class TensorStep:
         sides = torch.tensor([s for plan in plans for s in plan.sides], dtype=torch.float32)
         pads = torch.tensor([pad for plan, pad in zip(plans, pad_colors) for _ in plan.sides], dtype=torch.float32)
         gains = torch.from_numpy(np.concatenate([plan.map_gains() for plan in plans]).astype(np.float32))
-        inputs = tuple(tensor.to(self.device, non_blocking=True) for tensor in (centers, sides, pads, gains))
+        inputs = StepInputs(*(tensor.to(self.device, non_blocking=True) for tensor in (centers, sides, pads, gains)))
         frame = self.upload(image)
         if self.use_graphs and not any(g[2] for g in groups):
             key = (image.shape, tuple(groups))
@@ -108,7 +115,7 @@ class TensorStep:
                 self._graphs[key] = _GraphedStep(self, frame, inputs, kernels, groups)
             found = self._graphs[key].replay(frame, inputs, kernels)
         else:
-            found = self.compute(frame, *inputs, kernels, groups)
+            found = self.compute(frame, inputs, kernels, groups)
         values = found.cpu().numpy()  # the one synchronisation of the frame
         return [self._peak(row) for row in values]
 
@@ -127,23 +134,23 @@ class _GraphedStep:
     Written against torch's CUDA graph API; not run on this project's (GPU-less) machines yet.
     """
 
-    def __init__(self, step: TensorStep, frame: torch.Tensor, inputs: tuple, kernels: Any,
+    def __init__(self, step: TensorStep, frame: torch.Tensor, inputs: StepInputs, kernels: Any,
                  groups: Sequence[tuple[int, int, bool]]) -> None:
         self.frame = frame.clone()
-        self.inputs = tuple(t.clone() for t in inputs)
+        self.inputs = StepInputs(*(t.clone() for t in inputs))
         self.kernels = kernels.clone()
         side_stream = torch.cuda.Stream(step.device)
         side_stream.wait_stream(torch.cuda.current_stream(step.device))
         with torch.cuda.stream(side_stream):  # warm-up outside the graph (allocations, autotuning)
             for _ in range(2):
-                step.compute(self.frame, *self.inputs, self.kernels, groups)
+                step.compute(self.frame, self.inputs, self.kernels, groups)
         torch.cuda.current_stream(step.device).wait_stream(side_stream)
         self.graph = torch.cuda.CUDAGraph()
         with torch.cuda.graph(self.graph):
-            self.output = step.compute(self.frame, *self.inputs, self.kernels, groups)
-        LOG.info("captured the per-frame step as a CUDA graph for %d crops", int(self.inputs[1].numel()))
+            self.output = step.compute(self.frame, self.inputs, self.kernels, groups)
+        LOG.info("captured the per-frame step as a CUDA graph for %d crops", int(self.inputs.sides.numel()))
 
-    def replay(self, frame: torch.Tensor, inputs: tuple, kernels: Any) -> torch.Tensor:
+    def replay(self, frame: torch.Tensor, inputs: StepInputs, kernels: Any) -> torch.Tensor:
         self.frame.copy_(frame, non_blocking=True)
         for static, value in zip(self.inputs, inputs):
             static.copy_(value, non_blocking=True)

@@ -12,6 +12,8 @@ from typing import Sequence
 import torch
 from torch import nn
 
+from .layers import fold_conv_bn
+
 # The SiamFC AlexNet: (kernel, stride, groups) of conv1..conv5. Max-pool 3x3/2 follows conv1 and
 # conv2; BatchNorm (when present) and ReLU follow conv1..conv4; conv5 is linear.
 ALEXNET_LAYERS = ((11, 2, 1), (5, 1, 2), (3, 1, 1), (3, 1, 2), (3, 1, 2))
@@ -77,15 +79,9 @@ class AlexNetBackbone(nn.Module):
         folded = AlexNetBackbone(self.widths, batch_norm=False)
         for index in range(1, 6):
             conv = getattr(self, f"conv{index}")
-            weight, bias = conv.weight.clone(), conv.bias.clone()
             if self.batch_norm and index < 5:
-                bn = getattr(self, f"bn{index}")
-                factor = bn.weight / torch.sqrt(bn.running_var + bn.eps)
-                weight = weight * factor[:, None, None, None]
-                bias = (bias - bn.running_mean) * factor + bn.bias
-            target = getattr(folded, f"conv{index}")
-            target.weight.copy_(weight)
-            target.bias.copy_(bias)
+                conv = fold_conv_bn(conv, getattr(self, f"bn{index}"))
+            folded.get_submodule(f"conv{index}").load_state_dict(conv.state_dict())
         return folded.eval()
 
 

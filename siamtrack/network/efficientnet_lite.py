@@ -26,6 +26,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .layers import fold_conv_bn
+
 # (kernel, stride, expand ratio, output channels, repeats) of the stages kept.
 LITE0_STAGES = ((3, 1, 1, 16, 1), (3, 2, 6, 24, 2), (5, 2, 6, 40, 2))
 STEM_CHANNELS = 32
@@ -122,17 +124,6 @@ class EfficientNetLite0S8(nn.Module):
             raise ValueError(f"checkpoint does not fit EfficientNet-Lite0: {', '.join(problems[:5])}")
         self.load_state_dict({**own, **{k: state[k] for k in trunk}})
         return sorted(set(own) - set(trunk))
-
-
-def fold_conv_bn(conv: nn.Conv2d, bn: nn.BatchNorm2d) -> nn.Conv2d:
-    """A convolution computing ``bn(conv(x))`` (BatchNorm in eval mode) in one step."""
-    fused = nn.Conv2d(conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride, conv.padding,
-                      groups=conv.groups, bias=True)
-    factor = bn.weight / torch.sqrt(bn.running_var + bn.eps)
-    fused.weight.data.copy_(conv.weight * factor[:, None, None, None])
-    bias = conv.bias if conv.bias is not None else torch.zeros_like(bn.running_mean)
-    fused.bias.data.copy_((bias - bn.running_mean) * factor + bn.bias)
-    return fused
 
 
 def imagenet_checkpoint() -> Path:

@@ -9,6 +9,7 @@ layout, and apply the color order and normalisation the weights were trained wit
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Union
 
 import torch
 from torch import nn
@@ -18,8 +19,10 @@ from .backbones import AlexNetBackbone
 from .correlation import cross_correlate
 from .efficientnet_lite import EfficientNetLite0S8
 
+Backbone = Union[AlexNetBackbone, EfficientNetLite0S8]
 
-def build_backbone(metadata: ModelMetadata) -> nn.Module:
+
+def build_backbone(metadata: ModelMetadata) -> Backbone:
     """The backbone module the metadata describes, with freshly initialised weights."""
     if metadata.architecture == "alexnet":
         return AlexNetBackbone(metadata.widths, batch_norm=metadata.batch_norm,
@@ -34,10 +37,14 @@ def build_backbone(metadata: ModelMetadata) -> nn.Module:
 class SiameseNet(nn.Module):
     """Backbone + cross-correlation head, with input conventions taken from the metadata."""
 
-    def __init__(self, metadata: ModelMetadata, backbone: nn.Module | None = None) -> None:
+    input_mean: torch.Tensor
+    input_std: torch.Tensor
+
+    def __init__(self, metadata: ModelMetadata, backbone: Backbone | None = None) -> None:
         super().__init__()
         self.metadata = metadata
-        self.backbone = backbone if backbone is not None else build_backbone(metadata)
+        # nn.Module: inference may swap in a traced copy (see siamtrack.backends.torch_backend).
+        self.backbone: nn.Module = backbone if backbone is not None else build_backbone(metadata)
         # Non-persistent: they follow from the metadata, so they stay out of the state dict.
         self.register_buffer("input_mean", torch.tensor(metadata.input_mean).view(1, 3, 1, 1),
                              persistent=False)
@@ -80,5 +87,7 @@ class SiameseNet(nn.Module):
         """An inference copy with BatchNorm folded into the convolutions (same outputs in eval)."""
         if not self.metadata.batch_norm:
             return self
+        if not isinstance(self.backbone, (AlexNetBackbone, EfficientNetLite0S8)):
+            raise TypeError(f"cannot fold BatchNorm in a {type(self.backbone).__name__}")
         return SiameseNet(replace(self.metadata, batch_norm=False),
                           self.backbone.fold_batch_norm()).to(self.input_mean.device)

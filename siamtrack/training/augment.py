@@ -70,7 +70,7 @@ def _crop(image: np.ndarray, center: tuple[float, float], side_x: float, side_y:
 
 
 def _photometric(crop: np.ndarray, rng: np.random.Generator, aug: Augmentation, gray: bool) -> np.ndarray:
-    image = crop.astype(np.float32)
+    image: np.ndarray = crop.astype(np.float32)
     if aug.color > 0:
         gain = 1 + rng.uniform(-aug.color, aug.color, 3) * 0.5  # per channel
         contrast = 1 + rng.uniform(-aug.color, aug.color)

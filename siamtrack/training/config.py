@@ -107,9 +107,9 @@ class TrainConfig:
         unknown = sorted(set(values) - set(fields))
         if unknown:
             raise ConfigError(f"unknown training config key(s): {', '.join(unknown)}")
-        converted = {}
+        converted: dict[str, Any] = {}
         for key, value in values.items():
-            default = fields[key].default
+            default: Any = fields[key].default
             try:
                 if isinstance(default, tuple):
                     items = value if isinstance(value, (list, tuple)) else [value]

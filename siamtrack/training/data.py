@@ -22,10 +22,9 @@ from .pairs import PairRules, sample_pair, usable_frames
 
 
 @dataclass(frozen=True)
-class _Source:
-    sequence: Sequence | None
-    usable: np.ndarray | None
-    still: StillImage | None
+class _Video:
+    sequence: Sequence
+    usable: np.ndarray  # frame indices that pass the pair rules
 
 
 def _read(path) -> np.ndarray:
@@ -56,9 +55,9 @@ class PairDataset(torch.utils.data.Dataset):
                  still_fraction: float = 0.2, negative_fraction: float = 0.0, rules: PairRules = PairRules(),
                  augmentation: Augmentation = Augmentation(), config: CropGeometry = CropGeometry(),
                  seed: int = 0) -> None:
-        self.videos = [_Source(s, u, None) for s in sequences if len(u := usable_frames(s, rules))]
-        self.stills = [_Source(None, None, s) for s in stills]
-        self.crowded = [source for source in self.stills if len(source.still.boxes) >= 2]
+        self.videos = [_Video(s, u) for s in sequences if len(u := usable_frames(s, rules))]
+        self.stills = list(stills)
+        self.crowded = [still for still in self.stills if len(still.boxes) >= 2]
         if not self.videos and not self.stills:
             raise InputError("no usable training data: no sequence frame or still box passes the filters")
         weights = np.array([len(v.usable) for v in self.videos], dtype=np.float64)
@@ -81,11 +80,11 @@ class PairDataset(torch.utils.data.Dataset):
         distractor = None
         if rng.random() < self.still_fraction:
             if self.negative_fraction and rng.random() < self.negative_fraction:
-                still = self.crowded[rng.integers(len(self.crowded))].still
+                still = self.crowded[rng.integers(len(self.crowded))]
                 target, other = rng.choice(len(still.boxes), size=2, replace=False)
                 distractor = still.boxes[other]
             else:
-                still = self.stills[rng.integers(len(self.stills))].still
+                still = self.stills[rng.integers(len(self.stills))]
                 target = rng.integers(len(still.boxes))
             image = _read(still.path)
             box = still.boxes[target]

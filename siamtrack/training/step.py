@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
+from torch.nn.parallel import DistributedDataParallel
 
+from ..network.siamese import SiameseNet
 from .loss import balanced_logistic_loss, distillation_loss, siamfc_labels, teacher_on_student_grid
 
 LABEL_RADIUS = 16.0  # search-crop pixels counted as "the target is here" (SiamFC)
@@ -22,9 +24,17 @@ class Teacher:
         temperature: softmax temperature of :func:`distillation_loss`.
     """
 
-    network: torch.nn.Module
+    network: SiameseNet
     weight: float
     temperature: float = 1.0
+
+
+def unwrapped(network: torch.nn.Module) -> SiameseNet:
+    """The SiameseNet itself, inside a DistributedDataParallel wrapper or not."""
+    inner = network.module if isinstance(network, DistributedDataParallel) else network
+    if not isinstance(inner, SiameseNet):
+        raise TypeError(f"expected a SiameseNet, got {type(inner).__name__}")
+    return inner
 
 
 def pair_loss(network: torch.nn.Module, exemplars: torch.Tensor, searches: torch.Tensor, offsets: torch.Tensor,
@@ -37,7 +47,7 @@ def pair_loss(network: torch.nn.Module, exemplars: torch.Tensor, searches: torch
     distillation loss is added.
     """
     responses = network(exemplars, searches)
-    metadata = getattr(network, "module", network).metadata
+    metadata = unwrapped(network).metadata
     labels = siamfc_labels(responses.shape[-1], metadata.total_stride, radius, offsets)
     loss = balanced_logistic_loss(responses, labels)
     if teacher is not None and teacher.weight > 0:

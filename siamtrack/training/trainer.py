@@ -32,10 +32,10 @@ import torch.distributed as dist
 from ..datasets import load_dataset
 from ..datasets.stills import load_stills
 from ..errors import ConfigError
+from ..files import sha256_of
 from ..metadata import ModelMetadata
 from ..network.siamese import SiameseNet
 from ..progress import Progress
-from ..files import sha256_of
 from ..weights import ModelWeights, atomic_save, load_weights, save_weights
 from .augment import Augmentation
 from .config import TrainConfig
@@ -87,8 +87,9 @@ def model_metadata(config: TrainConfig) -> ModelMetadata:
 def build_network(config: TrainConfig) -> SiameseNet:
     network = SiameseNet(model_metadata(config))
     if config.pretrained == "imagenet":
-        from ..network.efficientnet_lite import imagenet_checkpoint
+        from ..network.efficientnet_lite import EfficientNetLite0S8, imagenet_checkpoint
 
+        assert isinstance(network.backbone, EfficientNetLite0S8)  # TrainConfig allows imagenet for it only
         network.backbone.load_imagenet(imagenet_checkpoint())
     return network
 
@@ -182,8 +183,9 @@ def train(config: TrainConfig, output: Path, device: str = "cpu", show_progress:
     target = torch.device(device)
     output.mkdir(parents=True, exist_ok=True)
     train_set, validation_set = _datasets(config)
-    sampler = (torch.utils.data.distributed.DistributedSampler(train_set, env.world_size, env.rank, shuffle=False)
-               if env.enabled else None)
+    sampler: Optional[torch.utils.data.Sampler[int]] = None
+    if env.enabled:
+        sampler = torch.utils.data.distributed.DistributedSampler(train_set, env.world_size, env.rank, shuffle=False)
     loader = torch.utils.data.DataLoader(train_set, batch_size=config.batch_size, sampler=sampler,
                                          num_workers=config.workers, drop_last=True,
                                          persistent_workers=config.workers > 0)

@@ -1,8 +1,7 @@
 import numpy as np
 import pytest
 
-from siamtrack.evaluation.metrics import (SUCCESS_THRESHOLDS, center_error, iou, precision_at,
-                                          success_auc, success_curve)
+from siamtrack.evaluation.metrics import SUCCESS_THRESHOLDS, center_error, iou, precision_at, success_auc, success_curve
 
 
 @pytest.mark.parametrize("a, b, expected", [

@@ -5,9 +5,17 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from siamtrack.evaluation.metrics import (average_overlap, center_error, iou, lost_flag_scores,
-                                          normalized_center_error, normalized_precision, precision_curve,
-                                          success_curve, success_rate)
+from siamtrack.evaluation.metrics import (
+    average_overlap,
+    center_error,
+    iou,
+    lost_flag_scores,
+    normalized_center_error,
+    normalized_precision,
+    precision_curve,
+    success_curve,
+    success_rate,
+)
 
 got10k_metrics = pytest.importorskip("got10k.utils.metrics", reason="the got10k package is the oracle")
 from got10k.experiments.got10k import ExperimentGOT10k  # noqa: E402

@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
+from siamtrack.errors import SiamtrackError
 from siamtrack.evaluation.entries import SiamtrackVariant, build_entries
 from siamtrack.evaluation.peers import PEER_NAMES, PeerUnavailable, create_peer, installed_opencv
-from siamtrack.errors import SiamtrackError
 
 
 def moving_square(count=8):

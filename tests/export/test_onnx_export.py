@@ -6,9 +6,9 @@ import torch
 
 from siamtrack.export import contract
 from siamtrack.export.onnx_export import ExportError, SearchGraph, export_onnx, inference_network
+from siamtrack.files import sha256_of
 from siamtrack.metadata import ModelMetadata
 from siamtrack.network.correlation import cross_correlate, cross_correlate_per_crop
-from siamtrack.files import sha256_of
 from siamtrack.weights import load_weights
 
 onnx = pytest.importorskip("onnx")

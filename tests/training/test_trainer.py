@@ -9,8 +9,15 @@ import torch
 
 from siamtrack.errors import ConfigError
 from siamtrack.training.config import TrainConfig, load_train_config, parse_override
-from siamtrack.training.trainer import (CHECKPOINT_NAME, LOG_NAME, MODEL_NAME, build_network, load_checkpoint,
-                                        save_checkpoint, train)
+from siamtrack.training.trainer import (
+    CHECKPOINT_NAME,
+    LOG_NAME,
+    MODEL_NAME,
+    build_network,
+    load_checkpoint,
+    save_checkpoint,
+    train,
+)
 
 
 def make_sequences(root, names=("A", "B")):
