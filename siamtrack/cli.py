@@ -346,8 +346,9 @@ def _add_tracker_options(parser: argparse.ArgumentParser, device: str = "auto", 
     group.add_argument("--config", help=f"preset name ({', '.join(preset_names())}) or JSON file of tracker "
                                         f"settings (default: siamfc-3s)")
     group.add_argument("--backend", default="auto", choices=BACKEND_NAMES,
-                       help="inference backend; auto picks tensorrt, torch on CUDA, onnx, torch on CPU, "
-                            "in that order, among those installed (default: auto)")
+                       help="inference backend; auto picks tensorrt (if it passes a parity check against "
+                            "onnx), torch on CUDA, onnx, torch on CPU, in that order, among those installed "
+                            "(default: auto)")
     group.add_argument("--device", default=device, help=f"auto, cpu, cuda or cuda:N (default: {device})")
     if threads:
         group.add_argument("--threads", type=positive_int, help="CPU threads for inference (default: the framework's)")

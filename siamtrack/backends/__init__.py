@@ -3,7 +3,8 @@
 :func:`create_backend` is the only place that knows which backends exist; the tracker asks it
 for one by name and never branches on the answer. :func:`choose_backend` maps ``auto`` to the
 fastest backend this machine can run, in the order TensorRT -> torch CUDA -> ONNX Runtime CPU
--> torch CPU, and logs its choice.
+-> torch CPU, and logs its choice. TensorRT is taken only when its responses match ONNX
+Runtime's on the same export (:mod:`siamtrack.backends.parity`); else the next one, with a warning.
 """
 
 from __future__ import annotations
@@ -13,9 +14,9 @@ import importlib.util
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Mapping, Union
+from typing import TYPE_CHECKING, Any, Callable, Collection, Mapping, Union
 
-from ..errors import BackendUnavailableError
+from ..errors import BackendUnavailableError, WeightsError
 from ..export.contract import is_exported_model
 from ..models import available_default_formats, default_model_path
 from .base import Backend, DeviceBackend
@@ -82,13 +83,14 @@ def model_format(model: ModelSource) -> tuple[str, ...]:
 
 
 def choose_backend(device: str = "auto", model: ModelSource = None,
-                   usable: Mapping[str, Callable[[], bool]] | None = None) -> str:
+                   usable: Mapping[str, Callable[[], bool]] | None = None, exclude: Collection[str] = ()) -> str:
     """The backend ``auto`` means here, for this device request and model.
 
     Args:
         device: ``auto``, ``cpu``, ``cuda`` or ``cuda:N``: limits the choice to that kind.
         model: the model to load (its format limits the choice); None means the default model.
         usable: override of the availability probes, keyed ``"backend/kind"`` (tests).
+        exclude: backend names not to choose (ones that failed their check here).
 
     Raises:
         BackendUnavailableError: no backend can run this model on this device here.
@@ -96,7 +98,8 @@ def choose_backend(device: str = "auto", model: ModelSource = None,
     wanted_kind = "cpu" if device == "cpu" else "cuda" if device.startswith("cuda") else None
     formats = set(model_format(model))
     for name, kind, probe in AUTO_ORDER:
-        if wanted_kind not in (None, kind) or not formats & set(_IMPLEMENTATIONS[name].model_formats):
+        if (name in exclude or wanted_kind not in (None, kind)
+                or not formats & set(_IMPLEMENTATIONS[name].model_formats)):
             continue
         check = (usable or {}).get(f"{name}/{kind}", probe)
         if check():
@@ -155,20 +158,43 @@ def create_backend(backend: str, model: ModelSource = None, device: str = "auto"
 
         raise ConfigError(f"threads must be a whole number >= 1 (or None for the framework's default), "
                           f"got {threads!r}")
-    name = resolve_backend_name(backend, device, model)
+    if backend != "auto":
+        return _load(resolve_backend_name(backend, device, model), model, device, threads, options)
+    failed: set[str] = set()
+    while True:
+        name = choose_backend(device, model, exclude=failed)
+        if name != "tensorrt":
+            return _load(name, model, device, threads, options)
+        try:  # never run by this project: auto takes it only if it reproduces ONNX Runtime
+            return _verified_tensorrt(model, device, threads, options)
+        except (BackendUnavailableError, WeightsError) as exc:  # no TensorRT, an engine that fails, a mismatch
+            failed.add(name)
+            LOG.warning("backend auto: not using tensorrt (%s); taking the next backend", exc)
+
+
+def _verified_tensorrt(model: ModelSource, device: str, threads: int | None, options: dict[str, Any]) -> Backend:
+    """The TensorRT backend, after :func:`~siamtrack.backends.parity.check_parity` against ONNX Runtime."""
+    from .parity import check_parity
+
+    candidate = _load("tensorrt", model, device, threads, options)
+    reference = _load("onnx", model, "cpu", threads, {})
+    difference = check_parity(candidate, reference)
+    LOG.info("tensorrt matches onnxruntime within %.2g of the response range", difference)
+    return candidate
+
+
+def _load(name: str, model: ModelSource, device: str, threads: int | None, options: dict[str, Any]) -> Backend:
     implementation = _IMPLEMENTATIONS[name]
     if model is None:
         model = default_model_path(implementation.model_formats[0])
     elif not set(model_format(model)) & set(implementation.model_formats):
-        from ..errors import WeightsError
-
         raise WeightsError(
             f"the {name} backend reads {' or '.join(implementation.model_formats)} models; {model} is "
             f"not one" + (f" (export it first: siamtrack export {model} --format onnx)"
                           if "onnx" in implementation.model_formats else ""))
     cls = getattr(importlib.import_module(implementation.module), implementation.cls)
     instance = cls(model, device=device, threads=threads, **options)
-    LOG.info("backend %s on %s (requested %s/%s)", instance.name, instance.device, backend, device)
+    LOG.info("backend %s on %s (requested device %s)", instance.name, instance.device, device)
     return instance
 
 
