@@ -6,7 +6,8 @@ import time
 import numpy as np
 import pytest
 
-from siamtrack import Tracker
+from siamtrack import MultiTracker, Tracker
+from siamtrack.errors import InputError
 from siamtrack.loop import run_tracking
 from siamtrack.outputs import ResultWriter
 from siamtrack.sources import Frame, FrameSource, LiveSource, SourceError, SourceOptions
@@ -127,3 +128,22 @@ def test_selection_without_box_and_cancel():
     chosen = run_tracking(ListSource(images(3)), slow_tracker(), None,
                           display=ScriptedDisplay([], selections=[(5, 5, 10, 10)]))
     assert chosen.tracked == 3 and chosen.ended_by == "end"
+
+
+@pytest.mark.parametrize("boxes, targets", [
+    (np.array([20, 20, 20, 20], np.int64), 1),  # one box as a NumPy row (e.g. from a detector)
+    ((np.float32(20), np.int32(20), 20.0, 20), 1),  # NumPy scalars mixed with Python numbers
+    (np.array([[20, 20, 20, 20], [40, 30, 10, 10]], np.float32), 2),
+])
+def test_boxes_may_be_numpy(boxes, targets, tmp_path):
+    with ResultWriter(tmp_path / "r.jsonl") as writer:
+        summary = run_tracking(ListSource(images(3)), MultiTracker(backend=ScriptedBackend(
+            lambda n: np.stack([peak_map()] * n))), boxes, [writer])
+    assert summary.tracked == 3
+    assert len((tmp_path / "r.jsonl").read_text().splitlines()) == 3 * targets
+
+
+@pytest.mark.parametrize("boxes", [(1, 2, 3), [[1, 2, 3, 4], [1, 2]], "1,2,3,4"])
+def test_malformed_boxes_are_an_input_error(boxes):
+    with pytest.raises(InputError, match="boxes must be"):
+        run_tracking(ListSource(images(3)), slow_tracker(), boxes)
