@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 from typing import Optional, Sequence, Union
@@ -15,11 +16,13 @@ import numpy as np
 from .annotate import annotate
 from .display import KEY_QUIT, KEY_RESELECT, KEY_RESET, Display
 from .errors import InputError
-from .outputs import ResultWriter, VideoSink
+from .outputs import KILL_SAFE_VIDEO, ResultWriter, VideoSink
 from .progress import Progress
 from .results import Box, TrackResult
 from .sources import Frame, FrameSource, SourceError
 from .tracker import MultiTracker, Tracker
+
+LOG = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -112,6 +115,9 @@ def run_tracking(source: FrameSource, tracker: Union[Tracker, MultiTracker],
     if video_path is not None:
         height, width = first.image.shape[:2]
         sink = VideoSink(video_path, source.fps or 30.0, (width, height))
+        if source.live and sink.path.suffix.lower() not in KILL_SAFE_VIDEO:
+            LOG.warning("recording a live source to %s: if the process is killed (SIGKILL, power loss) the "
+                        "video is unplayable; a .mkv file stays playable up to its last frames", sink.path.name)
     processed = tracked = 0
     ended_by = "end"
     try:

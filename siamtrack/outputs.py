@@ -5,7 +5,10 @@ writes each frame as it comes, and flushes. Writing goes to a hidden temporary f
 destination (``.NAME.part.EXT``), renamed over the destination when the writer closes, and only
 if something was written: a run that fails before its first result (bad source, bad box) leaves
 an existing file untouched, and one that is interrupted leaves a valid file holding every frame
-processed so far. Use them as context managers.
+processed so far. A run killed outright (SIGKILL, power loss) leaves its temporary file; the next
+writer of the same destination keeps it under a visible ``.recovered-`` name (:func:`claim_partial`).
+Killed ``.mkv`` / ``.avi`` videos play up to their last flushed frames, ``.mp4`` not at all.
+Use them as context managers.
 
 Result formats (chosen by file extension or explicitly):
 
@@ -21,7 +24,9 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
 import os
+import time
 from pathlib import Path
 from typing import IO, Optional
 
@@ -31,9 +36,14 @@ import numpy as np
 from .errors import InputError
 from .results import TrackResult
 
+LOG = logging.getLogger(__name__)
+
 RESULT_FORMATS = {".jsonl": "jsonl", ".json": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".txt": "mot",
                   ".mot": "mot"}
 VIDEO_CODECS = {".mp4": "mp4v", ".m4v": "mp4v", ".mov": "mp4v", ".avi": "MJPG", ".mkv": "MJPG"}
+# Containers that stay playable up to the last frames written when the writer is killed (SIGKILL,
+# power loss) before it finalises them; MP4's index is written last, so a killed .mp4 plays nothing.
+KILL_SAFE_VIDEO = (".mkv", ".avi")
 
 
 class OutputError(InputError):
@@ -49,6 +59,20 @@ def partial_path(path: Path) -> Path:
     """Where ``path`` is written until it is complete (same folder, so the rename is atomic;
     same extension, which picks the video container)."""
     return path.with_name(f".{path.stem}.part{path.suffix}")
+
+
+def claim_partial(path: Path) -> Path:
+    """:func:`partial_path` for a new run. A partial file already there was left by a run that was
+    killed (SIGKILL, power loss) before it could rename it; it holds what that run wrote (all of
+    it for result files, the frames up to the last flush for an ``.mkv`` video), so it is kept
+    under a visible name, ``NAME.recovered-YYYYmmdd-HHMMSS.EXT``, with a warning, never reused."""
+    partial = partial_path(path)
+    if partial.exists():
+        stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(partial.stat().st_mtime))
+        kept = path.with_name(f"{path.stem}.recovered-{stamp}{path.suffix}")
+        os.replace(partial, kept)
+        LOG.warning("%s was left by an earlier run that was killed; kept as %s", partial.name, kept)
+    return partial
 
 
 def _publish(partial: Path, path: Path, written: int) -> None:
@@ -76,7 +100,7 @@ class VideoSink:
         _check_parent(self.path)
         self.size = (int(size[0]), int(size[1]))
         self.frames_written = 0
-        self._partial = partial_path(self.path)
+        self._partial = claim_partial(self.path)
         fourcc = cv2.VideoWriter.fourcc(*VIDEO_CODECS[suffix])
         self._writer: Optional[cv2.VideoWriter] = cv2.VideoWriter(str(self._partial), fourcc, float(fps), self.size)
         if not self._writer.isOpened():
@@ -122,7 +146,7 @@ class ResultWriter:
             raise OutputError(f"cannot tell the results format of {self.path}: use a .jsonl, .csv or "
                               f".txt (MOT) file, or give the format")
         _check_parent(self.path)
-        self._partial = partial_path(self.path) if atomic else self.path
+        self._partial = claim_partial(self.path) if atomic else self.path
         try:
             self._file: Optional[IO[str]] = open(self._partial, "w", newline="", encoding="utf-8")
         except OSError as exc:

@@ -307,7 +307,7 @@ class LiveSource(FrameSource):
 
     def close(self) -> None:
         self._stop.set()
-        self._thread.join(timeout=1.0)
+        self._thread.join(timeout=0.25)  # a reader between frames stops at once; a hung one is left
         if not self._thread.is_alive():
             self._capture.release()
         # else: the reader is blocked inside read(); releasing the capture under it could crash,

@@ -268,10 +268,13 @@ def test_ctrl_c_on_a_stalled_stream_acts_at_once(tmp_path):
             time.sleep(1.0)  # the stream is silent now; the reader waits on it
             sent = time.monotonic()
             process.send_signal(signal.SIGINT)
-            _, stderr = process.communicate(timeout=30)
+            stderr = ""
+            while "interrupted" not in stderr and process.poll() is None:  # until it says it stopped
+                stderr += process.stderr.readline()
             took = time.monotonic() - sent
+            stderr += process.communicate(timeout=30)[1]
         finally:
             process.kill()
     assert process.returncode == 130 and "interrupted" in stderr
-    assert took < 3.0, f"Ctrl-C took {took:.1f} s"
+    assert took < 1.0, f"Ctrl-C took {took:.2f} s"  # outputs finalised; interpreter exit comes after
     assert (tmp_path / "r.jsonl").is_file()

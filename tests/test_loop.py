@@ -147,3 +147,14 @@ def test_boxes_may_be_numpy(boxes, targets, tmp_path):
 def test_malformed_boxes_are_an_input_error(boxes):
     with pytest.raises(InputError, match="boxes must be"):
         run_tracking(ListSource(images(3)), slow_tracker(), boxes)
+
+
+@pytest.mark.parametrize("name, warned", [("live.mp4", True), ("live.mkv", False)])
+def test_recording_a_live_source_to_mp4_warns(tmp_path, caplog, name, warned):
+    class LiveList(ListSource):
+        live = True
+
+    with caplog.at_level("WARNING", logger="siamtrack.loop"):
+        run_tracking(LiveList(images(3)), slow_tracker(), (20, 20, 20, 20), video_path=tmp_path / name)
+    assert ("a .mkv file stays playable" in caplog.text) == warned
+    assert (tmp_path / name).exists()

@@ -91,3 +91,44 @@ def test_annotate_draws_without_touching_the_input():
     assert (lost[21:61, 11] == (0, 0, 255)).all(axis=1).any()  # red when lost
     annotate(frame, RESULTS[0], in_place=True)
     assert frame.max() > 0
+
+
+WRITE_UNTIL_KILLED = """
+import sys, time
+import numpy as np
+from siamtrack.outputs import VideoSink
+sink = VideoSink(sys.argv[1], 25.0, (320, 240))
+for index in range(300):
+    image = np.full((240, 320, 3), index % 250, np.uint8)
+    image[::7, :, 2] = 255 - index % 250  # some detail, so frames are not trivially small
+    sink.write(image)
+print("written", flush=True)
+time.sleep(60)
+"""
+
+
+@pytest.mark.parametrize("suffix", [".mkv", ".avi"])
+def test_killed_recording_stays_playable_and_is_kept_by_the_next_run(tmp_path, suffix, caplog):
+    import subprocess
+    import sys
+
+    path = tmp_path / f"live{suffix}"
+    writer = subprocess.Popen([sys.executable, "-c", WRITE_UNTIL_KILLED, str(path)], stdout=subprocess.PIPE,
+                              text=True)
+    try:
+        assert writer.stdout.readline().strip() == "written"
+    finally:
+        writer.kill()  # SIGKILL: no handler runs, the file is never finalised
+        writer.wait(timeout=10)
+    partial = tmp_path / f".live.part{suffix}"
+    assert not path.exists() and partial.exists()
+    capture = cv2.VideoCapture(str(partial))
+    readable = 0
+    while capture.read()[0]:
+        readable += 1
+    assert readable >= 150, readable  # all but what was still in the writer's buffer
+    with caplog.at_level("WARNING", logger="siamtrack.outputs"):
+        VideoSink(path, 25.0, (320, 240)).close()  # the next run with the same output
+    (kept,) = tmp_path.glob(f"live.recovered-*{suffix}")
+    assert "killed" in caplog.text and not partial.exists()
+    assert kept.stat().st_size > 0
