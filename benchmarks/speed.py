@@ -7,8 +7,8 @@ Per-frame latency (update only) gives p50 / p90 / p99 and fps; the ratio column 
 tracker's fps by NanoTrack's measured in the same run, since this machine is shared and noisy.
 siamtrack entries name their scale search: ``pyramid`` (SiamFC's three search crops, the default)
 or ``single`` (one search crop per frame, preset ``single-pass``). For the default model on ONNX
-Runtime, in both, it also splits an update into crop, inference and head (median ms each;
-"other" is the rest of the update: planning, state, result).
+Runtime, in both, it also splits an update into crop, network and head (median ms each, from
+``MultiTracker.stage_times``; "other" is the rest of the update).
 Writes benchmarks/results/speed.json.
 """
 
