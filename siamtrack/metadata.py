@@ -1,7 +1,7 @@
 """What a model file says about its network, independent of any inference framework.
 
-Stored inside siamtrack weights files (and, later, inside exported graphs) so that a backend can
-prepare inputs and interpret outputs without guessing. Importing this module needs no torch.
+Stored inside siamtrack weights files and exported graphs (ONNX metadata, TensorRT engine headers)
+so that a backend can prepare inputs and interpret outputs without guessing. Importing this module needs no torch.
 """
 
 from __future__ import annotations

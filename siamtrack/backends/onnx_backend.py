@@ -47,7 +47,6 @@ class OnnxBackend:
     """
 
     name = "onnx"
-    model_formats = ("onnx",)
 
     def __init__(self, model: str | Path, device: str = "auto", threads: int | None = None,
                  graph_optimization: str = "all", spin_threads: bool = True) -> None:

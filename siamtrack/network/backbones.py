@@ -17,7 +17,6 @@ from .layers import fold_conv_bn
 # The SiamFC AlexNet: (kernel, stride, groups) of conv1..conv5. Max-pool 3x3/2 follows conv1 and
 # conv2; BatchNorm (when present) and ReLU follow conv1..conv4; conv5 is linear.
 ALEXNET_LAYERS = ((11, 2, 1), (5, 1, 2), (3, 1, 1), (3, 1, 2), (3, 1, 2))
-ALEXNET_TOTAL_STRIDE = 8
 ALEXNET_PAPER_WIDTHS = (96, 256, 384, 384, 256)
 
 

@@ -5,6 +5,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+from dataclasses import replace
 
 import cv2
 import numpy as np
@@ -16,7 +17,8 @@ from siamtrack.backends import Backend, create_backend
 from siamtrack.errors import BackendUnavailableError, WeightsError
 from siamtrack.export import contract
 from siamtrack.export.onnx_export import SearchGraph, inference_network
-from siamtrack.models import PROJECT_WEIGHTS_DIR
+from siamtrack.models import PROJECT_WEIGHTS_DIR, default_model_path
+from siamtrack.weights import load_weights
 
 pytest.importorskip("onnxruntime", reason="the onnx backend needs onnxruntime (pip install 'siamtrack[onnx]')")
 
@@ -85,8 +87,6 @@ class MatmulTorchBackend:
 @pytest.mark.parametrize("name", ["Crossing", "Biker"])
 @pytest.mark.parametrize("scale_search", ["single", "pyramid"])
 def test_boxes_match_torch_on_dev_sequences(dev_data, name, scale_search):
-    from siamtrack.weights import load_weights
-
     frames, box = _first_frames(dev_data, name, 60)
     config = {"scale_search": scale_search}
     torch_boxes = _track(Tracker(model=DEFAULT_WEIGHTS, backend="torch", device="cpu", threads=2, config=config),
@@ -101,7 +101,8 @@ def test_boxes_match_torch_on_dev_sequences(dev_data, name, scale_search):
 def test_default_model_for_the_onnx_backend_is_the_committed_export():
     tracker = Tracker(backend="onnx", threads=1)
     assert tracker.backend_name == "onnx"
-    assert tracker.targets._backend.info.metadata.architecture == "efficientnet-lite0-s8"
+    weights = load_weights(default_model_path("weights"))  # the export is of the default weights
+    assert tracker.targets.metadata == replace(weights.metadata, batch_norm=False)
 
 
 def test_weights_file_given_to_onnx_backend_says_export_first():
