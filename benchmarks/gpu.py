@@ -34,28 +34,13 @@ PEAKS = {"H200": (989.0, 4800.0, 55.0), "H100 PCIe": (756.0, 2000.0, 55.0), "H10
 
 def network_cost(weights_path: Path, crops: int) -> dict[str, float]:
     """Multiply-adds and bytes of one search pass over ``crops`` crops (conv and linear layers)."""
-    import torch
-
     from siamtrack.export.onnx_export import inference_network
+    from siamtrack.network.cost import search_cost
     from siamtrack.weights import load_weights
 
-    network = inference_network(load_weights(weights_path))
-    macs, activation_bytes = [0], [0]
-
-    def hook(module, inputs, output):
-        if isinstance(module, torch.nn.Conv2d):
-            kernel = module.weight.shape[1] * module.weight.shape[2] * module.weight.shape[3]
-            macs[0] += output.numel() * kernel
-        activation_bytes[0] += output.numel() * 2  # fp16
-
-    handles = [m.register_forward_hook(hook) for m in network.modules() if not list(m.children())]
-    size = network.metadata.instance_size
-    with torch.inference_mode():
-        network.backbone(network.preprocess(torch.zeros((crops, size, size, 3), dtype=torch.uint8)))
-    for handle in handles:
-        handle.remove()
-    weight_bytes = sum(p.numel() for p in network.parameters()) * 2
-    return {"macs": float(macs[0]), "activation_bytes": float(activation_bytes[0]), "weight_bytes": float(weight_bytes)}
+    cost = search_cost(inference_network(load_weights(weights_path)))  # per crop; fp16: 2 bytes a value
+    return {"macs": float(cost.backbone_macs * crops), "activation_bytes": float(cost.activation_values * crops * 2),
+            "weight_bytes": float(cost.parameters * 2)}
 
 
 def floor_ms(cost: dict[str, float], frame_bytes: int, peaks: tuple[float, float, float]) -> dict[str, float]:

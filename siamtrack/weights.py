@@ -256,6 +256,15 @@ def describe(weights: ModelWeights) -> str:
     meta = weights.metadata
     parameters = sum(int(t.numel()) for k, t in weights.state_dict.items()
                      if not k.endswith(("running_mean", "running_var")))
+    from .network.cost import search_cost
+    from .network.siamese import SiameseNet
+
+    network = SiameseNet(meta)
+    network.load_state_dict(weights.state_dict)
+    cost = search_cost(network)
     lines = [f"file:           {weights.source}", f"layout:         {weights.layout}",
-             f"parameters:     {parameters:,}", *describe_metadata(meta)]
+             f"parameters:     {parameters:,}",
+             f"cost:           {cost.backbone_macs / 1e6:.1f} M multiply-accumulates per {meta.instance_size} px "
+             f"search crop, + {cost.correlation_macs / 1e6:.2f} M per kernel correlated with it",
+             *describe_metadata(meta)]
     return "\n".join(lines)

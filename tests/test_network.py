@@ -71,3 +71,20 @@ def test_preprocess_color_order_and_normalisation(color):
     expected_order = [200, 150, 100] if color == "RGB" else [100, 150, 200]
     for channel, value in enumerate(expected_order):
         assert out[0, channel].unique().item() == pytest.approx((value - meta.input_mean[channel]) / 2.0)
+
+
+def test_search_cost_counts_alexnet_by_hand():
+    from siamtrack.network.cost import search_cost
+
+    w1, w2, w3, w4, w5 = widths = (8, 16, 16, 16, 8)
+    network = SiameseNet(ModelMetadata(architecture="alexnet", widths=widths, batch_norm=True))
+    # 255 px: conv1 11x11/2 -> 123, pool -> 61, conv2 5x5 (2 groups) -> 57, pool -> 28, then 3x3 convs
+    # -> 26, 24 (2 groups), 22 (2 groups); the 127 px exemplar gives 6x6 kernels, so 17x17 responses.
+    by_hand = (123 ** 2 * w1 * 3 * 121 + 57 ** 2 * w2 * (w1 // 2) * 25 + 26 ** 2 * w3 * w2 * 9
+               + 24 ** 2 * w4 * (w3 // 2) * 9 + 22 ** 2 * w5 * (w4 // 2) * 9)
+    cost = search_cost(network)
+    assert cost.backbone_macs == by_hand
+    assert cost.correlation_macs == w5 * 6 * 6 * 17 * 17
+    assert cost.total_macs(kernels=3) == by_hand + 3 * cost.correlation_macs
+    assert cost.parameters == sum(p.numel() for p in network.backbone.parameters())
+    assert network.training  # the count leaves the network as it found it
