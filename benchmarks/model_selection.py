@@ -1,6 +1,6 @@
 """Model selection on held-out training sequences: tracking accuracy of candidate networks.
 
-    python benchmarks/model_selection.py runs/default-v2/epochs/*.pth weights/siamtrack-default.pth
+    python benchmarks/model_selection.py runs/default-v2/epochs/*.pth weights/siamtrack-default.pth [--configs single-pass]
         # -> benchmarks/results/model_selection/report.md
 
 The sequences are the ``holdout`` of the training preset (default ``lite0``): kept out of training,
@@ -36,20 +36,26 @@ def main() -> int:
     parser.add_argument("--preset", default="lite0", help="training preset whose data and holdout to use")
     parser.add_argument("--report", default=str(REPO / "benchmarks" / "results" / "model_selection"))
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--configs", default="",
+                        help="comma-separated tracker presets to run each candidate with besides the default "
+                             "(e.g. single-pass); rows are named CANDIDATE:PRESET")
     args = parser.parse_args()
     config = load_train_config(args.preset)
     if not config.holdout:
         print(f"model_selection: preset {args.preset} holds out no sequence", file=sys.stderr)
         return 2
-    names = [candidate_name(path) for path in args.models]
+    presets = [p.strip() for p in args.configs.split(",") if p.strip()]
+    runs = [(candidate_name(path), path, "") for path in args.models]
+    runs += [(f"{candidate_name(path)}:{preset}", path, f":{preset}") for path in args.models for preset in presets]
+    names = [name for name, _, _ in runs]
     if len(set(names)) != len(names):
         print("model_selection: two candidates would share a name; pass files with distinct names", file=sys.stderr)
         return 2
     command = ["eval", *config.data, "--sequences", ",".join(config.holdout), "--trackers", ",".join(names),
                "--report", args.report, "--threads", str(args.threads), "--quiet",
                "--title", f"model selection on the held-out sequences of preset {args.preset}"]
-    for name, path in zip(names, args.models):
-        command += ["--siamtrack", f"{name}={path}"]
+    for name, path, config_suffix in runs:
+        command += ["--siamtrack", f"{name}={path}{config_suffix}"]
     return siamtrack_main(command)
 
 
