@@ -1,6 +1,6 @@
 """Tracking speed of every tracker and siamtrack backend in one run, with ratios to NanoTrack.
 
-    python benchmarks/speed.py [--threads 2] [--frames 150]
+    python benchmarks/speed.py [--threads 2] [--frames 150] [--model WEIGHTS_OR_EXPORT ...]
 
 All trackers run on the same frames, decoded into memory beforehand, with the same thread count.
 Per-frame latency (update only) gives p50 / p90 / p99 and fps; the ratio column divides each
@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -61,11 +63,22 @@ def stage_breakdown(tracker, sequences, frames_per_sequence: int) -> dict[str, f
     return {key: float(np.median(values)) for key, values in timings.items()}
 
 
+def exported(weights: Path, folder: Path) -> Path:
+    """``weights`` exported to ONNX in ``folder`` (what the ONNX backend reads)."""
+    from siamtrack.export.onnx_export import export_onnx
+
+    export_onnx(weights, folder)
+    return folder
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--frames", type=int, default=150, help="frames per sequence")
     parser.add_argument("--json", type=Path, default=REPO / "benchmarks" / "results" / "speed.json")
+    parser.add_argument("--model", type=Path, action="append", default=[],
+                        help="also time this weights file (exported to ONNX in a temporary folder) or export "
+                             "folder through ONNX Runtime, pyramid and single pass; repeatable")
     args = parser.parse_args()
     os.environ.setdefault("OPENCV_LOG_LEVEL", "OFF")
 
@@ -79,6 +92,7 @@ def main() -> int:
     from siamtrack.tracker import default_model_path
 
     pin_threads(args.threads)
+    scratch = Path(tempfile.mkdtemp(prefix="siamtrack-speed-"))
     dev = {s.name: s for s in load_dataset(SHARED / "data" / "dev")}
     sequences = [(dev[name], read_frames(dev[name])[:args.frames]) for name in SEQUENCES]
     published = SHARED / "weights" / "siamfc_reference" / "siamfc_alexnet_original_bnfolded.pth"
@@ -94,6 +108,12 @@ def main() -> int:
     for search, config in (("pyramid", None), ("single", "single-pass")):
         candidates[f"siamtrack torch, published SiamFC AlexNet, {search}"] = (
             lambda config=config: Tracker(model=published, backend="torch", device="cpu", config=config))
+    for index, model in enumerate(args.model):
+        folder = model if model.is_dir() else exported(model, scratch / str(index))
+        for search, config in (("pyramid", None), ("single", "single-pass")):
+            candidates[f"siamtrack onnx, {model}, {search}"] = (
+                lambda folder=folder, config=config: Tracker(model=folder, backend="onnx", threads=args.threads,
+                                                             config=config))
     for name in PEER_NAMES:
         candidates[f"opencv {name}"] = (lambda name=name: create_peer(name, SHARED / "weights"))
 
@@ -129,6 +149,7 @@ def main() -> int:
                             "frames_per_sequence": args.frames, "trackers": rows,
                             "onnx_default_model_stages_ms": stages, "machine": machine_info(args.threads)})
     print(f"wrote {args.json}")
+    shutil.rmtree(scratch)
     return 0
 
 
