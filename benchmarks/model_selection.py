@@ -1,6 +1,7 @@
 """Model selection on held-out training sequences: tracking accuracy of candidate networks.
 
-    python benchmarks/model_selection.py runs/default-v2/epochs/*.pth weights/siamtrack-default.pth [--configs single-pass]
+    python benchmarks/model_selection.py runs/default-v2/epochs/*.pth weights/siamtrack-default.pth \
+        [--configs single-pass]
         # -> benchmarks/results/model_selection/report.md
 
 The sequences are the ``holdout`` of the training preset (default ``lite0``): kept out of training,
