@@ -28,6 +28,12 @@ EXIT_USAGE = 2
 EXIT_SOURCE_FAILED = 3  # a live source died and did not come back within --reconnect-timeout
 EXIT_INTERRUPTED = 130
 
+# torch's OpenMP threads spin while they wait for work; on a shared CPU they take the cores the
+# other work needs (3.4x slower beside one busy process, `python benchmarks/threads.py`). Read by
+# OpenMP when torch is first imported, so main() sets it before any command imports torch; a value
+# the user exported wins.
+OPENMP_WAIT_POLICY = ("OMP_WAIT_POLICY", "PASSIVE")
+
 
 def _weights_info(args: argparse.Namespace) -> int:
     from .export.contract import is_exported_model
@@ -313,9 +319,9 @@ def _train(args: argparse.Namespace) -> int:
 
 def _export(args: argparse.Namespace) -> int:
     from .export.contract import is_exported_model
-    from .models import default_model_path
+    from .models import model_path
 
-    model = Path(args.model) if args.model else default_model_path("weights")
+    model = model_path(args.model, "weights")
     output = Path(args.output)
     if args.format == "tensorrt":  # fail before writing anything when engines cannot be built here
         from .backends.tensorrt_backend import gpu_identity, import_tensorrt
@@ -342,7 +348,8 @@ def _export(args: argparse.Namespace) -> int:
 
 def _add_tracker_options(parser: argparse.ArgumentParser, device: str = "auto", threads: bool = True) -> None:
     group = parser.add_argument_group("tracker")
-    group.add_argument("--model", help="weights file or exported ONNX folder (default: the default model)")
+    group.add_argument("--model", help="weights file, exported ONNX folder, or a built-in model: default, or "
+                                        "fast (a smaller network, for --config single-pass)")
     group.add_argument("--config", help=f"preset name ({', '.join(preset_names())}) or JSON file of tracker "
                                         f"settings (default: siamfc-3s)")
     group.add_argument("--backend", default="auto", choices=BACKEND_NAMES,
@@ -457,7 +464,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Write the template and search branches as ONNX graphs (for ONNX Runtime or TensorRT; "
                     "no torch needed to run them) or build TensorRT engines for this GPU. MODEL is a weights "
                     "file, or for --format tensorrt also an ONNX export folder.")
-    export.add_argument("model", nargs="?", help="weights file (default: the default model)")
+    export.add_argument("model", nargs="?", help="weights file or built-in model name (default: the default model)")
     export.add_argument("--format", required=True, choices=("onnx", "tensorrt"), help="what to write")
     export.add_argument("--output", required=True, metavar="DIR", help="folder to write into (created)")
     export.add_argument("--opset", type=int, default=18, help="ONNX opset, >= 17 (default: 18)")
@@ -541,6 +548,7 @@ def _stop_on_signals() -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code (the console script passes it to the shell)."""
+    os.environ.setdefault(*OPENMP_WAIT_POLICY)
     _quiet_native_logs()
     _stop_on_signals()
     # Library warnings (a truncated file, a slow backend choice) reach the user as one line each.

@@ -1,5 +1,6 @@
 """The command line, driven as a user would: exit codes and one-line messages."""
 
+import os
 import subprocess
 import sys
 
@@ -61,3 +62,22 @@ def test_usage_errors_exit_2():
 def test_version():
     result = run_cli("--version")
     assert result.returncode == 0 and result.stdout.startswith("siamtrack ")
+
+
+@pytest.mark.parametrize("exported, expected", [(None, "PASSIVE"), ("ACTIVE", "ACTIVE")])
+def test_torch_threads_sleep_while_waiting_unless_the_user_says_otherwise(monkeypatch, exported, expected):
+    if exported is None:
+        monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
+    else:
+        monkeypatch.setenv("OMP_WAIT_POLICY", exported)
+    with pytest.raises(SystemExit):
+        main(["--version"])
+    assert os.environ["OMP_WAIT_POLICY"] == expected
+
+
+def test_the_command_line_imports_torch_only_after_main_starts():
+    """OpenMP reads OMP_WAIT_POLICY when torch is imported: main() must run first."""
+    probe = "import sys, siamtrack.cli; print(sorted(m for m in sys.modules if m.split('.')[0] == 'torch'))"
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"

@@ -38,8 +38,10 @@ class OnnxBackend:
         graph_optimization: ONNX Runtime graph optimisation level (``disable``, ``basic``,
             ``extended``, ``all``). ``all`` fuses convolutions with their activations and picks
             the CPU's fastest layouts; the lower levels only help to debug a graph.
-        spin_threads: let idle worker threads spin between runs: lower latency per frame, but
-            the cores look busy even while the tracker waits for the camera.
+        spin_threads: let idle worker threads spin between runs (ONNX Runtime's own default).
+            Off by default: on the 2-core machine no spinning was 1.13x faster idle and 1.36x /
+            1.48x faster beside one / two busy processes, as spinning threads fight the other
+            work for the cores (``python benchmarks/threads.py``).
 
     Raises:
         BackendUnavailableError: ONNX Runtime is missing, or a device other than the CPU was asked for.
@@ -49,7 +51,7 @@ class OnnxBackend:
     name = "onnx"
 
     def __init__(self, model: str | Path, device: str = "auto", threads: int | None = None,
-                 graph_optimization: str = "all", spin_threads: bool = True) -> None:
+                 graph_optimization: str = "all", spin_threads: bool = False) -> None:
         if device not in ("auto", "cpu"):
             raise BackendUnavailableError(
                 f"the onnx backend runs on the CPU; for device {device!r} use backend='tensorrt' "
