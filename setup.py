@@ -26,8 +26,9 @@ setup(
     # The project's own trained models, for installs that are not editable (Tracker looks there too).
     data_files=[
         ("share/siamtrack/weights", [str(p.relative_to(HERE)) for p in sorted((HERE / "weights").glob("*.pth"))]),
-        ("share/siamtrack/weights/siamtrack-default-onnx",
-         [str(p.relative_to(HERE)) for p in sorted((HERE / "weights" / "siamtrack-default-onnx").glob("*.*"))]),
+    ] + [
+        (f"share/siamtrack/weights/{folder.name}", [str(p.relative_to(HERE)) for p in sorted(folder.glob("*.*"))])
+        for folder in sorted((HERE / "weights").glob("*-onnx"))
     ],
     install_requires=[
         "numpy>=1.22",

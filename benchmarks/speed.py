@@ -7,8 +7,8 @@ Per-frame latency (update only) gives p50 / p90 / p99 and fps; the ratio column 
 tracker's fps by NanoTrack's measured in the same run, since this machine is shared and noisy.
 siamtrack entries name their scale search: ``pyramid`` (SiamFC's three search crops, the default)
 or ``single`` (one search crop per frame, preset ``single-pass``). For the default model on ONNX
-Runtime, in both, it also splits an update into crop, network and head (median ms each, from
-``MultiTracker.stage_times``; "other" is the rest of the update).
+Runtime, in both, and the fast model in single pass, it also splits an update into crop, network
+and head (median ms each, from ``MultiTracker.stage_times``; "other" is the rest of the update).
 Writes benchmarks/results/speed.json.
 """
 
@@ -29,6 +29,9 @@ SHARED = REPO.parent / "shared"
 SEQUENCES = ("car1", "Biker", "boat1")  # three sequences with targets of different sizes
 DEFAULT_TRACKER = "siamtrack onnx, default model, pyramid (Tracker())"
 SINGLE_PASS = "siamtrack onnx, default model, single"
+FAST_SINGLE_PASS = "siamtrack onnx, fast model, single"
+# label -> (model, config) of the rows whose update is split into stages
+STAGED = {DEFAULT_TRACKER: (None, None), SINGLE_PASS: (None, "single-pass"), FAST_SINGLE_PASS: ("fast", "single-pass")}
 
 
 def measure(tracker, sequences, frames_per_sequence: int) -> np.ndarray:
@@ -89,7 +92,7 @@ def main() -> int:
     from siamtrack.evaluation.ope import read_frames
     from siamtrack.evaluation.peers import PEER_NAMES, PeerUnavailable, create_peer
     from siamtrack.evaluation.report import machine_info, write_json
-    from siamtrack.tracker import default_model_path
+    from siamtrack.models import builtin_model_path, default_model_path
 
     pin_threads(args.threads)
     scratch = Path(tempfile.mkdtemp(prefix="siamtrack-speed-"))
@@ -103,6 +106,14 @@ def main() -> int:
         candidates[SINGLE_PASS] = lambda: Tracker(backend="onnx", threads=args.threads, config="single-pass")
         candidates["siamtrack torch, default model, pyramid"] = lambda: Tracker(model=default, backend="torch",
                                                                                device="cpu")
+    except WeightsError as missing:
+        print(f"note: {missing}", file=sys.stderr)
+    try:
+        builtin_model_path("fast", "onnx")
+        candidates[FAST_SINGLE_PASS] = lambda: Tracker(model="fast", backend="onnx", threads=args.threads,
+                                                       config="single-pass")
+        candidates["siamtrack onnx, fast model, pyramid"] = lambda: Tracker(model="fast", backend="onnx",
+                                                                            threads=args.threads)
     except WeightsError as missing:
         print(f"note: {missing}", file=sys.stderr)
     for search, config in (("pyramid", None), ("single", "single-pass")):
@@ -137,17 +148,17 @@ def main() -> int:
         ratio = f"{row['ratio_to_nano']:7.3f}" if nano else "      -"
         print(f"{label:50s} {row['fps']:8.1f} {row['p50_ms']:8.2f} {row['p90_ms']:8.2f} {row['p99_ms']:8.2f} {ratio}")
     stages = {}
-    for label, config in ((DEFAULT_TRACKER, None), (SINGLE_PASS, "single-pass")):
+    for label, (model, config) in STAGED.items():
         if label not in rows:
             continue
-        stages[label] = stage_breakdown(Tracker(backend="onnx", threads=args.threads, config=config), sequences,
-                                        args.frames)
+        stages[label] = stage_breakdown(Tracker(model=model, backend="onnx", threads=args.threads, config=config),
+                                        sequences, args.frames)
         print(f"\n{label}: where an update's time goes (median ms per frame)")
         for stage, value in stages[label].items():
             print(f"  {stage:10s} {value:6.2f}")
     write_json(args.json, {"command": "python " + " ".join(sys.argv), "sequences": list(SEQUENCES),
                             "frames_per_sequence": args.frames, "trackers": rows,
-                            "onnx_default_model_stages_ms": stages, "machine": machine_info(args.threads)})
+                            "onnx_stages_ms": stages, "machine": machine_info(args.threads)})
     print(f"wrote {args.json}")
     shutil.rmtree(scratch)
     return 0

@@ -36,6 +36,7 @@ from typing import Any, Callable, Iterable, Optional
 
 from .errors import InputError, SiamtrackError
 from .files import write_text_atomically
+from .models import builtin_model_name
 from .results import Box
 
 JOB_FIELDS = ("id", "source", "box", "start", "end", "config", "model")
@@ -55,7 +56,7 @@ class Job:
         boxes: initial box of each target on frame ``start`` (target ids 1, 2, ... in order).
         start, end: frame range (``end`` exclusive; None: to the end).
         config: tracker preset name or JSON file (None: the default).
-        model: weights file or exported ONNX folder (None: the default model).
+        model: weights file, exported ONNX folder or built-in model name (None: the default model).
     """
 
     id: str
@@ -410,13 +411,13 @@ def _worker_trackers(settings: TrackerSettings) -> TrackerCache:
 def _ray_job(job: Job, settings: TrackerSettings, model: tuple[Any, ...], attempt: int) -> tuple[JobOutcome, str]:
     """Body of one Ray task: returns the outcome and the result rows (JSON lines text).
 
-    ``model`` holds the object reference of the packed model, or is empty for the default model
-    (which every node has in its siamtrack install). The reference travels inside a tuple so that
-    Ray passes it as is instead of fetching the object for every task.
+    ``model`` holds the object reference of the packed model, or is empty for a built-in model
+    (which every node has in its siamtrack install; the job names it). The reference travels
+    inside a tuple so that Ray passes it as is instead of fetching the object for every task.
     """
     import tempfile
 
-    local = replace(job, model=_local_model(model[0]) if model else None)
+    local = replace(job, model=_local_model(model[0])) if model else job
     with tempfile.TemporaryDirectory(prefix="siamtrack-job-") as folder:
         outcome = run_job(local, Path(folder), _worker_trackers(settings), attempt)
         if outcome.status == "failed":
@@ -451,7 +452,9 @@ def run_ray(jobs: list[Job], output: Path, settings: TrackerSettings, address: s
     except (ConnectionError, RuntimeError, ValueError) as exc:
         raise InputError(f"cannot join Ray cluster {address}: {_error_line(exc)}") from None
     try:
-        names = {name for job in jobs if (name := job.model or settings.model) is not None}
+        # Files travel through the object store; built-in models are in every node's install.
+        names = {name for job in jobs
+                 if (name := job.model or settings.model) is not None and builtin_model_name(name) is None}
         models = {name: ray.put(_pack_model(name)) for name in names}
         cuda = settings.device.startswith("cuda")
         # Retries are the driver's (not Ray's max_retries), so that attempts are counted the same
@@ -461,7 +464,9 @@ def run_ray(jobs: list[Job], output: Path, settings: TrackerSettings, address: s
 
         def submit(job: Job, attempt: int) -> Any:
             model = job.model or settings.model
-            return task.remote(job, worker_settings, (models[model],) if model else (), attempt)
+            if model in models:
+                return task.remote(job, worker_settings, (models[model],), attempt)
+            return task.remote(replace(job, model=model), worker_settings, (), attempt)
 
         waiting = {submit(job, 1): (job, 1) for job in jobs}
         outcomes = []

@@ -133,8 +133,9 @@ class MultiTracker:
 
     Args:
         model: weights file (any layout :func:`siamtrack.weights.load_weights` reads), loaded
-            :class:`~siamtrack.weights.ModelWeights`, or an exported ONNX folder (``siamtrack
-            export``); None loads the project's default model in the form the backend reads.
+            :class:`~siamtrack.weights.ModelWeights`, an exported ONNX folder (``siamtrack
+            export``), or a built-in model's name (``default``; ``fast``, meant for
+            ``config="single-pass"``); None loads the default model, in the form the backend reads.
         backend: ``auto``, a backend name (see :data:`siamtrack.backends.BACKEND_NAMES`), or an
             object implementing :class:`~siamtrack.backends.Backend` (then ``model`` must be None).
             An explicitly requested backend that cannot run here is an error, never a fallback.

@@ -150,10 +150,11 @@ def test_batch_worker_killed_mid_job_is_retried(clips, tmp_path):
 @pytest.mark.slow
 def test_batch_on_a_local_ray_cluster(clips, tmp_path):
     pytest.importorskip("ray", reason="Ray is the cluster extra: pip install 'siamtrack[cluster]'")
-    jobs = write_jobs(clips / "jobs.csv", 'source,box\na.mp4,"30,40,40,40"\nb.mp4,"30,40,40,40;5,5,20,20"\n'
-                                          'missing.mp4,"1,1,5,5"\n')
+    jobs = write_jobs(clips / "jobs.csv", 'source,box,model\na.mp4,"30,40,40,40",\nb.mp4,"30,40,40,40;5,5,20,20",fast\n'
+                                          'missing.mp4,"1,1,5,5",\n')
     out = tmp_path / "out"
-    # An explicit model folder travels through Ray's object store to the tasks.
+    # An explicit model folder travels through Ray's object store to the tasks; a built-in model
+    # (job b) is named, and found in the worker's own install.
     result = batch(jobs, "--output", out, "--ray", "local", "--workers", "2",
                    "--model", ROOT / "weights" / "siamtrack-default-onnx", timeout=240)
     assert result.returncode == 1, result.stderr

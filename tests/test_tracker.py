@@ -245,6 +245,28 @@ def test_model_from_environment(monkeypatch, tmp_path, tiny_weights):
     assert tracker.backend_name == "torch" and tracker.device == "cpu"
 
 
+def test_builtin_models_by_name(monkeypatch, tmp_path, tiny_weights):
+    from siamtrack.weights import save_weights
+
+    monkeypatch.delenv(models.MODEL_ENV_VAR, raising=False)
+    monkeypatch.setattr(models, "PROJECT_WEIGHTS_DIR", tmp_path / "weights")
+    monkeypatch.setattr(models, "INSTALLED_WEIGHTS_DIR", tmp_path / "weights")
+    (tmp_path / "weights").mkdir()
+    save_weights(tiny_weights, tmp_path / "weights" / "siamtrack-fast.pth")
+    tracker = Tracker(model="fast", device="cpu")
+    assert tracker.backend_name == "torch"
+    with pytest.raises(WeightsError, match="no default model"):
+        Tracker(model="default")
+    with pytest.raises(WeightsError, match="no fast model.*siamtrack-fast-onnx does not exist"):
+        models.builtin_model_path("fast", "onnx")
+    # A file or folder of that name is what the user means.
+    monkeypatch.chdir(tmp_path)
+    assert models.builtin_model_name("fast") == "fast"
+    (tmp_path / "fast").mkdir()
+    assert models.builtin_model_name("fast") is None
+    assert models.builtin_model_name(None) == "default"
+
+
 def test_real_tiny_network_end_to_end(tiny_weights):
     tracker = Tracker(model=tiny_weights, device="cpu")
     tracker.init(frame(), (140.5, 100.25, 40, 40))

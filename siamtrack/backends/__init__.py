@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Callable, Collection, Mapping, Union
 
 from ..errors import BackendUnavailableError, WeightsError
 from ..export.contract import is_exported_model
-from ..models import available_default_formats, default_model_path
+from ..models import available_formats, builtin_model_name, builtin_model_path
 from .base import Backend, DeviceBackend
 
 if TYPE_CHECKING:
@@ -73,11 +73,13 @@ AUTO_ORDER: tuple[tuple[str, str, Callable[[], bool]], ...] = (
 
 
 def model_format(model: ModelSource) -> tuple[str, ...]:
-    """Formats ``model`` is in: ``("onnx",)``, ``("weights",)``, or every format with a default model for None."""
-    if model is None:
-        formats = available_default_formats()
+    """Formats ``model`` is in: ``("onnx",)``, ``("weights",)``, or every format a built-in model
+    (None: the default model) is installed in."""
+    name = builtin_model_name(model)
+    if name:
+        formats = available_formats(name)
         if not formats:
-            default_model_path()  # raises WeightsError saying where it looked and what to do
+            builtin_model_path(name)  # raises WeightsError saying where it looked and what to do
         return formats
     return ("onnx",) if is_exported_model(model) else ("weights",)
 
@@ -143,8 +145,9 @@ def create_backend(backend: str, model: ModelSource = None, device: str = "auto"
         backend: ``auto`` or a name from ``BACKEND_NAMES``. A named backend that cannot run
             here is an error, never a silent fallback.
         model: a weights file (any layout :func:`siamtrack.weights.load_weights` reads), loaded
-            :class:`~siamtrack.weights.ModelWeights`, or an exported ONNX folder; None loads the
-            project's default model in the format the backend reads.
+            :class:`~siamtrack.weights.ModelWeights`, an exported ONNX folder, or the name of a
+            built-in model (``default``, ``fast``: :mod:`siamtrack.models`); None loads the
+            default model. A built-in model is read in the format the backend reads.
         device: ``auto``, ``cpu``, ``cuda`` or ``cuda:N``.
         threads: CPU threads for inference; None keeps the framework's default.
         options: backend-specific keyword arguments (e.g. ``graph_optimization`` for onnx).
@@ -185,8 +188,9 @@ def _verified_tensorrt(model: ModelSource, device: str, threads: int | None, opt
 
 def _load(name: str, model: ModelSource, device: str, threads: int | None, options: dict[str, Any]) -> Backend:
     implementation = _IMPLEMENTATIONS[name]
-    if model is None:
-        model = default_model_path(implementation.model_formats[0])
+    builtin = builtin_model_name(model)
+    if builtin:
+        model = builtin_model_path(builtin, implementation.model_formats[0])
     elif not set(model_format(model)) & set(implementation.model_formats):
         raise WeightsError(
             f"the {name} backend reads {' or '.join(implementation.model_formats)} models; {model} is "

@@ -8,6 +8,7 @@ from siamtrack.export import contract
 from siamtrack.export.onnx_export import ExportError, SearchGraph, export_onnx, inference_network
 from siamtrack.files import sha256_of
 from siamtrack.metadata import ModelMetadata
+from siamtrack.models import BUILTIN_MODELS, PROJECT_WEIGHTS_DIR
 from siamtrack.network.correlation import cross_correlate, cross_correlate_per_crop
 from siamtrack.weights import load_weights
 
@@ -79,17 +80,15 @@ def test_old_opsets_are_refused(tiny_weights_file, tmp_path, opset):
         export_onnx(tiny_weights_file, tmp_path / "out", opset=opset)
 
 
-def test_committed_default_export_matches_committed_weights():
-    """weights/siamtrack-default-onnx must be the export of weights/siamtrack-default.pth."""
-    from siamtrack.models import PROJECT_WEIGHTS_DIR
-
-    folder = PROJECT_WEIGHTS_DIR / "siamtrack-default-onnx"
-    weights_file = PROJECT_WEIGHTS_DIR / "siamtrack-default.pth"
+@pytest.mark.parametrize("name", BUILTIN_MODELS)
+def test_committed_exports_match_committed_weights(name):
+    """weights/siamtrack-NAME-onnx must be the export of weights/siamtrack-NAME.pth."""
+    folder = PROJECT_WEIGHTS_DIR / BUILTIN_MODELS[name]["onnx"]
+    weights_file = PROJECT_WEIGHTS_DIR / BUILTIN_MODELS[name]["weights"]
     for graph, model in _graphs(folder).items():
         info = contract.GraphInfo.from_props({p.key: p.value for p in model.metadata_props}, graph, graph)
         assert info.weights_sha256 == sha256_of(weights_file), (
-            "re-export: siamtrack export weights/siamtrack-default.pth --format onnx "
-            "--output weights/siamtrack-default-onnx")
+            f"re-export: siamtrack export weights/{weights_file.name} --format onnx --output weights/{folder.name}")
         assert info.metadata.architecture == load_weights(weights_file).metadata.architecture
 
 
@@ -126,8 +125,7 @@ def test_export_records_checksums_and_a_changed_graph_is_refused(tiny_export, tm
         contract.graph_paths(damaged)
 
 
-def test_committed_default_export_passes_its_checksums():
-    from siamtrack.models import PROJECT_WEIGHTS_DIR
-
-    folder = PROJECT_WEIGHTS_DIR / "siamtrack-default-onnx"
+@pytest.mark.parametrize("name", BUILTIN_MODELS)
+def test_committed_exports_pass_their_checksums(name):
+    folder = PROJECT_WEIGHTS_DIR / BUILTIN_MODELS[name]["onnx"]
     assert set(contract.graph_paths(folder)) == {contract.TEMPLATE, contract.SEARCH}
