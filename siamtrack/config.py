@@ -2,7 +2,9 @@
 
 The defaults are SiamFC-3s (Bertinetto et al., 2016): its hyper-parameters and image pyramid.
 The preset ``single-pass`` searches the scales with one search crop per frame (about 3x less
-network work, less accurate with the default model: see README, Scale search). Presets live in
+network work, less accurate with the default model: see README, Scale search); the preset
+``single-pass-fallback`` does so while the target is confidently tracked and falls back to the
+pyramid for the frame after an uncertain one (``pyramid_below``). Presets live in
 small JSON files next to this module (``presets/*.json``); any key a file or mapping names that
 is not a field is an error, so a typo never silently falls back to a default. Crop sizes and
 stride are not here: they belong to the network and come from its metadata.
@@ -43,6 +45,10 @@ class TrackerConfig:
         scale_penalty: Multiplies the responses of the non-identity scales, so a scale change
             needs more evidence than staying put.
         scale_lr: Damping of the size update (0 keeps the size, 1 jumps to the chosen scale).
+        pyramid_below: With ``single`` only: a target whose last confidence was below this
+            searches the next frame with the image pyramid (``scale_count`` crops, each matched
+            with the middle kernel), so an uncertain frame pays for the pyramid's steadier scale
+            estimate and a confident one does not. 0 (the default) never does.
         window_influence: Weight of the Hann (cosine) window that penalises large displacements.
             Higher is steadier but slower to follow fast motion.
         context_amount: Context added around the target when cropping, as a fraction of
@@ -78,6 +84,7 @@ class TrackerConfig:
     scale_step: float = 1.0375
     scale_penalty: float = 0.9745
     scale_lr: float = 0.59
+    pyramid_below: float = 0.0
     window_influence: float = 0.176
     context_amount: float = 0.5
     min_size_factor: float = 0.2
@@ -99,6 +106,9 @@ class TrackerConfig:
         _check(self.scale_step >= 1.0, "scale_step must be >= 1")
         _check(0.0 < self.scale_penalty <= 1.0, "scale_penalty must be in (0, 1]")
         _check(0.0 <= self.scale_lr <= 1.0, "scale_lr must be in [0, 1]")
+        _check(0.0 <= self.pyramid_below <= 1.0, "pyramid_below must be in [0, 1]")
+        _check(self.pyramid_below == 0.0 or self.scale_search == "single",
+               "pyramid_below applies to scale_search 'single' only")
         _check(0.0 <= self.window_influence <= 1.0, "window_influence must be in [0, 1]")
         _check(self.context_amount >= 0.0, "context_amount must be >= 0")
         _check(0.0 < self.min_size_factor <= 1.0 <= self.max_size_factor,

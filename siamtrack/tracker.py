@@ -91,6 +91,7 @@ class _Target:
     reference_contrast: float  # peak contrast of the exemplar matched against its own frame
     featureless: bool = False  # the exemplar has no texture to match (TrackerConfig.min_texture)
     scale: float = 1.0  # current size / initial size
+    last_score: float = 1.0
     low_score_frames: int = 0
     searching_frames: int = 0  # > 0: lost, re-detecting for this many frames
     frame_index: int = 0
@@ -117,6 +118,7 @@ class _Plan:
     sides: list[float]
     kernels_per_crop: int
     redetecting: bool
+    pyramid_fallback: bool = False  # single pass, uncertain: a crop per scale, each read with the middle kernel
 
     @property
     def maps(self) -> int:
@@ -186,6 +188,9 @@ class MultiTracker:
             raise ConfigError(f"the tensor pipeline needs a backend with track_tensors (torch or tensorrt), "
                               f"not {self._backend.name}")
         self._tensor_step = None
+        if self.config.pyramid_below > 0 and (pipeline == "tensor" or (
+                pipeline == "auto" and on_device and str(self._backend.device).startswith("cuda"))):
+            raise ConfigError("pyramid_below runs on the opencv pipeline only; pass pipeline='opencv'")
         if pipeline == "tensor" or (pipeline == "auto" and on_device and str(self._backend.device).startswith("cuda")):
             from .gpu.step import TensorStep
 
@@ -315,10 +320,11 @@ class MultiTracker:
     def _plan(self, target: _Target, frame_size: tuple[int, int]) -> _Plan:
         config, per_crop = self.config, self.config.kernels_per_target
         if target.searching_frames == 0:
-            if config.scale_search == "single":
+            fallback = config.scale_search == "single" and target.last_score < config.pyramid_below
+            if config.scale_search == "single" and not fallback:
                 return _Plan(target, [target.center], [target.search_side], per_crop, False)
             sides = list(target.search_side * self._head.scales)
-            return _Plan(target, [target.center] * len(sides), sides, per_crop, False)
+            return _Plan(target, [target.center] * len(sides), sides, per_crop, False, fallback)
         # Lost: cover a region that grows every frame, with crops of the normal search size.
         region = target.search_side * config.redetect_growth ** target.searching_frames
         exemplar_side = target.search_side * self.metadata.exemplar_size / self.metadata.instance_size
@@ -365,6 +371,8 @@ class MultiTracker:
             if plan.kernels_per_crop > 1:  # scale kernels: apply their gains (a pyramid's one kernel has none)
                 maps = bias + (maps - bias) * plan.map_gains()[:, None, None]
             start += plan.maps
+            if plan.pyramid_fallback:  # crop s read with the middle kernel (gain 1): a plain pyramid
+                maps = maps[plan.kernels_per_crop // 2::plan.kernels_per_crop]
             peak = self._head.strongest(maps) if plan.redetecting else self._head.locate(maps)
             results[plan.target.target_id] = self._advance(plan, peak, frame_size)
         return results
@@ -392,8 +400,11 @@ class MultiTracker:
         config, target = self.config, plan.target
         score = 0.0 if target.featureless else min(max(peak.contrast / target.reference_contrast, 0.0), 1.0)
         # Map m is kernel m % K of crop m // K; the scale is the kernel's (single pass) or the crop's (pyramid).
-        crop, kernel = divmod(peak.map_index, plan.kernels_per_crop)
-        scale_index = kernel if plan.kernels_per_crop > 1 else crop
+        if plan.pyramid_fallback:  # its maps were reduced to one per crop
+            crop = scale_index = peak.map_index
+        else:
+            crop, kernel = divmod(peak.map_index, plan.kernels_per_crop)
+            scale_index = kernel if plan.kernels_per_crop > 1 else crop
         # Offsets are in search-crop pixels; the chosen crop covers sides[crop] frame pixels.
         frame_per_crop_pixel = plan.sides[crop] / self.metadata.instance_size
         origin = plan.centers[crop]
@@ -416,6 +427,7 @@ class MultiTracker:
         target.center = (min(max(target.center[0], 0.0), width - 1.0),
                          min(max(target.center[1], 0.0), height - 1.0))
         target.frame_index += 1
+        target.last_score = score
         lost = target.featureless or target.searching_frames > 0 or target.low_score_frames >= config.lost_patience
         return TrackResult(target.box(), score, lost, target.frame_index, target.target_id)
 

@@ -79,3 +79,8 @@ def test_load_config_file(tmp_path):
         load_config(path)
     with pytest.raises(ConfigError, match="no tracker config"):
         load_config(tmp_path / "missing.json")
+
+
+def test_single_pass_fallback_preset():
+    config = load_config("single-pass-fallback")
+    assert config.scale_search == "single" and config.pyramid_below == 0.7

@@ -206,6 +206,48 @@ def test_single_pass_uses_one_crop_per_frame_whatever_the_scales():
     assert backend.calls == [5, 1, 1]
 
 
+def test_single_pass_falls_back_to_the_pyramid_after_an_uncertain_frame():
+    frames = iter([np.zeros((3, 17, 17), np.float32),  # update 1: nothing matches -> score 0
+                   np.stack([peak_map()] * 9),  # update 2: the pyramid (3 crops x 3 kernels), confident
+                   np.stack([peak_map()] * 3)])  # update 3: confident again -> one crop
+    backend = ScriptedBackend(lambda n: np.stack([peak_map()] * n) if n == 1 else next(frames))
+    tracker = Tracker(backend=backend, config={"scale_search": "single", "pyramid_below": 0.5})
+    tracker.init(frame(), (140, 100, 40, 40))
+    assert tracker.update(frame()).score == 0.0
+    assert tracker.update(frame()).score > 0.5
+    tracker.update(frame())
+    assert backend.calls == [3, 1, 3, 1]
+
+
+def test_pyramid_fallback_reads_each_crop_with_the_middle_kernel():
+    # Map m is crop m // 3 (scales 1/1.0375, 1, 1.0375) matched with kernel m % 3. The larger
+    # crop's middle-kernel map is the strongest of the middle-kernel maps; a side kernel of the
+    # smaller crop is stronger still, but a pyramid frame reads only the middle kernel.
+    pyramid = np.stack([peak_map(height=1.0)] * 9)
+    pyramid[0] = peak_map(height=5.0)  # crop 0 (smaller scale), kernel 0: must be ignored
+    pyramid[7] = peak_map(height=1.2)  # crop 2 (larger scale), middle kernel
+    weak = np.stack([peak_map(height=0.01)] * 3)  # update 1: keeps the size (middle scale), score 0.01
+    frames = iter([weak, pyramid])
+    backend = ScriptedBackend(lambda n: np.stack([peak_map()] * n) if n == 1 else next(frames))
+    tracker = Tracker(backend=backend, config={"scale_search": "single", "pyramid_below": 0.5})
+    tracker.init(frame(), (140, 100, 40, 40))
+    tracker.update(frame())
+    grown = tracker.update(frame())
+    assert grown.box[2] == pytest.approx(40 * (1 - 0.59 + 0.59 * 1.0375), rel=1e-3)
+
+
+def test_pyramid_fallback_is_refused_on_the_tensor_pipeline(tiny_weights):
+    with pytest.raises(ConfigError, match="opencv pipeline only"):
+        Tracker(model=tiny_weights, backend="torch", device="cpu", pipeline="tensor",
+                config={"scale_search": "single", "pyramid_below": 0.5})
+
+
+@pytest.mark.parametrize("values", [{"pyramid_below": 0.5}, {"scale_search": "single", "pyramid_below": 1.5}])
+def test_pyramid_below_needs_single_pass_and_a_confidence(values):
+    with pytest.raises(ConfigError, match="pyramid_below"):
+        TrackerConfig.from_dict(values)
+
+
 class GainBackend(ScriptedBackend):
     """Kernel k matches the target at its own scale with strength ``strengths[k]``."""
 
