@@ -91,7 +91,7 @@ class _Target:
     reference_contrast: float  # peak contrast of the exemplar matched against its own frame
     featureless: bool = False  # the exemplar has no texture to match (TrackerConfig.min_texture)
     scale: float = 1.0  # current size / initial size
-    last_score: float = 1.0
+    last_score: float = 1.0  # confidence of the last update (TrackerConfig.pyramid_below reads it)
     low_score_frames: int = 0
     searching_frames: int = 0  # > 0: lost, re-detecting for this many frames
     frame_index: int = 0
@@ -320,6 +320,8 @@ class MultiTracker:
     def _plan(self, target: _Target, frame_size: tuple[int, int]) -> _Plan:
         config, per_crop = self.config, self.config.kernels_per_target
         if target.searching_frames == 0:
+            # Every crop of a batch is matched with all of its target's kernels, so a fallback frame
+            # also correlates the side kernels (a few % of the backbone's cost) and reads only the middle.
             fallback = config.scale_search == "single" and target.last_score < config.pyramid_below
             if config.scale_search == "single" and not fallback:
                 return _Plan(target, [target.center], [target.search_side], per_crop, False)
