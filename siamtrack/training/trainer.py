@@ -140,6 +140,19 @@ def _datasets(config: TrainConfig) -> tuple[PairDataset, Optional[PairDataset]]:
     return train_set, validation_set
 
 
+def pair_loader(dataset: PairDataset, batch_size: int, workers: int, drop_last: bool = False,
+                sampler: Optional[torch.utils.data.Sampler[int]] = None) -> torch.utils.data.DataLoader:
+    """Batches of ``dataset`` for the epoch it is set to when iteration starts.
+
+    Workers are started anew for every epoch (not persistent): each worker holds a copy of the
+    dataset made when it starts, so a persistent worker would keep serving the first epoch's
+    pairs after ``set_epoch``, and every epoch would repeat them. Starting two forked workers
+    costs far less than an epoch.
+    """
+    return torch.utils.data.DataLoader(dataset, batch_size=batch_size, sampler=sampler, num_workers=workers,
+                                       drop_last=drop_last, persistent_workers=False)
+
+
 def load_teacher(config: TrainConfig, student: ModelMetadata, device: torch.device) -> Optional[Teacher]:
     """The distillation teacher of ``config`` (None without one), frozen, in eval mode."""
     if not config.teacher or config.distill_weight == 0:
@@ -186,11 +199,8 @@ def train(config: TrainConfig, output: Path, device: str = "cpu", show_progress:
     sampler: Optional[torch.utils.data.Sampler[int]] = None
     if env.enabled:
         sampler = torch.utils.data.distributed.DistributedSampler(train_set, env.world_size, env.rank, shuffle=False)
-    loader = torch.utils.data.DataLoader(train_set, batch_size=config.batch_size, sampler=sampler,
-                                         num_workers=config.workers, drop_last=True,
-                                         persistent_workers=config.workers > 0)
-    validation_loader = (torch.utils.data.DataLoader(validation_set, batch_size=config.batch_size,
-                                                     num_workers=config.workers)
+    loader = pair_loader(train_set, config.batch_size, config.workers, drop_last=True, sampler=sampler)
+    validation_loader = (pair_loader(validation_set, config.batch_size, config.workers)
                          if validation_set is not None else None)
     network = build_network(config).to(target)
     teacher = load_teacher(config, network.metadata, target)

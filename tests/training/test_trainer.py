@@ -7,14 +7,17 @@ import numpy as np
 import pytest
 import torch
 
+from siamtrack.datasets import load_dataset
 from siamtrack.errors import ConfigError
 from siamtrack.training.config import TrainConfig, load_train_config, parse_override
+from siamtrack.training.data import PairDataset
 from siamtrack.training.trainer import (
     CHECKPOINT_NAME,
     LOG_NAME,
     MODEL_NAME,
     build_network,
     load_checkpoint,
+    pair_loader,
     save_checkpoint,
     train,
 )
@@ -40,6 +43,20 @@ def tiny_config(root, **changes):
                   pretrained="none", epochs=2, pairs_per_epoch=4, batch_size=2, validation_pairs=2, workers=0)
     values.update(changes)
     return TrainConfig.from_dict(values)
+
+
+def test_loader_workers_serve_the_epoch_set_before_each_epoch(tmp_path):
+    # The bug this guards: persistent workers kept the dataset copy of the first epoch, so every
+    # epoch trained on the same pairs (train loss fell, validation loss stalled).
+    dataset = PairDataset(load_dataset(make_sequences(tmp_path)), [], pairs_per_epoch=4, seed=5)
+    loader = pair_loader(dataset, batch_size=2, workers=2)
+    served = []
+    for epoch in range(2):
+        dataset.set_epoch(epoch)
+        served.append(torch.cat([searches for _, searches, _ in loader]))
+        expected = torch.stack([dataset[index][1] for index in range(len(dataset))])
+        assert torch.equal(served[-1], expected)
+    assert not torch.equal(served[0], served[1])
 
 
 def test_config_from_preset_and_overrides():
