@@ -2,10 +2,9 @@
 
 ``default`` (what ``Tracker()`` loads) is ``weights/siamtrack-default.pth`` (torch backend) and
 ``weights/siamtrack-default-onnx/`` (its exported graphs, for ONNX Runtime and TensorRT), so a
-deployment without torch still has a model. ``fast`` is a smaller network meant for the
-``single-pass`` tracker preset: ``Tracker(model="fast", config="single-pass")``. A model name is
-taken as a name only where no file or folder of that name exists. Importing this module needs no
-torch.
+deployment without torch still has a model. ``BUILTIN_MODELS`` is the one place a further shipped
+model would be named. A model name is taken as a name only where no file or folder of that name
+exists. Importing this module needs no torch.
 """
 
 from __future__ import annotations
@@ -21,7 +20,6 @@ MODEL_ENV_VAR = "SIAMTRACK_MODEL"
 # Each built-in model's file or folder for each model format a backend can read.
 BUILTIN_MODELS = {
     "default": {"weights": "siamtrack-default.pth", "onnx": "siamtrack-default-onnx"},
-    "fast": {"weights": "siamtrack-fast.pth", "onnx": "siamtrack-fast-onnx"},
 }
 MODEL_FORMATS = ("weights", "onnx")
 # In a source checkout or editable install, the project's trained models sit in weights/ beside

@@ -135,12 +135,21 @@ def test_unknown_cpu_graph_is_an_error(tiny_weights):
         create_backend("torch", tiny_weights, device="cpu", cpu_graph="compiled")
 
 
-def test_auto_cpu_graph_is_the_recorded_choice_per_architecture():
+def test_auto_cpu_graph_is_the_recorded_choice_per_architecture(tmp_path):
+    from siamtrack.metadata import ModelMetadata
     from siamtrack.models import PROJECT_WEIGHTS_DIR
+    from siamtrack.network.siamese import SiameseNet
+    from siamtrack.weights import ModelWeights, save_weights
 
-    light = create_backend("torch", PROJECT_WEIGHTS_DIR / "siamtrack-default.pth", device="cpu")
-    assert light.metadata.architecture == "efficientnet-lite0-s8" and light.cpu_graph == "frozen"
-    again = create_backend("torch", PROJECT_WEIGHTS_DIR / "siamtrack-default.pth", device="cpu")
+    shipped = create_backend("torch", PROJECT_WEIGHTS_DIR / "siamtrack-default.pth", device="cpu")
+    assert shipped.metadata.architecture == "alexnet" and shipped.cpu_graph == "eager"
+    metadata = ModelMetadata(architecture="efficientnet-lite0-s8", widths=(32,), batch_norm=True, bn_eps=1e-3,
+                             input_mean=(123.7, 116.3, 103.5), input_std=(58.4, 57.1, 57.4), template_crop=8)
+    torch.manual_seed(0)
+    light_file = save_weights(ModelWeights(metadata, SiameseNet(metadata).state_dict()), tmp_path / "light.pth")
+    light = create_backend("torch", light_file, device="cpu")
+    assert light.cpu_graph == "frozen"
+    again = create_backend("torch", light_file, device="cpu")
     crops = np.random.default_rng(0).integers(0, 256, (1, 255, 255, 3), dtype=np.uint8)
     kernels = light.template(crops[:, :127, :127])
     np.testing.assert_array_equal(light.track(crops, kernels), again.track(crops, again.template(crops[:, :127, :127])))

@@ -150,7 +150,8 @@ def test_batch_worker_killed_mid_job_is_retried(clips, tmp_path):
 @pytest.mark.slow
 def test_batch_on_a_local_ray_cluster(clips, tmp_path):
     pytest.importorskip("ray", reason="Ray is the cluster extra: pip install 'siamtrack[cluster]'")
-    jobs = write_jobs(clips / "jobs.csv", 'source,box,model\na.mp4,"30,40,40,40",\nb.mp4,"30,40,40,40;5,5,20,20",fast\n'
+    jobs = write_jobs(clips / "jobs.csv", 'source,box,model\na.mp4,"30,40,40,40",\n'
+                                          'b.mp4,"30,40,40,40;5,5,20,20",default\n'
                                           'missing.mp4,"1,1,5,5",\n')
     out = tmp_path / "out"
     # An explicit model folder travels through Ray's object store to the tasks; a built-in model

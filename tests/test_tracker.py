@@ -294,18 +294,21 @@ def test_builtin_models_by_name(monkeypatch, tmp_path, tiny_weights):
     monkeypatch.setattr(models, "PROJECT_WEIGHTS_DIR", tmp_path / "weights")
     monkeypatch.setattr(models, "INSTALLED_WEIGHTS_DIR", tmp_path / "weights")
     (tmp_path / "weights").mkdir()
-    save_weights(tiny_weights, tmp_path / "weights" / "siamtrack-fast.pth")
-    tracker = Tracker(model="fast", device="cpu")
-    assert tracker.backend_name == "torch"
     with pytest.raises(WeightsError, match="no default model"):
         Tracker(model="default")
-    with pytest.raises(WeightsError, match="no fast model.*siamtrack-fast-onnx does not exist"):
-        models.builtin_model_path("fast", "onnx")
+    save_weights(tiny_weights, tmp_path / "weights" / "siamtrack-default.pth")
+    tracker = Tracker(model="default", device="cpu")
+    assert tracker.backend_name == "torch"
+    assert models.available_formats("default") == ("weights",)
+    with pytest.raises(WeightsError, match="no default model.*siamtrack-default-onnx does not exist"):
+        models.builtin_model_path("default", "onnx")
+    with pytest.raises(ValueError, match="no built-in model 'fast'"):
+        models.builtin_model_path("fast")
     # A file or folder of that name is what the user means.
     monkeypatch.chdir(tmp_path)
-    assert models.builtin_model_name("fast") == "fast"
-    (tmp_path / "fast").mkdir()
-    assert models.builtin_model_name("fast") is None
+    assert models.builtin_model_name("default") == "default"
+    (tmp_path / "default").mkdir()
+    assert models.builtin_model_name("default") is None
     assert models.builtin_model_name(None) == "default"
 
 

@@ -225,9 +225,10 @@ def test_torch_only_commands_say_what_to_install_without_torch(tmp_path):
 
 
 @pytest.mark.parametrize("backend", ["onnx", "torch"])
-def test_fast_model_by_name_tracks_the_demo_clip(backend):
-    """The shipped fast model, named, in the configuration it is for (0.68 mean IoU when written)."""
+def test_default_model_by_name_tracks_the_demo_clip_in_single_pass(backend):
+    """The shipped model, named, in the one-pass configuration."""
     from siamtrack.demo import run_demo
 
-    result = run_demo(None, model="fast", backend=backend, device="cpu", config="single-pass", log=lambda line: None)
+    result = run_demo(None, model="default", backend=backend, device="cpu", config="single-pass",
+                      log=lambda line: None)
     assert result.mean_iou > 0.6
