@@ -2,8 +2,8 @@
 
     python benchmarks/default_model.py        # -> benchmarks/results/default_model/report.md
 
-The default model and the fast model (each with the default 3-scale pyramid and with the
-``single-pass`` preset), the published SiamFC-3s network, FDSiamFC's 30 % and 15 % networks (all
+The default model (with the default 3-scale pyramid, the ``single-pass`` preset and the
+``single-pass-fallback`` preset), the published SiamFC-3s network, FDSiamFC's 30 % and 15 % networks (all
 through the same siamtrack tracker, default config unless named, PyTorch backend) and OpenCV's
 NanoTrack v2, 2 threads,
 on the same decoded frames; the report gives success AUC, precision and fps side by side, so the
@@ -28,25 +28,23 @@ SHARED = Path(os.path.relpath(_REPO.parent / "shared"))
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default=str(REPO / "weights" / "siamtrack-default.pth"))
-    parser.add_argument("--fast-model", default=str(REPO / "weights" / "siamtrack-fast.pth"))
     parser.add_argument("--report", default=str(REPO / "benchmarks" / "results" / "default_model"))
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
     weights = SHARED / "weights"
     reference = weights / "siamfc_reference" / "siamfc_alexnet_original_bnfolded.pth"
     return siamtrack_main(["eval", str(SHARED / "data" / "dev"),
-                           "--trackers", "default-model,default-model-single,fast-model,fast-model-single,"
+                           "--trackers", "default-model,default-model-single,default-model-fallback,"
                                          "published-siamfc,fdsiamfc-30,fdsiamfc-15,nano",
                            "--siamtrack", f"default-model={args.model}",
                            "--siamtrack", f"default-model-single={args.model}:single-pass",
-                           "--siamtrack", f"fast-model={args.fast_model}",
-                           "--siamtrack", f"fast-model-single={args.fast_model}:single-pass",
+                           "--siamtrack", f"default-model-fallback={args.model}:single-pass-fallback",
                            "--siamtrack", f"published-siamfc={reference}",
                            "--siamtrack", f"fdsiamfc-30={weights / 'fdsiamfc' / 'FDSiamfc_30.pth'}",
                            "--siamtrack", f"fdsiamfc-15={weights / 'fdsiamfc' / 'FDSiamfc_15.pth'}",
                            "--peer-models", str(weights), "--report", args.report, "--threads", str(args.threads),
                            "--title",
-                           "dev set: default and fast models vs published SiamFC-3s, FDSiamFC, NanoTrack v2"])
+                           "dev set: default model vs published SiamFC-3s, FDSiamFC, NanoTrack v2"])
 
 
 if __name__ == "__main__":

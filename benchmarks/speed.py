@@ -6,8 +6,9 @@ All trackers run on the same frames, decoded into memory beforehand, with the sa
 Per-frame latency (update only) gives p50 / p90 / p99 and fps; the ratio column divides each
 tracker's fps by NanoTrack's measured in the same run, since this machine is shared and noisy.
 siamtrack entries name their scale search: ``pyramid`` (SiamFC's three search crops, the default)
-or ``single`` (one search crop per frame, preset ``single-pass``). For the default model on ONNX
-Runtime, in both, and the fast model in single pass, it also splits an update into crop, network
+or ``single`` (one search crop per frame, preset ``single-pass``), and ``single + fallback``
+(preset ``single-pass-fallback``: the pyramid for the frame after an uncertain one). For the
+default model on ONNX Runtime, pyramid and single, it also splits an update into crop, network
 and head (median ms each, from ``MultiTracker.stage_times``; "other" is the rest of the update).
 Writes benchmarks/results/speed.json.
 """
@@ -29,9 +30,8 @@ SHARED = REPO.parent / "shared"
 SEQUENCES = ("car1", "Biker", "boat1")  # three sequences with targets of different sizes
 DEFAULT_TRACKER = "siamtrack onnx, default model, pyramid (Tracker())"
 SINGLE_PASS = "siamtrack onnx, default model, single"
-FAST_SINGLE_PASS = "siamtrack onnx, fast model, single"
 # label -> (model, config) of the rows whose update is split into stages
-STAGED = {DEFAULT_TRACKER: (None, None), SINGLE_PASS: (None, "single-pass"), FAST_SINGLE_PASS: ("fast", "single-pass")}
+STAGED = {DEFAULT_TRACKER: (None, None), SINGLE_PASS: (None, "single-pass")}
 
 
 def measure(tracker, sequences, frames_per_sequence: int) -> np.ndarray:
@@ -92,7 +92,7 @@ def main() -> int:
     from siamtrack.evaluation.ope import read_frames
     from siamtrack.evaluation.peers import PEER_NAMES, PeerUnavailable, create_peer
     from siamtrack.evaluation.report import machine_info, write_json
-    from siamtrack.models import builtin_model_path, default_model_path
+    from siamtrack.models import default_model_path
 
     pin_threads(args.threads)
     scratch = Path(tempfile.mkdtemp(prefix="siamtrack-speed-"))
@@ -104,16 +104,10 @@ def main() -> int:
         default = default_model_path()
         candidates[DEFAULT_TRACKER] = lambda: Tracker(backend="onnx", threads=args.threads)
         candidates[SINGLE_PASS] = lambda: Tracker(backend="onnx", threads=args.threads, config="single-pass")
+        candidates["siamtrack onnx, default model, single + fallback"] = lambda: Tracker(
+            backend="onnx", threads=args.threads, config="single-pass-fallback")
         candidates["siamtrack torch, default model, pyramid"] = lambda: Tracker(model=default, backend="torch",
                                                                                device="cpu")
-    except WeightsError as missing:
-        print(f"note: {missing}", file=sys.stderr)
-    try:
-        builtin_model_path("fast", "onnx")
-        candidates[FAST_SINGLE_PASS] = lambda: Tracker(model="fast", backend="onnx", threads=args.threads,
-                                                       config="single-pass")
-        candidates["siamtrack onnx, fast model, pyramid"] = lambda: Tracker(model="fast", backend="onnx",
-                                                                            threads=args.threads)
     except WeightsError as missing:
         print(f"note: {missing}", file=sys.stderr)
     for search, config in (("pyramid", None), ("single", "single-pass")):
