@@ -13,6 +13,9 @@ from typing import Any, Mapping
 from .errors import WeightsError
 
 ARCHITECTURES = ("alexnet", "efficientnet-lite0-s8")
+# How a network reads a search crop: ``response`` is SiamFC's cross-correlation into one score map
+# per kernel; ``box`` is the target-estimation head (classification, quality and box maps).
+HEADS = ("response", "box")
 COLOR_ORDERS = ("RGB", "BGR")
 LEGACY_KEYS = {"input_colour": "input_color"}
 
@@ -36,6 +39,10 @@ class ModelMetadata:
         total_stride: backbone stride.
         template_crop: side, in feature cells, of the central window of the exemplar features
             used as the correlation kernel; 0 uses them all (unpadded backbones such as AlexNet).
+        head: ``response`` (SiamFC: the correlation is the output, one map per kernel) or
+            ``box`` (a target-estimation head turns the correlation into classification,
+            quality and box-distance maps: :mod:`siamtrack.network.box_head`).
+        head_width: channels of the box head's towers (0 for ``response``).
         provenance: free-form strings: where the weights came from, licence, converter, etc.
     """
 
@@ -52,6 +59,8 @@ class ModelMetadata:
     instance_size: int = 255
     total_stride: int = 8
     template_crop: int = 0
+    head: str = "response"
+    head_width: int = 0
     provenance: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -62,6 +71,10 @@ class ModelMetadata:
             raise WeightsError(f"input_color must be RGB or BGR, got {self.input_color!r}")
         if len(self.input_mean) != 3 or len(self.input_std) != 3 or min(self.input_std) <= 0:
             raise WeightsError("input_mean and input_std need 3 values each, std > 0")
+        if self.head not in HEADS:
+            raise WeightsError(f"unknown head {self.head!r}; known: {', '.join(HEADS)}")
+        if (self.head == "box") != (self.head_width > 0):
+            raise WeightsError("head_width must be > 0 for the box head and 0 for the response head")
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able values (lists, not tuples)."""
@@ -102,6 +115,8 @@ def describe_metadata(meta: ModelMetadata) -> list[str]:
         f"stride {meta.total_stride}",
         f"response:       x {meta.response_scale:g} + {meta.response_bias:g}",
     ]
+    if meta.head == "box":
+        lines.append(f"head:           box (classification, quality, box distances), towers {meta.head_width} wide")
     if meta.template_crop:
         lines.append(f"template:       central {meta.template_crop}x{meta.template_crop} exemplar feature cells")
     lines += [f"provenance:     {key} = {value}" for key, value in sorted(meta.provenance.items())]

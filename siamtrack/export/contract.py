@@ -5,11 +5,14 @@ An exported model is a folder of two graphs, split where the tracker's work spli
 * ``template.onnx``: exemplar crops ``(T, E, E, 3)`` uint8 BGR -> kernels ``(T, C, h, w)``
   float32, run once per target;
 * ``search.onnx``: search crops ``(N, I, I, 3)`` uint8 BGR and K kernels per crop
-  ``(N, K, C, h, w)`` -> responses ``(N, K, r, r)`` float32, run every frame. The single-pass
-  step sends one crop per target with one kernel per scale (K = scales); SiamFC's pyramid sends
-  one crop per target and scale with its one kernel (K = 1); N and K are both dynamic.
+  ``(N, K, C, h, w)`` -> responses ``(N, K, r, r)`` float32, run every frame; for a box-head
+  model (metadata ``head`` = ``box``) the output is its maps, ``(N, K, 6, r, r)``: class logit,
+  quality logit, left, top, right, bottom (see :mod:`siamtrack.network.box_head`). The
+  single-pass step sends one crop per target with one kernel per scale (K = scales); SiamFC's
+  pyramid and the box head send one kernel per crop (K = 1); N and K are both dynamic.
 
-Version 2 of the format added the K axis (version 1 took one kernel per crop, ``(N, C, h, w)``).
+Version 2 of the format added the K axis (version 1 took one kernel per crop, ``(N, C, h, w)``);
+version 3 added the head to the metadata and the box head's output.
 
 Both take crops exactly as :mod:`siamtrack.crops` cuts them; color order and normalisation are
 inside the graphs. Each graph carries the same metadata (ONNX ``metadata_props``), so a backend
@@ -30,7 +33,7 @@ from ..files import sha256_of, write_text_atomically
 from ..metadata import ModelMetadata
 
 FORMAT_NAME = "siamtrack-onnx"
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 MIN_OPSET = 17
 OPSET = 18  # what torch's exporter writes natively; 17 works too (converted after export)
 

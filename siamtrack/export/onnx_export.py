@@ -17,6 +17,7 @@ from torch import nn
 from .. import __version__
 from ..errors import SiamtrackError
 from ..files import sha256_of, write_atomically
+from ..network.box_head import depthwise_correlate_per_crop
 from ..network.correlation import cross_correlate_per_crop
 from ..network.siamese import SiameseNet
 from ..weights import ModelWeights, load_weights
@@ -45,9 +46,11 @@ class TemplateGraph(nn.Module):
 
 
 class SearchGraph(nn.Module):
-    """Search crops (N, I, I, 3) + K kernels per crop (N, K, C, h, w) -> responses (N, K, r, r).
+    """Search crops (N, I, I, 3) + K kernels per crop (N, K, C, h, w) -> responses (N, K, r, r), or
+    with the box head its maps (N, K, 6, r, r).
 
-    The correlation is the MatMul form (:func:`cross_correlate_per_crop`)."""
+    The correlations are the forms without run-time convolution weights
+    (:func:`cross_correlate_per_crop`, :func:`depthwise_correlate_per_crop`)."""
 
     def __init__(self, network: SiameseNet) -> None:
         super().__init__()
@@ -56,6 +59,10 @@ class SearchGraph(nn.Module):
     def forward(self, search_crops: torch.Tensor, crop_kernels: torch.Tensor) -> torch.Tensor:
         features = self.network.backbone(self.network.preprocess(search_crops))
         meta = self.network.metadata
+        head = self.network.head
+        if head is not None:
+            outputs = head(depthwise_correlate_per_crop(crop_kernels, features))
+            return outputs.reshape(crop_kernels.shape[0], crop_kernels.shape[1], *outputs.shape[1:])
         return cross_correlate_per_crop(crop_kernels, features, meta.response_scale,
                                         meta.response_bias)
 

@@ -1,9 +1,13 @@
-"""The Siamese network: one backbone for both branches, joined by cross-correlation.
+"""The Siamese network: one backbone for both branches, joined by correlation.
 
 ``template`` runs once per target at init (exemplar crops -> kernel features); ``track`` runs
-every frame (search crops + kernels -> response maps). The two are the boundary that exported
+every frame (search crops + kernels -> output maps). The two are the boundary that exported
 graphs and other backends reuse. Both take crops as the tracker cuts them, uint8 BGR in NHWC
 layout, and apply the color order and normalisation the weights were trained with.
+
+What ``track`` returns depends on the metadata's ``head``: SiamFC's cross-correlation gives one
+response map per kernel, ``(M, r, r)``; the box head (:mod:`.box_head`) gives class, quality and
+box maps per kernel, ``(M, 6, r, r)``.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from torch import nn
 
 from ..metadata import ModelMetadata
 from .backbones import AlexNetBackbone
+from .box_head import BoxHead, depthwise_correlate
 from .correlation import cross_correlate
 from .efficientnet_lite import EfficientNetLite0S8
 
@@ -35,7 +40,7 @@ def build_backbone(metadata: ModelMetadata) -> Backbone:
 
 
 class SiameseNet(nn.Module):
-    """Backbone + cross-correlation head, with input conventions taken from the metadata."""
+    """Backbone + correlation (+ box head), with input conventions taken from the metadata."""
 
     input_mean: torch.Tensor
     input_std: torch.Tensor
@@ -44,7 +49,12 @@ class SiameseNet(nn.Module):
         super().__init__()
         self.metadata = metadata
         # nn.Module: inference may swap in a traced copy (see siamtrack.backends.torch_backend).
-        self.backbone: nn.Module = backbone if backbone is not None else build_backbone(metadata)
+        built = backbone if backbone is not None else build_backbone(metadata)
+        self.backbone: nn.Module = built
+        self.head: BoxHead | None = None
+        if metadata.head == "box":
+            self.head = BoxHead(built.out_channels, metadata.head_width, metadata.total_stride,
+                                metadata.response_scale, metadata.response_bias, batch_norm=metadata.batch_norm)
         # Non-persistent: they follow from the metadata, so they stay out of the state dict.
         self.register_buffer("input_mean", torch.tensor(metadata.input_mean).view(1, 3, 1, 1),
                              persistent=False)
@@ -72,11 +82,14 @@ class SiameseNet(nn.Module):
         return features
 
     def track(self, search_crops: torch.Tensor, kernels: torch.Tensor) -> torch.Tensor:
-        """Search crops (N, 255, 255, 3) uint8 + kernels (N * K, C, h, w) -> responses (N * K, r, r).
+        """Search crops (N, 255, 255, 3) uint8 + kernels (N * K, C, h, w) -> outputs per kernel.
 
-        Crop n is correlated with kernels n*K .. n*K+K-1 (see :func:`cross_correlate`).
+        Crop n is correlated with kernels n*K .. n*K+K-1 (see :func:`cross_correlate`). Returns
+        responses (N * K, r, r), or with the box head its maps (N * K, 6, r, r).
         """
         features = self.backbone(self.preprocess(search_crops))
+        if self.head is not None:
+            return self.head(depthwise_correlate(kernels, features))
         return cross_correlate(kernels, features, self.metadata.response_scale,
                                self.metadata.response_bias)
 
@@ -89,5 +102,7 @@ class SiameseNet(nn.Module):
             return self
         if not isinstance(self.backbone, (AlexNetBackbone, EfficientNetLite0S8)):
             raise TypeError(f"cannot fold BatchNorm in a {type(self.backbone).__name__}")
-        return SiameseNet(replace(self.metadata, batch_norm=False),
-                          self.backbone.fold_batch_norm()).to(self.input_mean.device)
+        folded = SiameseNet(replace(self.metadata, batch_norm=False), self.backbone.fold_batch_norm())
+        if self.head is not None:
+            folded.head = self.head.fold_batch_norm()
+        return folded.to(self.input_mean.device)
