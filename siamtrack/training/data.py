@@ -35,7 +35,7 @@ def _read(path) -> np.ndarray:
 
 
 class PairDataset(torch.utils.data.Dataset):
-    """Augmented (exemplar, search, offset) triples.
+    """Augmented (exemplar, search, target) triples; target = (dx, dy, w, h) in the search crop.
 
     Args:
         sequences: annotated sequences; each contributes in proportion to its usable frames.
@@ -96,6 +96,6 @@ class PairDataset(torch.utils.data.Dataset):
             z_image, z_box = _read(sequence.frames[z_index]), sequence.boxes[z_index]
             x_image = z_image if x_index == z_index else _read(sequence.frames[x_index])
             x_box = sequence.boxes[x_index]
-        exemplar, search, offset = training_pair(z_image, z_box, x_image, x_box, rng, self.augmentation, self.config,
+        exemplar, search, target = training_pair(z_image, z_box, x_image, x_box, rng, self.augmentation, self.config,
                                                  distractor)
-        return torch.from_numpy(exemplar), torch.from_numpy(search), torch.from_numpy(offset)
+        return torch.from_numpy(exemplar), torch.from_numpy(search), torch.from_numpy(target)

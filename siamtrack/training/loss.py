@@ -51,20 +51,22 @@ def balanced_logistic_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.
 
 
 def teacher_on_student_grid(teacher: torch.Tensor, teacher_stride: int, student_size: int,
-                            student_stride: int) -> tuple[torch.Tensor, slice]:
-    """A teacher's response maps resampled at the student's cells, where the two overlap.
+                            student_stride: int, teacher_center: float | None = None) -> tuple[torch.Tensor, slice]:
+    """A teacher's maps resampled at the student's cells, where the two overlap.
 
-    Both maps are centered on the search crop; cell ``j`` of a map of side ``n`` and stride ``s``
-    looks at ``(j - (n - 1) / 2) * s`` pixels from the center. The student's map is usually the
-    larger (padded backbone), so only its central cells have a teacher value.
+    Cell ``j`` of a map of stride ``s`` whose cell ``c`` sits at the search crop's center looks
+    at ``(j - c) * s`` pixels from the center. The student's cells are centered (``c = (n - 1) /
+    2``); the teacher's are too unless ``teacher_center`` says otherwise (NanoTrack's 16 x 16
+    grid has its center at cell 8). Only the student's cells inside the teacher's grid get a value.
 
     Returns:
         ``(values, cells)``: (B, m, m) teacher values at the student's cells ``cells`` (a slice
         of rows and of columns).
     """
     size = teacher.shape[-1]
+    center = (size - 1) / 2 if teacher_center is None else teacher_center
     pixels = (torch.arange(student_size, dtype=torch.float32) - (student_size - 1) / 2) * student_stride
-    position = pixels / teacher_stride + (size - 1) / 2  # in teacher cells
+    position = pixels / teacher_stride + center  # in teacher cells
     inside = torch.nonzero((position >= -1e-6) & (position <= size - 1 + 1e-6)).flatten()
     if len(inside) == 0:
         raise ValueError("teacher and student response maps do not overlap")

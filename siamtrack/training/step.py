@@ -1,4 +1,17 @@
-"""One optimisation step of a Siamese network on a batch of training pairs."""
+"""One optimisation step of a Siamese network on a batch of training pairs.
+
+The loss is a sum of named terms, each reported on its own, so a log shows what every training
+signal contributes:
+
+* ``class`` (and, with the box head, ``box`` and ``quality``): ground truth. SiamFC's response
+  learns the balanced logistic loss on a disc of positives; the box head learns
+  :mod:`.box_loss`.
+* ``distill``: a trained Siamese network's response maps (:class:`Teacher`), matched as spatial
+  distributions (:func:`.loss.distillation_loss`) by the response or the class map.
+* ``class_teacher``: NanoTrack's classification map (:class:`ClassTeacher`), learnt by the
+  response or the class map with the balanced logistic loss, the teacher's probabilities as
+  soft labels.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +20,11 @@ from dataclasses import dataclass
 import torch
 from torch.nn.parallel import DistributedDataParallel
 
+from ..network.box_head import CLASS
 from ..network.siamese import SiameseNet
+from .box_loss import BoxLossWeights, box_head_losses
 from .loss import balanced_logistic_loss, distillation_loss, siamfc_labels, teacher_on_student_grid
+from .nanotrack import CENTER_CELL, STRIDE, NanoTrackTeacher
 
 LABEL_RADIUS = 16.0  # search-crop pixels counted as "the target is here" (SiamFC)
 
@@ -29,6 +45,36 @@ class Teacher:
     temperature: float = 1.0
 
 
+@dataclass(frozen=True)
+class ClassTeacher:
+    """NanoTrack v2, whose classification map the student's class (or response) map learns.
+
+    Attributes:
+        model: the teacher (:class:`~siamtrack.training.nanotrack.NanoTrackTeacher`).
+        weight: factor on its loss term.
+    """
+
+    model: NanoTrackTeacher
+    weight: float
+
+
+@dataclass(frozen=True)
+class Signals:
+    """Everything besides the ground truth that shapes the loss.
+
+    Attributes:
+        radius: SiamFC's positive radius in search-crop pixels (response networks).
+        teacher: response-map distillation, or None.
+        class_teacher: NanoTrack classification maps, or None.
+        box_weights: factors on the box head's terms.
+    """
+
+    radius: float = LABEL_RADIUS
+    teacher: Teacher | None = None
+    class_teacher: ClassTeacher | None = None
+    box_weights: BoxLossWeights = BoxLossWeights()
+
+
 def unwrapped(network: torch.nn.Module) -> SiameseNet:
     """The SiameseNet itself, inside a DistributedDataParallel wrapper or not."""
     inner = network.module if isinstance(network, DistributedDataParallel) else network
@@ -37,35 +83,61 @@ def unwrapped(network: torch.nn.Module) -> SiameseNet:
     return inner
 
 
-def pair_loss(network: torch.nn.Module, exemplars: torch.Tensor, searches: torch.Tensor, offsets: torch.Tensor,
-              radius: float = LABEL_RADIUS, teacher: Teacher | None = None) -> torch.Tensor:
-    """Balanced logistic loss of (B, E, E, 3) exemplars matched in (B, I, I, 3) search crops.
+def pair_losses(network: torch.nn.Module, exemplars: torch.Tensor, searches: torch.Tensor, targets: torch.Tensor,
+                signals: Signals = Signals()) -> dict[str, torch.Tensor]:
+    """The loss terms of (B, E, E, 3) exemplars matched in (B, I, I, 3) search crops.
 
     Goes through ``network(...)`` (``SiameseNet.forward``: search b against kernel b only), so a
-    DistributedDataParallel wrapper synchronises the gradients. ``offsets`` (B, 2) place each
-    target in its search crop (pixels from the center). With a ``teacher``, its weighted
-    distillation loss is added.
+    DistributedDataParallel wrapper synchronises the gradients. ``targets`` (B, 4) place each
+    target in its search crop: center offset from the crop center and size, (dx, dy, w, h), in
+    crop pixels.
     """
-    responses = network(exemplars, searches)
+    outputs = network(exemplars, searches)
     metadata = unwrapped(network).metadata
-    labels = siamfc_labels(responses.shape[-1], metadata.total_stride, radius, offsets)
-    loss = balanced_logistic_loss(responses, labels)
+    stride = metadata.total_stride
+    if metadata.head == "box":
+        losses = box_head_losses(outputs, targets, stride, signals.box_weights)
+        logits = outputs[:, CLASS]
+    else:
+        labels = siamfc_labels(outputs.shape[-1], stride, signals.radius, targets[:, :2])
+        losses = {"class": balanced_logistic_loss(outputs, labels)}
+        logits = outputs
+    teacher = signals.teacher
     if teacher is not None and teacher.weight > 0:
         with torch.no_grad():
             teacher_responses = teacher.network(exemplars, searches)
         target, cells = teacher_on_student_grid(teacher_responses, teacher.network.metadata.total_stride,
-                                                responses.shape[-1], metadata.total_stride)
-        loss = loss + teacher.weight * distillation_loss(responses[:, cells, cells], target, teacher.temperature)
-    return loss
+                                                logits.shape[-1], stride)
+        losses["distill"] = teacher.weight * distillation_loss(logits[:, cells, cells], target, teacher.temperature)
+    class_teacher = signals.class_teacher
+    if class_teacher is not None and class_teacher.weight > 0:
+        # Only pairs whose target is in the crop: a hard negative's crop holds a look-alike,
+        # which the teacher may well take for the target; the ground truth says it is not.
+        visible = (targets[:, :2].abs() < metadata.instance_size / 2).all(dim=1)
+        if bool(visible.any()):
+            probability, _ = class_teacher.model(exemplars[visible].cpu().numpy(), searches[visible].cpu().numpy())
+            target, cells = teacher_on_student_grid(torch.from_numpy(probability).to(logits.device), STRIDE,
+                                                    logits.shape[-1], stride, CENTER_CELL)
+            losses["class_teacher"] = class_teacher.weight * balanced_logistic_loss(
+                logits[visible][:, cells, cells], target)
+    return losses
+
+
+def pair_loss(network: torch.nn.Module, exemplars: torch.Tensor, searches: torch.Tensor, targets: torch.Tensor,
+              signals: Signals = Signals()) -> torch.Tensor:
+    """The sum of :func:`pair_losses`."""
+    return torch.stack(list(pair_losses(network, exemplars, searches, targets, signals).values())).sum()
 
 
 def train_step(network: torch.nn.Module, optimizer: torch.optim.Optimizer, batch: tuple[torch.Tensor, ...],
-               radius: float = LABEL_RADIUS, teacher: Teacher | None = None) -> float:
-    """Forward, backward and update on one batch; returns the loss before the update."""
+               signals: Signals = Signals()) -> dict[str, float]:
+    """Forward, backward and update on one batch; returns each loss term and their ``total``
+    before the update."""
     network.train()
-    exemplars, searches, offsets = batch
-    loss = pair_loss(network, exemplars, searches, offsets, radius, teacher)
+    exemplars, searches, targets = batch
+    losses = pair_losses(network, exemplars, searches, targets, signals)
+    total = torch.stack(list(losses.values())).sum()
     optimizer.zero_grad(set_to_none=True)
-    loss.backward()
+    total.backward()
     optimizer.step()
-    return float(loss.detach())
+    return {"total": float(total.detach()), **{name: float(value.detach()) for name, value in losses.items()}}

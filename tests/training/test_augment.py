@@ -18,7 +18,7 @@ BOX = np.array([180.0, 120.0, 60.0, 40.0])
 
 def test_without_augmentation_crops_equal_the_trackers():
     image = scene()
-    exemplar, search, offset = training_pair(image, BOX, image, BOX, np.random.default_rng(0), NO_AUGMENTATION)
+    exemplar, search, target = training_pair(image, BOX, image, BOX, np.random.default_rng(0), NO_AUGMENTATION)
     center = (BOX[0] + (BOX[2] - 1) / 2, BOX[1] + (BOX[3] - 1) / 2)
     pad = image.reshape(-1, 3).mean(axis=0)
     side = context_side(BOX, 0.5)
@@ -26,19 +26,24 @@ def test_without_augmentation_crops_equal_the_trackers():
     expected_x = crop_squares(image, center, [side * 255 / 127], 255, pad)[0]
     assert np.abs(exemplar.astype(int) - expected_z).max() <= 1
     assert np.abs(search.astype(int) - expected_x).max() <= 1
-    assert offset.tolist() == [0.0, 0.0]
+    scale = 255 / (side * 255 / 127)  # search-crop pixels per frame pixel
+    assert target.tolist() == pytest.approx([0.0, 0.0, 60 * scale, 40 * scale], abs=1e-4)
 
 
 @pytest.mark.parametrize("seed", range(5))
-def test_offset_says_where_the_target_is(seed):
+def test_target_says_where_the_target_is_and_how_large(seed):
     image = scene(seed)
-    aug = Augmentation(max_shift=64, stretch=0.0, color=0.0, blur_probability=0.0, gray_probability=0.0)
-    _, search, offset = training_pair(image, BOX, image, BOX, np.random.default_rng(seed), aug)
-    assert np.abs(offset).max() <= 64
+    aug = Augmentation(max_shift=64, stretch=0.05, color=0.0, blur_probability=0.0, gray_probability=0.0)
+    _, search, target = training_pair(image, BOX, image, BOX, np.random.default_rng(seed), aug)
+    assert np.abs(target[:2]).max() <= 64
     bright = np.argwhere(search[:, :, 2] > 150)  # the target's red channel stands out
     center_yx = bright.mean(axis=0)
-    assert center_yx[1] - 127 == pytest.approx(offset[0], abs=2.0)
-    assert center_yx[0] - 127 == pytest.approx(offset[1], abs=2.0)
+    assert center_yx[1] - 127 == pytest.approx(target[0], abs=2.0)
+    assert center_yx[0] - 127 == pytest.approx(target[1], abs=2.0)
+    # Its size in the crop, stretch included: the bright block's extent.
+    extent_yx = bright.max(axis=0) - bright.min(axis=0) + 1
+    assert extent_yx[1] == pytest.approx(target[2], abs=2.0)
+    assert extent_yx[0] == pytest.approx(target[3], abs=2.0)
 
 
 def test_augmentation_is_reproducible_and_varies():
@@ -71,9 +76,9 @@ def test_distractor_pairs_are_cut_around_the_distractor():
     image[200:240, 40:100] = (250, 60, 40)  # a second object, blue: the distractor
     distractor = np.array([40.0, 200.0, 60.0, 40.0])
     aug = Augmentation(max_shift=0, stretch=0.0, color=0.0, blur_probability=0.0, gray_probability=0.0)
-    _, search, offset = training_pair(image, BOX, image, BOX, np.random.default_rng(0), aug, distractor_box=distractor)
+    _, search, target = training_pair(image, BOX, image, BOX, np.random.default_rng(0), aug, distractor_box=distractor)
     blue = np.argwhere(search[:, :, 0] > 150)
     assert np.abs(blue.mean(axis=0) - 127).max() < 2  # the distractor is in the middle
     # The offset still points at the target: 140 px right and 80 px up of the distractor, in crop pixels.
     scale = 255 / (context_side(distractor, 0.5) * 255 / 127)
-    assert offset.tolist() == pytest.approx([140 * scale, -80 * scale], abs=1e-3)
+    assert target.tolist() == pytest.approx([140 * scale, -80 * scale, 60 * scale, 40 * scale], abs=1e-3)

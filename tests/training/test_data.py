@@ -57,8 +57,8 @@ def test_pairs_are_reproducible_per_epoch(data):
     assert all(torch.equal(a[1], b[1]) for a, b in zip(first, again))
     dataset.set_epoch(1)
     assert not all(torch.equal(a[1], dataset[i][1]) for i, a in enumerate(first))
-    exemplar, search, offset = first[0]
-    assert exemplar.shape == (127, 127, 3) and search.shape == (255, 255, 3) and offset.shape == (2,)
+    exemplar, search, target = first[0]
+    assert exemplar.shape == (127, 127, 3) and search.shape == (255, 255, 3) and target.shape == (4,)
     batch = next(iter(torch.utils.data.DataLoader(dataset, batch_size=4)))
     assert batch[0].shape == (4, 127, 127, 3) and batch[1].dtype == torch.uint8
 
@@ -86,8 +86,8 @@ def test_hard_negatives_center_the_search_crop_on_another_object(tmp_path):
     negatives = PairDataset([], stills, pairs_per_epoch=16, negative_fraction=1.0, seed=1)
     # Every pair comes from the image with two objects, cut around the other one: the target is
     # about 280 px x 200 px away, far outside the search crop.
-    assert all(np.hypot(*negatives[i][2].numpy()) > 300 for i in range(16))
+    assert all(np.hypot(*negatives[i][2].numpy()[:2]) > 300 for i in range(16))
     plain = PairDataset([], stills, pairs_per_epoch=16, seed=1)
-    assert all(np.hypot(*plain[i][2].numpy()) <= 64 * 2 ** 0.5 + 1e-3 for i in range(16))
+    assert all(np.hypot(*plain[i][2].numpy()[:2]) <= 64 * 2 ** 0.5 + 1e-3 for i in range(16))
     single = [s for s in stills if len(s.boxes) == 1]
     assert PairDataset([], single, pairs_per_epoch=1, negative_fraction=1.0).negative_fraction == 0.0

@@ -157,3 +157,97 @@ def test_start_from_fine_tunes_a_trained_model(tmp_path):
         build_network(tiny_config(data, widths=[8, 16, 16, 16, 16], start_from=str(first)))
     with pytest.raises(ConfigError, match="pretrained=none"):
         TrainConfig(start_from=str(first))
+
+
+def _final_weights(path):
+    return torch.load(path, weights_only=True)["state_dict"]
+
+
+def test_a_resumed_run_trains_exactly_as_an_uninterrupted_one(tmp_path, monkeypatch):
+    # Interrupted after two of four batches, then resumed: the same pairs in the same order from
+    # the same weights, optimizer state and random state, so the same network bit for bit.
+    from siamtrack.training import trainer
+
+    data = make_sequences(tmp_path / "data")
+    config = tiny_config(data, epochs=2, pairs_per_epoch=8, head="box", head_width=8)
+    straight = train(config, tmp_path / "straight", show_progress=False, log=lambda m: None)
+    calls = {"n": 0}
+    real_step = trainer.train_step
+
+    def interrupt_third(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt
+        return real_step(*args, **kwargs)
+
+    monkeypatch.setattr(trainer, "train_step", interrupt_third)
+    with pytest.raises(KeyboardInterrupt):
+        train(config, tmp_path / "resumed", show_progress=False, log=lambda m: None)
+    state = torch.load(tmp_path / "resumed" / CHECKPOINT_NAME, weights_only=True)
+    assert (state["next_epoch"], state["next_batch"]) == (0, 2)
+    monkeypatch.setattr(trainer, "train_step", real_step)
+    messages = []
+    resumed = train(config, tmp_path / "resumed", show_progress=False, log=messages.append)
+    assert any("epoch 1 of 2, batch 3 of 4" in m for m in messages)
+    expected, got = _final_weights(straight), _final_weights(resumed)
+    assert all(torch.equal(expected[name], got[name]) for name in expected)
+    straight_log = (tmp_path / "straight" / LOG_NAME).read_text().splitlines()
+    resumed_log = (tmp_path / "resumed" / LOG_NAME).read_text().splitlines()
+    # Losses, rate and learning rate are the same; only the timing columns differ.
+    assert [row.split(",")[:3] for row in straight_log] == [row.split(",")[:3] for row in resumed_log]
+    assert "resumed at epoch 1 of 2, batch 3 of 4" in (tmp_path / "resumed" / "progress.log").read_text()
+
+
+def test_sigterm_finishes_the_batch_then_checkpoints_and_stops(tmp_path, monkeypatch):
+    import os
+    import signal
+
+    from siamtrack.training import trainer
+
+    class Stopped(Exception):
+        pass
+
+    def stopped(signum, frame):
+        raise Stopped(signum)
+
+    previous = signal.signal(signal.SIGTERM, stopped)
+    try:
+        data = make_sequences(tmp_path / "data")
+        config = tiny_config(data, epochs=1, pairs_per_epoch=8)
+        calls = {"n": 0}
+        real_step = trainer.train_step
+
+        def terminated_during_second(*args, **kwargs):
+            calls["n"] += 1
+            if calls["n"] == 2:
+                os.kill(os.getpid(), signal.SIGTERM)  # arrives in the middle of the step
+            return real_step(*args, **kwargs)
+
+        monkeypatch.setattr(trainer, "train_step", terminated_during_second)
+        with pytest.raises(Stopped):
+            train(config, tmp_path / "run", show_progress=False, log=lambda m: None)
+        assert calls["n"] == 2  # the step in flight finished; no further batch started
+        state = torch.load(tmp_path / "run" / CHECKPOINT_NAME, weights_only=True)
+        assert (state["next_epoch"], state["next_batch"]) == (0, 2)
+        assert signal.getsignal(signal.SIGTERM) is stopped  # the trainer's handler is gone again
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def test_a_box_network_starts_from_a_response_networks_backbone(tmp_path):
+    data = make_sequences(tmp_path / "data")
+    first = train(tiny_config(data, epochs=1), tmp_path / "first", show_progress=False, log=lambda m: None)
+    network = build_network(tiny_config(data, start_from=str(first), head="box", head_width=8))
+    trained = load_weights_file(first)
+    assert all(torch.equal(network.state_dict()[name], tensor) for name, tensor in trained.items())
+    assert any(name.startswith("head.") for name in network.state_dict())
+    with pytest.raises(ConfigError, match="another network"):  # the other way round is refused
+        box = train(tiny_config(data, epochs=1, head="box", head_width=8), tmp_path / "box", show_progress=False,
+                    log=lambda m: None)
+        build_network(tiny_config(data, start_from=str(box)))
+
+
+def load_weights_file(path):
+    from siamtrack.weights import load_weights
+
+    return load_weights(path).state_dict
