@@ -26,7 +26,11 @@ SCALE_SEARCHES = ("single", "pyramid")
 
 @dataclass(frozen=True)
 class TrackerConfig:
-    """Every hyper-parameter of the SiamFC tracking head.
+    """Every hyper-parameter of the tracking step.
+
+    The scale-search fields (``scale_*``, ``pyramid_below``, ``window_influence``,
+    ``response_upsample``) apply to SiamFC response models, the ``box_*`` fields to box-head
+    models (see :mod:`siamtrack.steps`); the rest to both.
 
     Attributes:
         response_upsample: Factor by which the response map is upsampled (bicubic) before the
@@ -71,6 +75,13 @@ class TrackerConfig:
             pull the box away.
         max_tiles: Most search crops per frame for one lost target. When the region needs more
             crops at the normal resolution, the crops grow instead (coarser, fewer).
+        box_window_influence: Box-head models: weight of the Hann window against the penalised
+            score when choosing the target's cell (SiamFC++ uses 0.23 on OTB, NanoTrack 0.455).
+            Higher is steadier against distractors but slower to follow fast motion.
+        box_penalty: Box-head models: strength ``k`` of the penalty ``exp(-(r_c * s_c - 1) * k)``
+            on a box that changes the target's aspect ratio (``r_c``) or size (``s_c``).
+        box_lr: Box-head models: largest step of the size towards the chosen box per frame; the
+            step is ``penalty x score x box_lr``, so an unsure frame changes the size little.
         min_texture: Standard deviation of the exemplar crop's pixels (0-255 levels, target and
             context) below which the target is featureless (a black or constant region): the
             network has nothing to match, so its score is 0 and it is reported lost from the
@@ -95,6 +106,9 @@ class TrackerConfig:
     redetect_growth: float = 1.5
     redetect_threshold: float = 0.5
     max_tiles: int = 9
+    box_window_influence: float = 0.35
+    box_penalty: float = 0.05
+    box_lr: float = 0.4
     min_texture: float = 4.0
 
     def __post_init__(self) -> None:
@@ -119,6 +133,9 @@ class TrackerConfig:
         _check(self.redetect_growth > 1.0, "redetect_growth must be > 1")
         _check(0.0 <= self.redetect_threshold <= 1.0, "redetect_threshold must be in [0, 1]")
         _check(self.max_tiles >= 1, "max_tiles must be >= 1")
+        _check(0.0 <= self.box_window_influence <= 1.0, "box_window_influence must be in [0, 1]")
+        _check(self.box_penalty >= 0.0, "box_penalty must be >= 0")
+        _check(0.0 <= self.box_lr <= 1.0, "box_lr must be in [0, 1]")
 
     @property
     def kernels_per_target(self) -> int:

@@ -32,10 +32,10 @@ from .config import TrackerConfig, load_config
 from .crops import crop_regions
 from .errors import ConfigError, InputError, NotInitializedError
 from .frames import as_bgr, validate_box
-from .head import Peak, ResponseHead
 from .models import default_model_path  # noqa: F401  (public via siamtrack.default_model_path)
 from .redetect import search_tiles
-from .results import Box, TrackResult
+from .results import TrackResult
+from .steps import Estimate, Plan, TargetState, tracking_step
 
 if TYPE_CHECKING:
     from .backends import Backend
@@ -75,59 +75,6 @@ class StageTimes:
     crop: float = 0.0
     network: float = 0.0
     head: float = 0.0
-
-
-@dataclass
-class _Target:
-    """What the tracker remembers about one target between frames."""
-
-    target_id: int
-    center: tuple[float, float]  # pixel-center coordinates
-    initial_size: tuple[float, float]  # (w, h) when added
-    initial_search_side: float  # frame pixels covered by the middle search scale when added
-    kernels: Any  # the backend's exemplar features: one per scale (single pass) or one (pyramid)
-    gains: np.ndarray  # per kernel: its responses (less the model's bias) are multiplied by this
-    pad_color: tuple[float, float, float]  # mean color of the frame it was added on (BGR)
-    reference_contrast: float  # peak contrast of the exemplar matched against its own frame
-    featureless: bool = False  # the exemplar has no texture to match (TrackerConfig.min_texture)
-    scale: float = 1.0  # current size / initial size
-    last_score: float = 1.0  # confidence of the last update (TrackerConfig.pyramid_below reads it)
-    low_score_frames: int = 0
-    searching_frames: int = 0  # > 0: lost, re-detecting for this many frames
-    frame_index: int = 0
-
-    @property
-    def size(self) -> tuple[float, float]:
-        return self.initial_size[0] * self.scale, self.initial_size[1] * self.scale
-
-    @property
-    def search_side(self) -> float:
-        return self.initial_search_side * self.scale
-
-    def box(self) -> Box:
-        (cx, cy), (w, h) = self.center, self.size
-        return (cx - (w - 1) / 2, cy - (h - 1) / 2, w, h)
-
-
-@dataclass(frozen=True)
-class _Plan:
-    """The crops one target asks for this frame; each crop is matched with all the target's kernels."""
-
-    target: _Target
-    centers: list[tuple[float, float]]
-    sides: list[float]
-    kernels_per_crop: int
-    redetecting: bool
-    pyramid_fallback: bool = False  # single pass, uncertain: a crop per scale, each read with the middle kernel
-
-    @property
-    def maps(self) -> int:
-        """Response maps this plan gets back: crops x kernels per crop."""
-        return len(self.sides) * self.kernels_per_crop
-
-    def map_gains(self) -> np.ndarray:
-        """The gain of each of this plan's maps (its kernel's)."""
-        return np.tile(self.target.gains, len(self.sides))
 
 
 class MultiTracker:
@@ -177,8 +124,9 @@ class MultiTracker:
             self._backend = backend
         # Crop sizes and stride belong to the network: they come from its metadata.
         self.metadata = self._backend.metadata
-        self._head = ResponseHead(self.config, self.metadata.total_stride)
-        self._targets: dict[int, _Target] = {}
+        # How outputs become boxes depends on the network's head: SiamFC's scale search or the box head.
+        self._step = tracking_step(self.config, self.metadata)
+        self._targets: dict[int, TargetState] = {}
         self._next_id = 1
         self._frame_shape: tuple[int, int] | None = None
         self._stacked: tuple[tuple, Any] | None = None  # (layout, kernels) of the last batch
@@ -194,7 +142,7 @@ class MultiTracker:
         if pipeline == "tensor" or (pipeline == "auto" and on_device and str(self._backend.device).startswith("cuda")):
             from .gpu.step import TensorStep
 
-            self._tensor_step = TensorStep(self._backend, self.config, self._head, self.metadata.instance_size,
+            self._tensor_step = TensorStep(self._backend, self.config, self._step, self.metadata.instance_size,
                                            cuda_graphs=cuda_graphs)
 
     @property
@@ -269,33 +217,17 @@ class MultiTracker:
         pad_color = (blue, green, red)
         center = (x + (w - 1) / 2, y + (h - 1) / 2)
         search_side = exemplar_side * model.instance_size / model.exemplar_size
-        # Single pass: one exemplar per scale s, cut at side exemplar / s, so that kernel s shows
-        # the target as large as it looks in the search crop once it has grown by s.
-        scales = self._head.scales if config.scale_search == "single" else [1.0]
+        scales = self._step.exemplar_scales()
         exemplar = crop_regions(image, [center] * len(scales), [exemplar_side / s for s in scales],
                                 model.exemplar_size, pad_color)
         kernels = self._backend.template(exemplar)
         featureless = float(exemplar[len(scales) // 2].std()) < config.min_texture
-        # The exemplar found in its own frame is the best match the target will ever get; later
-        # peaks are scored against it (see TrackResult.score). Kernel s is also matched with
-        # the target shown at its scale (search side / s), which sets its gain.
-        count, middle = len(scales), len(scales) // 2
-        own_search = crop_regions(image, [center] * count, [search_side / s for s in scales],
-                                  model.instance_size, pad_color)
-        own_maps = self._backend.track(own_search, self._backend.stack([kernels] * count))
-        own = own_maps[np.arange(count) * (count + 1)]  # crop s against kernel s
-        strengths = own.reshape(count, -1).max(axis=1) - model.response_bias
-        if np.all(strengths > 0):
-            gains = strengths[middle] / strengths
-        else:  # no positive self-match (a featureless exemplar): nothing to calibrate against
-            gains = np.ones(count)
-        own_contrast = self._head.contrast(own[middle])
+        calibration = self._step.calibrate(self._backend, image, center, search_side, kernels, pad_color)
         if target_id is None:
             target_id = self._next_id
         self._next_id = max(self._next_id, target_id + 1)
-        target = _Target(target_id=target_id, center=center, initial_size=(w, h),
-                         initial_search_side=search_side, kernels=kernels, gains=gains, pad_color=pad_color,
-                         reference_contrast=max(own_contrast, 1e-6), featureless=featureless)
+        target = TargetState(target_id=target_id, center=center, size=(w, h), initial_size=(w, h), kernels=kernels,
+                             pad_color=pad_color, calibration=calibration, featureless=featureless)
         self._targets[target.target_id] = target
         self._frame_shape = image.shape[:2]
         self._stacked = None  # the batch of kernels changes
@@ -317,24 +249,21 @@ class MultiTracker:
         self._targets.clear()
         self._stacked = None
 
-    def _plan(self, target: _Target, frame_size: tuple[int, int]) -> _Plan:
-        config, per_crop = self.config, self.config.kernels_per_target
+    def _plan(self, target: TargetState, frame_size: tuple[int, int]) -> Plan:
+        per_crop = self._step.kernels_per_crop
+        search_side = target.search_side(self.metadata)
         if target.searching_frames == 0:
-            # Every crop of a batch is matched with all of its target's kernels, so a fallback frame
-            # also correlates the side kernels (a few % of the backbone's cost) and reads only the middle.
-            fallback = config.scale_search == "single" and target.last_score < config.pyramid_below
-            if config.scale_search == "single" and not fallback:
-                return _Plan(target, [target.center], [target.search_side], per_crop, False)
-            sides = list(target.search_side * self._head.scales)
-            return _Plan(target, [target.center] * len(sides), sides, per_crop, False, fallback)
+            scales, fallback = self._step.search_scales(target)
+            return Plan(target, [target.center] * len(scales), [search_side * s for s in scales], per_crop, False,
+                        fallback)
         # Lost: cover a region that grows every frame, with crops of the normal search size.
-        region = target.search_side * config.redetect_growth ** target.searching_frames
-        exemplar_side = target.search_side * self.metadata.exemplar_size / self.metadata.instance_size
-        centers, side = search_tiles(target.center, target.search_side, exemplar_side, region,
-                                     frame_size, config.max_tiles)
-        return _Plan(target, centers, [side] * len(centers), per_crop, True)
+        region = search_side * self.config.redetect_growth ** target.searching_frames
+        exemplar_side = search_side * self.metadata.exemplar_size / self.metadata.instance_size
+        centers, side = search_tiles(target.center, search_side, exemplar_side, region, frame_size,
+                                     self.config.max_tiles)
+        return Plan(target, centers, [side] * len(centers), per_crop, True)
 
-    def _batched_kernels(self, plans: Sequence[_Plan]) -> Any:
+    def _batched_kernels(self, plans: Sequence[Plan]) -> Any:
         """Each crop's kernels, for all targets; rebuilt only when the targets or their crop counts change."""
         layout = tuple((plan.target.target_id, len(plan.sides)) for plan in plans)
         if self._stacked is None or self._stacked[0] != layout:
@@ -353,7 +282,7 @@ class MultiTracker:
         """
         return update_streams([(self, frame)])[0]
 
-    def _prepare(self, frame: np.ndarray) -> tuple[list[_Plan], np.ndarray | None, tuple[int, int]]:
+    def _prepare(self, frame: np.ndarray) -> tuple[list[Plan], np.ndarray | None, tuple[int, int]]:
         """This frame's crop plans and crops (None without targets) and the frame's (width, height)."""
         image = self._check_frame(frame)
         height, width = image.shape[:2]
@@ -365,18 +294,14 @@ class MultiTracker:
                               plan.target.pad_color) for plan in plans]
         return plans, crops[0] if len(crops) == 1 else np.concatenate(crops), (width, height)
 
-    def _finish(self, plans: Sequence[_Plan], responses: np.ndarray,
+    def _finish(self, plans: Sequence[Plan], outputs: np.ndarray,
                 frame_size: tuple[int, int]) -> dict[int, TrackResult]:
-        results, start, bias = {}, 0, self.metadata.response_bias
+        results, start = {}, 0
         for plan in plans:
-            maps = responses[start:start + plan.maps]
-            if plan.kernels_per_crop > 1:  # scale kernels: apply their gains (a pyramid's one kernel has none)
-                maps = bias + (maps - bias) * plan.map_gains()[:, None, None]
+            maps = outputs[start:start + plan.maps]
             start += plan.maps
-            if plan.pyramid_fallback:  # crop s read with the middle kernel (gain 1): a plain pyramid
-                maps = maps[plan.kernels_per_crop // 2::plan.kernels_per_crop]
-            peak = self._head.strongest(maps) if plan.redetecting else self._head.locate(maps)
-            results[plan.target.target_id] = self._advance(plan, peak, frame_size)
+            estimate = self._step.read_tiles(plan, maps) if plan.redetecting else self._step.read(plan, maps)
+            results[plan.target.target_id] = self._advance(plan, estimate, frame_size)
         return results
 
     def _update_on_device(self, frame: np.ndarray) -> dict[int, TrackResult]:
@@ -389,29 +314,23 @@ class MultiTracker:
         if self._tensor_step is None:
             raise RuntimeError("the tensor pipeline was not set up for this tracker")
         began = time.perf_counter()
-        peaks = self._tensor_step.peaks(image, plans, self._batched_kernels(plans),
-                                        [plan.target.pad_color for plan in plans])
+        estimates = self._tensor_step.estimates(image, plans, self._batched_kernels(plans),
+                                                [plan.target.pad_color for plan in plans])
         stepped = time.perf_counter()
-        results = {plan.target.target_id: self._advance(plan, peak, (width, height))
-                   for plan, peak in zip(plans, peaks)}
+        results = {plan.target.target_id: self._advance(plan, estimate, (width, height))
+                   for plan, estimate in zip(plans, estimates)}
         self._stage_times = StageTimes(0.0, (stepped - began) * 1e3, (time.perf_counter() - stepped) * 1e3)
         return results
 
-    def _advance(self, plan: _Plan, peak: Peak, frame_size: tuple[int, int]) -> TrackResult:
-        """Update one target from the peak found in its crops."""
+    def _advance(self, plan: Plan, estimate: Estimate, frame_size: tuple[int, int]) -> TrackResult:
+        """Update one target from where its step found it."""
         config, target = self.config, plan.target
-        score = 0.0 if target.featureless else min(max(peak.contrast / target.reference_contrast, 0.0), 1.0)
-        # Map m is kernel m % K of crop m // K; the scale is the kernel's (single pass) or the crop's (pyramid).
-        if plan.pyramid_fallback:  # its maps were reduced to one per crop
-            crop = scale_index = peak.map_index
-        else:
-            crop, kernel = divmod(peak.map_index, plan.kernels_per_crop)
-            scale_index = kernel if plan.kernels_per_crop > 1 else crop
+        score = estimate.score
         # Offsets are in search-crop pixels; the chosen crop covers sides[crop] frame pixels.
-        frame_per_crop_pixel = plan.sides[crop] / self.metadata.instance_size
-        origin = plan.centers[crop]
-        found = (origin[0] + peak.offset[0] * frame_per_crop_pixel,
-                 origin[1] + peak.offset[1] * frame_per_crop_pixel)
+        frame_per_crop_pixel = plan.sides[estimate.crop] / self.metadata.instance_size
+        origin = plan.centers[estimate.crop]
+        found = (origin[0] + estimate.offset[0] * frame_per_crop_pixel,
+                 origin[1] + estimate.offset[1] * frame_per_crop_pixel)
         width, height = frame_size
         if plan.redetecting:
             if score >= config.redetect_threshold:  # re-acquired: resume normal tracking there
@@ -421,8 +340,7 @@ class MultiTracker:
                 target.searching_frames += 1
         else:
             target.center = found
-            damped = (1.0 - config.scale_lr) + config.scale_lr * self._head.scales[scale_index]
-            target.scale = min(max(target.scale * damped, config.min_size_factor), config.max_size_factor)
+            target.size = self._clamped_size(target, estimate.size, frame_size)
             target.low_score_frames = target.low_score_frames + 1 if score < config.lost_threshold else 0
             if config.redetect and target.low_score_frames >= config.lost_patience:
                 target.searching_frames = 1
@@ -432,6 +350,16 @@ class MultiTracker:
         target.last_score = score
         lost = target.featureless or target.searching_frames > 0 or target.low_score_frames >= config.lost_patience
         return TrackResult(target.box(), score, lost, target.frame_index, target.target_id)
+
+    def _clamped_size(self, target: TargetState, size: tuple[float, float],
+                      frame_size: tuple[int, int]) -> tuple[float, float]:
+        """Each side within [min_size_factor, max_size_factor] x its initial length, at least 1 px and
+        at most twice the frame's side. (SiamFC's step changes both sides by one factor, so its
+        clamped box keeps the aspect ratio.)"""
+        low, high = self.config.min_size_factor, self.config.max_size_factor
+        width, height = (min(max(side, initial * low, 1.0), initial * high, 2.0 * limit)
+                         for side, initial, limit in zip(size, target.initial_size, frame_size))
+        return width, height
 
 
 def update_streams(streams: Sequence[tuple[MultiTracker, np.ndarray]]) -> list[dict[int, TrackResult]]:

@@ -1,10 +1,14 @@
 """One frame's tracking work for all targets on the backend's device, one synchronisation.
 
-:class:`TensorStep` turns a frame and the tracker's crop plans into :class:`~siamtrack.head.Peak`
-objects: upload the frame once (pinned memory, asynchronous), cut every crop of every target on
-the device (:mod:`.crops`), run the network (the backend's ``track_tensors``), find every peak
-(:mod:`.head`), and copy the peaks back in one transfer. On CUDA, frames whose targets all track
-normally replay the step as a CUDA graph captured for that number of targets and frame size.
+:class:`TensorStep` turns a frame and the tracker's crop plans into
+:class:`~siamtrack.steps.Estimate` objects: upload the frame once (pinned memory, asynchronous),
+cut every crop of every target on the device (:mod:`.crops`), run the network (the backend's
+``track_tensors``) and copy back what the host needs in one transfer. For SiamFC response models
+that is each target's peak, found on the device (:mod:`.head`: 5 numbers per target instead of its
+upsampled maps); a box-head model's maps are already small (6 x r x r per target), so they come
+back as they are and are read by the same code as on the CPU (:mod:`siamtrack.box_reader`). On
+CUDA, frames whose targets all track normally replay the step as a CUDA graph captured for that
+number of targets and frame size.
 """
 
 from __future__ import annotations
@@ -16,7 +20,8 @@ import numpy as np
 import torch
 
 from ..config import TrackerConfig
-from ..head import Peak, ResponseHead
+from ..head import Peak
+from ..steps import Estimate, ScaleSearchStep, TrackingStep
 from . import crops as device_crops
 from . import head as device_head
 
@@ -39,19 +44,22 @@ class TensorStep:
         backend: a backend with ``track_tensors(crops, kernels) -> responses`` on its device
             (torch or TensorRT).
         config: the tracker's configuration.
-        head: the tracker's NumPy head (scales, penalties, interpolation matrix, windows).
+        step: the tracker's step for its model's head (for SiamFC its NumPy head supplies scales,
+            penalties, interpolation matrix and windows to the device head).
         instance_size: side of a search crop (the model's metadata).
         cuda_graphs: on CUDA, capture and replay the step as a CUDA graph per target count and
             frame size (saves the launch overhead of ~100 small kernels per frame).
     """
 
-    def __init__(self, backend: Any, config: TrackerConfig, head: ResponseHead, instance_size: int,
+    def __init__(self, backend: Any, config: TrackerConfig, step: TrackingStep, instance_size: int,
                  cuda_graphs: bool = True) -> None:
         self.backend = backend
         self.config = config
         self.instance_size = instance_size
         self.device = torch.device(backend.device)
-        self._head = head
+        self._step = step
+        # SiamFC: peaks on the device; the box head: its maps to the host (see the module docstring).
+        self._scale_search = step if isinstance(step, ScaleSearchStep) else None
         self._device_heads: dict[int, device_head.DeviceHead] = {}
         self._host_frame: torch.Tensor | None = None
         self.use_graphs = cuda_graphs and self.device.type == "cuda"
@@ -60,7 +68,9 @@ class TensorStep:
     def head_tensors(self, side: int) -> device_head.DeviceHead:
         """The head's tensors for raw maps of this side (built once per side, before any capture)."""
         if side not in self._device_heads:
-            self._device_heads[side] = device_head.DeviceHead(self._head, side, self.device)
+            if self._scale_search is None:
+                raise RuntimeError("only response models have a device head")
+            self._device_heads[side] = device_head.DeviceHead(self._scale_search.head, side, self.device)
         return self._device_heads[side]
 
     def upload(self, image: np.ndarray) -> torch.Tensor:
@@ -74,13 +84,16 @@ class TensorStep:
 
     def compute(self, frame: torch.Tensor, inputs: StepInputs, kernels: Any,
                 groups: Sequence[tuple[int, int, bool]]) -> torch.Tensor:
-        """Crops -> responses -> peaks, all on the device; (len(groups) rows, 5) as in :func:`.head.locate`.
+        """Crops -> outputs -> peaks, all on the device; (len(groups) rows, 5) as in :func:`.head.locate`.
         ``groups`` lists (first map, map count, re-detecting) per target, in map order. When no
         target re-detects (the only case captured in a CUDA graph) every target has the same
         map count and the maps are a reshape away: no index tensor, no host-to-device copy.
+        A box-head model's outputs are returned as they are (all maps, in plan order).
         """
         config = self.config
         batch = device_crops.crop_regions(frame, inputs.centers, inputs.sides, self.instance_size, inputs.pads)
+        if self._scale_search is None:
+            return self.backend.track_tensors(batch, kernels)
         bias = self.backend.metadata.response_bias
         responses = bias + (self.backend.track_tensors(batch, kernels) - bias) * inputs.gains[:, None, None]
         head = self.head_tensors(responses.shape[-1])
@@ -96,9 +109,10 @@ class TensorStep:
                 rows.append(device_head.locate(maps, head, head.penalties, config.window_influence)[0])
         return torch.stack(rows)
 
-    def peaks(self, image: np.ndarray, plans: Sequence[Any], kernels: Any,
-              pad_colors: Sequence[Sequence[float]]) -> list[Peak]:
-        """One :class:`Peak` per plan (the tracker's crop plans), after one device synchronisation."""
+    def estimates(self, image: np.ndarray, plans: Sequence[Any], kernels: Any,
+                  pad_colors: Sequence[Sequence[float]]) -> list[Estimate]:
+        """One :class:`~siamtrack.steps.Estimate` per plan (the tracker's crop plans), after one
+        device synchronisation."""
         groups, start = [], 0
         for plan in plans:
             groups.append((start, plan.maps, plan.redetecting))
@@ -117,13 +131,21 @@ class TensorStep:
         else:
             found = self.compute(frame, inputs, kernels, groups)
         values = found.cpu().numpy()  # the one synchronisation of the frame
-        return [self._peak(row) for row in values]
+        if self._scale_search is None:
+            estimates, start = [], 0
+            for plan in plans:
+                maps = values[start:start + plan.maps]
+                start += plan.maps
+                estimates.append(self._step.read_tiles(plan, maps) if plan.redetecting else self._step.read(plan, maps))
+            return estimates
+        return [self._scale_search.from_peak(plan, self._peak(row)) for plan, row in zip(plans, values)]
 
     def _peak(self, row: np.ndarray) -> Peak:
         map_index, r, c, value, contrast = row
         (size,) = {head.size for head in self._device_heads.values()}  # one network, one map side
         center = (size - 1) / 2.0
-        ppc = self._head.pixels_per_cell
+        assert self._scale_search is not None  # peaks come from response models only
+        ppc = self._scale_search.head.pixels_per_cell
         return Peak(int(map_index), ((c - center) * ppc, (r - center) * ppc), float(value), float(contrast))
 
 

@@ -1,0 +1,128 @@
+"""From the box head's maps to the target's next position, size and confidence (SiamFC++'s step).
+
+The network gives, for each cell of one search crop, a class logit, a quality logit and a box
+(see :mod:`siamtrack.network.box_head`). Per frame:
+
+1. score = sigmoid(class) x sigmoid(quality): the target's center is here *and* the box drawn
+   from here is good;
+2. each cell's box is penalised for changing the target's size and aspect ratio:
+   ``penalty = exp(-(r_c * s_c - 1) * k)``, with ``r_c`` and ``s_c`` the change (>= 1) of aspect
+   ratio and of padded size (SiamFC's context rule) against the current box;
+3. ``penalty x score`` is blended with a Hann window (``window_influence``) that favours small
+   moves, and the best cell is chosen;
+4. the center is that cell's box center; the size moves towards its box by ``lr = penalty x score
+   x box_lr``, so a weak or implausible box changes the size little.
+
+Everything is in search-crop pixels, relative to the crop center; the tracker converts to frame
+pixels with the crop's side. Pure NumPy: the opencv pipeline and the tensor pipeline (after one
+copy of the maps) read maps the same way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from .network.box_head import BOX, CLASS, QUALITY
+
+
+@dataclass(frozen=True)
+class BoxReading:
+    """What one crop's maps say about the target.
+
+    Attributes:
+        cell: index (row-major) of the chosen cell.
+        offset: (dx, dy) of the target's center from the crop center, in crop pixels.
+        size: (w, h) of the target after smoothing, in crop pixels.
+        score: sigmoid(class) x sigmoid(quality) at the chosen cell, 0..1: the confidence.
+    """
+
+    cell: int
+    offset: tuple[float, float]
+    size: tuple[float, float]
+    score: float
+
+
+@lru_cache(maxsize=8)
+def _grid(side: int, stride: int) -> tuple[np.ndarray, np.ndarray]:
+    """Cell offsets from the crop center (one axis) and the (side, side) Hann window."""
+    positions = (np.arange(side, dtype=np.float64) - (side - 1) / 2) * stride
+    window = np.outer(np.hanning(side), np.hanning(side))
+    positions.setflags(write=False)
+    window.setflags(write=False)
+    return positions, window
+
+
+def _sigmoid(values: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(values, -50.0, 50.0)))
+
+
+def padded_size(width: np.ndarray | float, height: np.ndarray | float) -> np.ndarray:
+    """SiamFC's context side: sqrt((w + p) (h + p)) with p = (w + h) / 2."""
+    pad = (np.asarray(width) + np.asarray(height)) / 2
+    return np.sqrt((np.asarray(width) + pad) * (np.asarray(height) + pad))
+
+
+def _change(ratio: np.ndarray) -> np.ndarray:
+    return np.maximum(ratio, 1.0 / ratio)
+
+
+def cell_boxes(maps: np.ndarray, stride: int) -> tuple[np.ndarray, ...]:
+    """Every cell's box as (center x, center y, width, height) maps, in crop pixels from the crop center."""
+    positions, _ = _grid(maps.shape[-1], stride)
+    left, top, right, bottom = maps[BOX].astype(np.float64)
+    x, y = positions[None, :], positions[:, None]
+    return (x + (right - left) / 2, y + (bottom - top) / 2, left + right, top + bottom)
+
+
+def scores(maps: np.ndarray) -> np.ndarray:
+    """sigmoid(class) x sigmoid(quality) per cell of one crop's (6, r, r) maps."""
+    return _sigmoid(maps[CLASS].astype(np.float64)) * _sigmoid(maps[QUALITY].astype(np.float64))
+
+
+def read_box(maps: np.ndarray, stride: int, size: tuple[float, float], window_influence: float,
+             penalty_k: float, box_lr: float) -> BoxReading:
+    """Choose the target's cell in one crop's (6, r, r) maps and smooth its size.
+
+    Args:
+        maps: the box head's output for the target's search crop.
+        stride: crop pixels per cell (the model's metadata).
+        size: the target's current (w, h) in crop pixels.
+        window_influence: weight of the Hann window against the penalised score.
+        penalty_k: strength of the size and aspect-change penalty (0: none).
+        box_lr: largest step of the size towards the chosen box (times penalty x score).
+    """
+    score = scores(maps)
+    centers_x, centers_y, widths, heights = cell_boxes(maps, stride)
+    widths, heights = np.maximum(widths, 1e-3), np.maximum(heights, 1e-3)
+    width, height = size
+    size_change = _change(padded_size(widths, heights) / padded_size(width, height))
+    aspect_change = _change((width / height) / (widths / heights))
+    penalty = np.exp(-(aspect_change * size_change - 1.0) * penalty_k)
+    _, window = _grid(maps.shape[-1], stride)
+    chosen = penalty * score * (1.0 - window_influence) + window * window_influence
+    best = int(np.argmax(chosen))
+    row, col = divmod(best, maps.shape[-1])
+    lr = float(penalty[row, col] * score[row, col] * box_lr)
+    new_size = (width + lr * (widths[row, col] - width), height + lr * (heights[row, col] - height))
+    return BoxReading(best, (float(centers_x[row, col]), float(centers_y[row, col])), new_size,
+                      float(score[row, col]))
+
+
+def strongest_box(maps: np.ndarray, stride: int) -> tuple[int, BoxReading]:
+    """The best-scoring cell over several crops' (N, 6, r, r) maps, without window or penalty.
+
+    Used while re-detecting a lost target over tiles of a wide region. The size is that cell's
+    box, unsmoothed; the caller decides whether to take it.
+
+    Returns:
+        ``(crop index, reading)``.
+    """
+    all_scores = np.stack([scores(m) for m in maps])
+    crop, best = divmod(int(np.argmax(all_scores)), all_scores[0].size)
+    row, col = divmod(best, maps.shape[-1])
+    centers_x, centers_y, widths, heights = cell_boxes(maps[crop], stride)
+    return crop, BoxReading(best, (float(centers_x[row, col]), float(centers_y[row, col])),
+                            (float(widths[row, col]), float(heights[row, col])), float(all_scores[crop, row, col]))
