@@ -25,7 +25,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from .network.box_head import BOX, CLASS, QUALITY
+from .metadata import BOX, CLASS, QUALITY
 
 
 @dataclass(frozen=True)

@@ -23,8 +23,8 @@ Separable convolutions keep the head at a few M multiply-accumulates (a 64-wide 
 17 map: about 6 M, against the backbone's 124 M), as NanoTrack's towers do.
 
 Outputs, per kernel: ``(6, r, r)`` = class logit, quality logit, then left, top, right, bottom
-in search-crop pixels from the cell's position (cell ``j`` sits ``(j - (r - 1) / 2) * stride``
-pixels from the crop center).
+(:data:`siamtrack.metadata.BOX_OUTPUTS`) in search-crop pixels from the cell's position (cell
+``j`` sits ``(j - (r - 1) / 2) * stride`` pixels from the crop center).
 """
 
 from __future__ import annotations
@@ -37,9 +37,6 @@ from torch import nn
 
 from .layers import fold_conv_bn
 
-OUTPUT_CHANNELS = ("class", "quality", "left", "top", "right", "bottom")
-CLASS, QUALITY = 0, 1
-BOX = slice(2, 6)
 # Box distances are exp(raw) x stride; the raw value is clamped so a diverging output cannot
 # overflow (exp(6) x 8 px is over 3,000 px, past any search crop).
 MAX_LOG_DISTANCE = 6.0

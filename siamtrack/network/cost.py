@@ -2,7 +2,9 @@
 
 Counted by running the backbone once on a search crop with hooks on its leaf modules, so any
 backbone is measured the same way; the cross-correlation is added from the shapes (kernel cells x
-channels x response cells per kernel). Useful to compare architectures before timing them.
+channels x response cells per kernel), and a box head is counted with hooks as the backbone is
+(it runs once per kernel, on that kernel's correlation). Useful to compare architectures before
+timing them.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from .box_head import depthwise_correlate
 from .siamese import SiameseNet
 
 
@@ -21,15 +24,18 @@ class NetworkCost:
 
     Attributes:
         backbone_macs: multiply-accumulates of the backbone's convolutions and linear layers.
-        correlation_macs: of correlating one kernel with the crop's features.
-        parameters: learnable numbers in the backbone.
+        correlation_macs: of correlating one kernel with the crop's features, and of the box head
+            on that correlation when the network has one.
+        parameters: learnable numbers in the backbone (and head).
         activation_values: values written by the backbone's leaf modules (a memory-traffic proxy).
+        head_macs: the box head's part of ``correlation_macs`` (0 for a SiamFC response).
     """
 
     backbone_macs: int
     correlation_macs: int
     parameters: int
     activation_values: int
+    head_macs: int = 0
 
     def total_macs(self, kernels: int = 1) -> int:
         """Backbone once plus ``kernels`` correlations (3 for the single-pass step's scales)."""
@@ -52,6 +58,7 @@ def search_cost(network: SiameseNet) -> NetworkCost:
     was_training = network.training
     network.eval()
     handles = []
+    head_macs = 0
     try:
         with torch.inference_mode():
             exemplar = torch.zeros((1, meta.exemplar_size, meta.exemplar_size, 3), dtype=torch.uint8)
@@ -60,11 +67,16 @@ def search_cost(network: SiameseNet) -> NetworkCost:
             handles = [m.register_forward_hook(count) for m in leaves]
             crop = torch.zeros((1, meta.instance_size, meta.instance_size, 3), dtype=torch.uint8)
             features = network.backbone(network.preprocess(crop))
+            backbone = (macs[0], values[0])
+            if network.head is not None:
+                handles += [m.register_forward_hook(count) for m in network.head.modules() if not list(m.children())]
+                network.head(depthwise_correlate(kernel, features))
+                head_macs = macs[0] - backbone[0]
     finally:
         for handle in handles:
             handle.remove()
         network.train(was_training)
     response_cells = (features.shape[-2] - kernel.shape[-2] + 1) * (features.shape[-1] - kernel.shape[-1] + 1)
     correlation = int(kernel[0].numel()) * response_cells
-    parameters = sum(p.numel() for p in network.backbone.parameters())
-    return NetworkCost(int(macs[0]), correlation, int(parameters), int(values[0]))
+    parameters = sum(p.numel() for p in network.parameters())
+    return NetworkCost(int(backbone[0]), correlation + head_macs, int(parameters), int(backbone[1]), head_macs)

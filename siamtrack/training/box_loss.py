@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from ..network.box_head import BOX, CLASS, QUALITY
+from ..metadata import BOX, CLASS, QUALITY
 from .loss import balanced_logistic_loss
 from .targets import box_targets, iou_of_distances
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import torch
 from torch.nn.parallel import DistributedDataParallel
 
-from ..network.box_head import CLASS
+from ..metadata import CLASS
 from ..network.siamese import SiameseNet
 from .box_loss import BoxLossWeights, box_head_losses
 from .loss import balanced_logistic_loss, distillation_loss, siamfc_labels, teacher_on_student_grid

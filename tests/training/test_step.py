@@ -82,3 +82,32 @@ def test_a_box_network_learns_the_response_teacher_with_its_class_map():
         alone = pair_losses(student, *batch)
     assert set(terms) == {"class", "box", "quality", "distill"} and float(terms["distill"]) > 0
     assert all(float(terms[name]) == pytest.approx(float(alone[name])) for name in alone)
+
+
+def test_the_class_teacher_term_leaves_out_pairs_whose_target_is_not_in_the_crop():
+    from siamtrack.training.step import ClassTeacher
+    from tests.training.test_nanotrack import NANO
+
+    if not (NANO / "nanotrack_head_sim.onnx").is_file():
+        pytest.skip(f"needs NanoTrack v2's graphs in {NANO}")
+    from siamtrack.training.nanotrack import NanoTrackTeacher
+
+    torch.manual_seed(0)
+    student = SiameseNet(ModelMetadata(architecture="alexnet", widths=(16, 32, 32, 32, 16), batch_norm=True,
+                                       head="box", head_width=16)).eval()
+    exemplars, searches, targets = fixed_batch()
+    seen = []
+
+    class Recording(NanoTrackTeacher):
+        def __call__(self, exemplars, searches):
+            seen.append(len(exemplars))
+            return super().__call__(exemplars, searches)
+
+    signals = Signals(class_teacher=ClassTeacher(Recording(NANO), weight=1.0))
+    with torch.no_grad():
+        terms = pair_losses(student, exemplars, searches, targets, signals)
+        assert float(terms["class_teacher"]) > 0 and seen == [4]
+        away = targets.clone()
+        away[1, :2] = torch.tensor([300.0, 0.0])  # a hard negative: its target is outside the crop
+        pair_losses(student, exemplars, searches, away, signals)
+    assert seen == [4, 3]
