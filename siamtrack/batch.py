@@ -15,7 +15,15 @@ Two engines run the jobs:
   named by jobs go into Ray's object store once; results travel back to the driver, which
   writes them, so workers need to read the sources but not to share the output folder.
 
-Both retry a failed job once, then record it as failed without stopping the others.
+Both retry a failed job once, then record it as failed without stopping the others; errors that
+a retry cannot change (a bad box, preset or model: :class:`~siamtrack.errors.SiamtrackError`) are
+not retried.
+
+However a run ends (finished, Ctrl-C, SIGTERM, SIGHUP, a failing worker), :func:`run_batch`
+writes the summary, with the jobs it did not finish marked ``interrupted``. A rerun treats a
+result file that is empty, damaged or not a siamtrack result as unfinished (kept aside as
+``<id>.damaged-<time>.jsonl``) and runs its job again. One output folder takes one batch at a
+time: a second batch on it is refused, naming the first one's process.
 """
 
 from __future__ import annotations
@@ -35,11 +43,13 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Optional
 
 from .errors import InputError, SiamtrackError
-from .files import write_text_atomically
+from .files import json_text, lock_holder, try_lock, write_text_atomically
 from .models import builtin_model_name
 from .results import Box
 
 JOB_FIELDS = ("id", "source", "box", "start", "end", "config", "model")
+LOCK_NAME = ".siamtrack-batch.lock"
+RESULT_KEYS = {"frame", "time", "target", "box", "score", "lost"}  # what every row of a result file holds
 RESULT_SUFFIX = ".jsonl"
 PARTIAL_SUFFIX = ".jsonl.part"
 SUMMARY_FIELDS = ("id", "status", "frames", "fps", "seconds", "attempts", "error")
@@ -70,7 +80,9 @@ class Job:
 
 @dataclass(frozen=True)
 class JobOutcome:
-    """How one job went: ``status`` is ``ok``, ``failed`` or ``skipped`` (finished by an earlier run)."""
+    """How one job went: ``status`` is ``ok``, ``failed``, ``skipped`` (finished by an earlier run)
+    or ``interrupted`` (the batch stopped before it finished). ``permanent``: the failure is one a
+    retry cannot change (bad box, preset or model), so it is not retried."""
 
     id: str
     status: str
@@ -78,6 +90,7 @@ class JobOutcome:
     seconds: float = 0.0
     attempts: int = 0
     error: str = ""
+    permanent: bool = False
 
     @property
     def fps(self) -> float:
@@ -157,7 +170,7 @@ def read_jobs(path: str | Path) -> list[Job]:
     """
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # a byte-order mark (spreadsheet exports) is not a column name
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"cannot read job file {path}: {exc.strerror if isinstance(exc, OSError) else exc}") \
             from None
@@ -206,9 +219,22 @@ def result_path(output: Path, job_id: str) -> Path:
 
 
 def finished_frames(path: Path) -> int:
-    """Frames in a complete result file (distinct frame numbers of its rows)."""
-    with path.open(encoding="utf-8") as rows:
-        return len({json.loads(line)["frame"] for line in rows if line.strip()})
+    """Frames in a complete result file (distinct frame numbers of its rows); 0 when the file is
+    empty, damaged or not a siamtrack result file (its rows must be JSON objects with the keys
+    ``siamtrack track`` writes)."""
+    frames = set()
+    try:
+        with path.open(encoding="utf-8") as rows:
+            for line in rows:
+                if not line.strip():
+                    continue
+                row = json.loads(line)
+                if not isinstance(row, dict) or set(row) != RESULT_KEYS or not isinstance(row["frame"], int):
+                    return 0
+                frames.add(row["frame"])
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return 0
+    return len(frames)
 
 
 def track_job(job: Job, tracker: Any, destination: Path) -> int:
@@ -265,8 +291,10 @@ def run_job(job: Job, output: Path, trackers: TrackerCache, attempt: int) -> Job
         os.replace(partial, result_path(output, job.id))
     except Exception as exc:  # recorded in the summary; one job's failure must not stop the others
         partial.unlink(missing_ok=True)
+        # siamtrack's own errors say what is wrong with the job (box, model, preset, source):
+        # a retry would fail the same way. Anything else (a crash, an I/O hiccup) may not.
         return JobOutcome(job.id, "failed", seconds=time.monotonic() - began, attempts=attempt,
-                          error=_error_line(exc))
+                          error=_error_line(exc), permanent=isinstance(exc, SiamtrackError))
     return JobOutcome(job.id, "ok", frames, time.monotonic() - began, attempt)
 
 
@@ -274,7 +302,13 @@ def run_job(job: Job, output: Path, trackers: TrackerCache, attempt: int) -> Job
 
 
 def _worker_main(connection: Connection, output: str, settings: TrackerSettings) -> None:
-    """A pool worker: receives (job, attempt) pairs, answers with outcomes, stops on None."""
+    """A pool worker: receives (job, attempt) pairs, answers with outcomes, stops on None.
+
+    Ctrl-C reaches every process of the terminal's group; the main process stops the batch and
+    the workers, so a worker ignores it (no traceback from each worker)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     trackers = TrackerCache(settings)
     while True:
         message = connection.recv()
@@ -326,7 +360,7 @@ def run_local(jobs: list[Job], output: Path, settings: TrackerSettings, workers:
     def finish(worker: _Worker, outcome: JobOutcome) -> None:
         job, attempt = worker.job, worker.attempt
         worker.job = None
-        if outcome.status == "failed" and attempt < ATTEMPTS and job is not None:
+        if outcome.status == "failed" and not outcome.permanent and attempt < ATTEMPTS and job is not None:
             pending.append((job, attempt + 1))
             return
         outcomes.append(outcome)
@@ -385,6 +419,13 @@ def _pack_model(path: str) -> dict[str, bytes]:
 class JobFailed(SiamtrackError):
     """A Ray task's job failed; the message is the job's error line."""
 
+    def __init__(self, message: str, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+
+    def __reduce__(self):  # Ray pickles it back to the driver with both arguments
+        return (JobFailed, (str(self), self.permanent))
+
 
 @functools.lru_cache(maxsize=None)
 def _local_model(reference: Any) -> str:
@@ -421,7 +462,7 @@ def _ray_job(job: Job, settings: TrackerSettings, model: tuple[Any, ...], attemp
     with tempfile.TemporaryDirectory(prefix="siamtrack-job-") as folder:
         outcome = run_job(local, Path(folder), _worker_trackers(settings), attempt)
         if outcome.status == "failed":
-            raise JobFailed(outcome.error)
+            raise JobFailed(outcome.error, outcome.permanent)
         return outcome, result_path(Path(folder), job.id).read_text(encoding="utf-8")
 
 
@@ -478,11 +519,13 @@ def run_ray(jobs: list[Job], output: Path, settings: TrackerSettings, address: s
                     outcome, rows = ray.get(reference)
                     write_text_atomically(result_path(output, job.id), rows)
                 except Exception as exc:  # the job raised or its worker died: retry once, then record
-                    if attempt < ATTEMPTS:
+                    cause = getattr(exc, "cause", None) or exc
+                    permanent = cause.permanent if isinstance(cause, JobFailed) else isinstance(cause, SiamtrackError)
+                    if attempt < ATTEMPTS and not permanent:
                         waiting[submit(job, attempt + 1)] = (job, attempt + 1)
                         continue
-                    cause = getattr(exc, "cause", None) or exc
-                    outcome = JobOutcome(job.id, "failed", attempts=attempt, error=_error_line(cause))
+                    outcome = JobOutcome(job.id, "failed", attempts=attempt, error=_error_line(cause),
+                                         permanent=permanent)
                 outcomes.append(outcome)
                 on_outcome(outcome)
         return outcomes
@@ -495,14 +538,16 @@ def run_ray(jobs: list[Job], output: Path, settings: TrackerSettings, address: s
 
 def write_summary(output: Path, run: BatchRun, command: str = "") -> None:
     """``summary.json`` (totals and jobs) and ``summary.csv`` (one row per job), each replaced whole."""
-    rows = [{**asdict(o), "fps": round(o.fps, 2), "seconds": round(o.seconds, 3)} for o in run.outcomes]
-    counts = {status: sum(o.status == status for o in run.outcomes) for status in ("ok", "failed", "skipped")}
+    rows = [{**{k: v for k, v in asdict(o).items() if k != "permanent"}, "fps": round(o.fps, 2),
+             "seconds": round(o.seconds, 3)} for o in run.outcomes]
+    counts = {status: sum(o.status == status for o in run.outcomes)
+              for status in ("ok", "failed", "skipped", "interrupted")}
     frames = sum(o.frames for o in run.outcomes if o.status == "ok")
     summary = {"command": command, "engine": run.engine, "workers": run.workers, "jobs": len(run.outcomes),
                **counts, "frames": frames, "seconds": round(run.seconds, 3),
                "frames_per_second": round(frames / run.seconds, 2) if run.seconds > 0 else 0.0,
                "notes": run.notes, "results": rows}
-    write_text_atomically(output / "summary.json", json.dumps(summary, indent=2) + "\n")
+    write_text_atomically(output / "summary.json", json_text(summary, indent=2) + "\n")
     table = io.StringIO()
     writer = csv.DictWriter(table, SUMMARY_FIELDS, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
@@ -510,39 +555,93 @@ def write_summary(output: Path, run: BatchRun, command: str = "") -> None:
     write_text_atomically(output / "summary.csv", table.getvalue())
 
 
+class OutputFolderLock:
+    """One batch per output folder: an OS lock on ``LOCK_NAME`` inside it, held while the batch runs.
+
+    Raises:
+        InputError: another live batch holds the folder (its process id is named).
+    """
+
+    def __init__(self, output: Path) -> None:
+        self._fd = os.open(output / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o666)
+        if not try_lock(self._fd):
+            holder = lock_holder(self._fd)
+            os.close(self._fd)
+            who = f"process {holder}" if holder else "another process"
+            raise InputError(f"{output} is the output folder of a batch that is still running ({who}); wait for "
+                             f"it or choose another --output")
+        os.ftruncate(self._fd, 0)
+        os.write(self._fd, f"{os.getpid()}\n".encode())
+
+    def release(self) -> None:
+        os.close(self._fd)
+
+
+def _set_aside(path: Path) -> Path:
+    """Move an unusable result file out of the way, keeping it for inspection."""
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(path.stat().st_mtime))
+    kept = path.with_name(f"{path.name[:-len(RESULT_SUFFIX)]}.damaged-{stamp}{RESULT_SUFFIX}")
+    os.replace(path, kept)
+    return kept
+
+
 def run_batch(jobs: Iterable[Job], output: Path, settings: TrackerSettings, workers: int = 1,
               ray_address: Optional[str] = None, on_outcome: Callable[[JobOutcome], None] = lambda o: None,
-              local_ray_cpus: Optional[int] = None) -> BatchRun:
-    """Run every job not finished by an earlier run; outcomes come back in job-file order.
+              local_ray_cpus: Optional[int] = None, command: str = "", job_file: Optional[Path] = None) -> BatchRun:
+    """Run every job not finished by an earlier run, and write the summary; outcomes come back in
+    job-file order.
 
-    Jobs whose ``<id>.jsonl`` exists are ``skipped``; leftover ``.part`` files of interrupted runs
-    are removed and their jobs run again.
+    Jobs whose ``<id>.jsonl`` holds a complete result are ``skipped``; leftover ``.part`` files of
+    interrupted runs are removed and their jobs run again, as are jobs whose result file is empty,
+    damaged or foreign (set aside first). The summary is written however the run ends; an
+    interrupt (KeyboardInterrupt, or the command line's SIGTERM/SIGHUP) is raised again after it.
+
+    Raises:
+        InputError: another batch is running on ``output``, or a job's result file would be the
+            job file itself.
     """
     jobs = list(jobs)
     output.mkdir(parents=True, exist_ok=True)
+    if job_file is not None:
+        clash = [job.id for job in jobs if result_path(output, job.id).resolve() == Path(job_file).resolve()]
+        if clash:
+            raise InputError(f"job {clash[0]}'s result file {result_path(output, clash[0])} would be the job file "
+                             f"itself; give the job another id or write to another --output")
+    lock = OutputFolderLock(output)
     began = time.monotonic()
     by_id: dict[str, JobOutcome] = {}
-    todo = []
-    for job in jobs:
-        done = result_path(output, job.id)
-        (output / f"{job.id}{PARTIAL_SUFFIX}").unlink(missing_ok=True)
-        if done.is_file():
-            by_id[job.id] = JobOutcome(job.id, "skipped", finished_frames(done))
-            on_outcome(by_id[job.id])
-        else:
-            todo.append(job)
+    notes: list[str] = []
+    engine = "none (all jobs finished earlier)"
 
     def record(outcome: JobOutcome) -> None:
         by_id[outcome.id] = outcome
         on_outcome(outcome)
 
-    if todo and ray_address is not None:
-        run_ray(todo, output, settings, ray_address, record, local_ray_cpus)
-        engine = f"ray ({ray_address})"
-    elif todo:
-        run_local(todo, output, settings, workers, record)
-        engine = "local"
-    else:
-        engine = "none (all jobs finished earlier)"
-    return BatchRun([by_id[job.id] for job in jobs], time.monotonic() - began, engine,
-                    workers if ray_address is None else 0)
+    try:
+        todo = []
+        for job in jobs:
+            done = result_path(output, job.id)
+            (output / f"{job.id}{PARTIAL_SUFFIX}").unlink(missing_ok=True)
+            frames = finished_frames(done) if done.is_file() else 0
+            if frames:
+                record(JobOutcome(job.id, "skipped", frames))
+                continue
+            if done.is_file():
+                kept = _set_aside(done)
+                notes.append(f"{done.name} was empty, damaged or not a siamtrack result: kept as {kept.name}, "
+                             f"job {job.id} run again")
+            todo.append(job)
+        if todo and ray_address is not None:
+            engine = f"ray ({ray_address})"
+            run_ray(todo, output, settings, ray_address, record, local_ray_cpus)
+        elif todo:
+            engine = "local"
+            run_local(todo, output, settings, workers, record)
+    finally:
+        outcomes = [by_id.get(job.id, JobOutcome(job.id, "interrupted")) for job in jobs]
+        run = BatchRun(outcomes, time.monotonic() - began, engine, workers if ray_address is None else 0, notes)
+        try:
+            write_summary(output, run, command)
+        finally:
+            lock.release()
+    return run

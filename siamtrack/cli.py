@@ -2,8 +2,10 @@
 
 Exit codes: 0 done, 1 some batch jobs failed (``batch`` only; the summary names them), 2 bad
 arguments or unreadable input (a one-line message on stderr, never a traceback), 3 a live source
-failed mid-run (outputs hold everything tracked until then), 130 interrupted
-(Ctrl-C), 143 stopped by SIGTERM, 129 by SIGHUP; outputs are finalised in every case.
+failed mid-run (outputs hold everything tracked until then), 4 an output could not be written
+part-way (disk full, I/O error; what was written is kept as NAME.incomplete.EXT, the other outputs
+are finalised), 130 interrupted (Ctrl-C), 143 stopped by SIGTERM, 129 by SIGHUP; outputs are
+finalised in every case.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ EXIT_OK = 0
 EXIT_FAILED = 1  # batch: some jobs failed
 EXIT_USAGE = 2
 EXIT_SOURCE_FAILED = 3  # a live source died and did not come back within --reconnect-timeout
+EXIT_OUTPUT_FAILED = 4  # writing an output failed part-way (disk full, I/O error)
 EXIT_INTERRUPTED = 130
 
 # torch's OpenMP threads spin while they wait for work; on a shared CPU they take the cores the
@@ -125,14 +128,17 @@ def _say(args: argparse.Namespace, message: str) -> None:
 
 def _check_outputs_apart(source: str, outputs: Sequence[str]) -> None:
     """Refuse outputs that would overwrite the source or each other."""
-    from .outputs import OutputError
+    from .outputs import OutputError, check_path_fits, describe_path
     from .sources import describe_spec
 
-    resolved = [Path(path).resolve() for path in outputs]
+    for path in outputs:
+        if path != "-":
+            check_path_fits(Path(path))
+    resolved = [Path(path).resolve() for path in outputs if path != "-"]
     if len(set(resolved)) != len(resolved):
         raise OutputError("the same file is named twice among --output and --results")
     if describe_spec(source) == "file" and Path(source).resolve() in resolved:
-        raise OutputError(f"an output would overwrite the source {source}; choose another file name")
+        raise OutputError(f"an output would overwrite the source {describe_path(source)}; choose another file name")
 
 
 def _track(args: argparse.Namespace) -> int:
@@ -140,7 +146,7 @@ def _track(args: argparse.Namespace) -> int:
 
     from .display import OpenCVDisplay, display_available
     from .loop import run_tracking
-    from .outputs import VIDEO_CODECS, OutputError, ResultWriter
+    from .outputs import VIDEO_CODECS, OutputError, ResultWriter, describe_path
     from .progress import Progress
     from .sources import SourceOptions, open_source
 
@@ -150,15 +156,18 @@ def _track(args: argparse.Namespace) -> int:
                           "drop --show to run headless")
     if args.box is None and not display_available():
         raise OutputError("no --box given and no display to select the target on; pass --box x,y,w,h")
+    _check_outputs_apart(args.source, [*args.results, *([args.output] if args.output else [])])
     if args.output is not None:
         suffix = Path(args.output).suffix.lower()
         if suffix not in VIDEO_CODECS:
-            raise OutputError(f"cannot write video {args.output}: use one of {', '.join(VIDEO_CODECS)}")
+            raise OutputError(f"cannot write video {describe_path(args.output)}: use one of {', '.join(VIDEO_CODECS)}")
         if not Path(args.output).resolve().parent.is_dir():
-            raise OutputError(f"cannot write {args.output}: folder {Path(args.output).parent} does not exist")
-    _check_outputs_apart(args.source, [*args.results, *([args.output] if args.output else [])])
+            raise OutputError(f"cannot write {describe_path(args.output)}: folder "
+                              f"{describe_path(Path(args.output).parent)} does not exist")
+    if "-" in args.results and args.results_format is None:
+        raise OutputError("--results - (standard output) needs --results-format jsonl, csv or mot")
     options = SourceOptions(start=args.start, stride=args.stride, end=args.end,
-                            reconnect_timeout=args.reconnect_timeout)
+                            reconnect_timeout=args.reconnect_timeout, rtsp_transport=args.rtsp_transport)
     tracker = _tracker_from(args, args.model)
     with ExitStack() as stack:
         writers = [stack.enter_context(ResultWriter(path, args.results_format)) for path in args.results]
@@ -176,13 +185,17 @@ def _track(args: argparse.Namespace) -> int:
         _say(args, "selection cancelled; nothing tracked")
         return EXIT_OK
     dropped = f", {summary.dropped} live frames dropped to stay current" if source.live else ""
+    if source.reconnects:
+        dropped += (f", reconnected {source.reconnects} time(s), about {source.lost} frames lost while the "
+                    f"stream was down")
     # After the run, so that bad input still ends with exactly one line (the error).
     _say(args, f"tracker: backend {tracker.backend_name} on {tracker.device}, model "
                f"{args.model or 'the default model'}, {tracker.config.scale_search} scale search")
     _say(args, f"tracked {summary.tracked} of {summary.frames} frames in {summary.seconds:.1f} s "
                f"({summary.fps:.1f} fps{dropped})")
     for path in [*args.results, *([args.output] if args.output else [])]:
-        _say(args, f"wrote {path}")
+        if path != "-":
+            _say(args, f"wrote {describe_path(path)}")
     if summary.ended_by not in ("end", "user"):
         # Said even with --quiet: a script must be able to tell a dead camera from a clean end.
         print(f"siamtrack: error: the source failed: {summary.ended_by}", file=sys.stderr)
@@ -258,7 +271,7 @@ def _eval(args: argparse.Namespace) -> int:
 def _batch(args: argparse.Namespace) -> int:
     import shlex
 
-    from .batch import TrackerCache, TrackerSettings, ray_available, read_jobs, run_batch, write_summary
+    from .batch import TrackerCache, TrackerSettings, ray_available, read_jobs, run_batch
     from .errors import InputError
 
     if args.ray is not None and not ray_available():
@@ -281,7 +294,7 @@ def _batch(args: argparse.Namespace) -> int:
 
     def progress(outcome) -> None:
         nonlocal frames
-        counts[outcome.status] += 1
+        counts[outcome.status] = counts.get(outcome.status, 0) + 1
         frames += outcome.frames if outcome.status == "ok" else 0
         done = sum(counts.values())
         elapsed = time.monotonic() - began
@@ -292,8 +305,8 @@ def _batch(args: argparse.Namespace) -> int:
         _say(args, f"[{done}/{len(jobs)}] {outcome.id}: {outcome.status} ({detail}); {counts['failed']} failed, "
                    f"{frames / elapsed if elapsed > 0 else 0:.1f} frames/s overall, ETA {eta:.0f} s")
 
-    run = run_batch(jobs, output, settings, workers, args.ray, progress, local_ray_cpus=args.workers)
-    write_summary(output, run, command="siamtrack " + " ".join(shlex.quote(a) for a in args.argv))
+    run = run_batch(jobs, output, settings, workers, args.ray, progress, local_ray_cpus=args.workers,
+                    command="siamtrack " + " ".join(shlex.quote(a) for a in args.argv), job_file=Path(args.jobs))
     failed = run.failed
     names = f"; failed: {', '.join(o.id for o in failed)}" if failed else ""
     _say(args, f"{counts['ok']} jobs ok, {counts['skipped']} skipped, {len(failed)} failed in {run.seconds:.1f} s"
@@ -389,6 +402,9 @@ def build_parser() -> argparse.ArgumentParser:
     track.add_argument("--end", type=int, help="stop before this frame index")
     track.add_argument("--reconnect-timeout", type=float, default=10.0, metavar="SECONDS",
                        help="live streams: how long to keep reopening a stream that died (default: 10)")
+    track.add_argument("--rtsp-transport", choices=("auto", "tcp", "udp"), default="auto",
+                       help="rtsp:// streams: RTP over the RTSP connection (tcp), over UDP, or FFmpeg's "
+                            "choice (auto, the default: UDP, then TCP)")
     track.add_argument("--quiet", action="store_true", help="no progress line or summary")
     _add_tracker_options(track)
     track.set_defaults(handler=_track)
@@ -556,10 +572,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = _attach_negative_boxes(list(sys.argv[1:] if argv is None else argv))
     args = build_parser().parse_args(argv)
     args.argv = argv
+    from .files import describe_path
+    from .outputs import OutputWriteError
+
     try:
         return args.handler(args)
-    except SiamtrackError as exc:
-        print(f"siamtrack: error: {exc}", file=sys.stderr)
+    except OutputWriteError as exc:
+        print(f"siamtrack: error: {describe_path(exc)}", file=sys.stderr)
+        return EXIT_OUTPUT_FAILED
+    except SiamtrackError as exc:  # control characters from names in the message are escaped
+        print(f"siamtrack: error: {describe_path(exc)}", file=sys.stderr)
         return EXIT_USAGE
     except ImportError as exc:
         if (exc.name or "").split(".")[0] == "siamtrack":

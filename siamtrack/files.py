@@ -2,11 +2,49 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import json
+import math
 import os
 import secrets
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable, Optional
+
+# Linux's limits: bytes in one file name, and in a whole path handed to the kernel.
+NAME_MAX = 255
+PATH_MAX = 4096
+
+
+def describe_path(path: object) -> str:
+    """A path (or any text) for a one-line message: control characters escaped, so a hostile file
+    name can neither break the line nor repaint the terminal."""
+    text = str(path)
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def path_too_long(path: Path) -> str:
+    """Why the operating system would refuse ``path`` as too long ('' when it would not)."""
+    size = len(os.fsencode(str(path)))
+    if size >= PATH_MAX:
+        return f"the path is {size} bytes long, over the system's limit of {PATH_MAX - 1}"
+    if len(os.fsencode(path.name)) > NAME_MAX:
+        return f"the file name is {len(os.fsencode(path.name))} bytes long, over the system's limit of {NAME_MAX}"
+    return ""
+
+
+def hidden_sibling(path: Path, tag: str) -> Path:
+    """``.NAME.TAG.EXT`` beside ``path``, shortened (with a hash of the full name) so the name fits
+    :data:`NAME_MAX` however long ``path``'s own name is. The same path always gives the same name."""
+    name = f".{path.stem}.{tag}{path.suffix}"
+    if len(os.fsencode(name)) <= NAME_MAX:
+        return path.with_name(name)
+    digest = hashlib.sha256(os.fsencode(path.name)).hexdigest()[:12]
+    room = NAME_MAX - len(os.fsencode(f".~{digest}.{tag}{path.suffix}"))
+    stem = os.fsencode(path.stem)[:max(room, 0)].decode("utf-8", "ignore")
+    return path.with_name(f".{stem}~{digest}.{tag}{path.suffix}")
 
 
 def write_atomically(path: str | Path, write: Callable[[Path], object]) -> Path:
@@ -18,7 +56,7 @@ def write_atomically(path: str | Path, write: Callable[[Path], object]) -> Path:
     not ``mkstemp``'s 0600.
     """
     path = Path(path)
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+    temporary = hidden_sibling(path, f"{secrets.token_hex(6)}.tmp")
     try:
         write(temporary)
         os.replace(temporary, path)
@@ -45,3 +83,49 @@ def sha256_of(path: str | Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def json_safe(value: Any) -> Any:
+    """``value`` with every NaN or infinite float replaced by None: JSON has neither, and a file
+    holding them (Python's json writes ``NaN``) is refused by strict readers."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: json_safe(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(item) for item in value]
+    return value
+
+
+def json_text(value: Any, indent: int | None = None) -> str:
+    """Strict JSON for ``value`` (non-finite numbers written as null, see :func:`json_safe`)."""
+    return json.dumps(json_safe(value), indent=indent, allow_nan=False)
+
+
+def lock_holder(fd: int) -> Optional[int]:
+    """The process id holding a POSIX write lock on the open file ``fd``, or None (Linux layout)."""
+    import fcntl
+    import struct
+
+    layout = "hhqqi4x"  # struct flock on 64-bit Linux: type, whence, start, length, pid
+    try:
+        reply = fcntl.fcntl(fd, fcntl.F_GETLK, struct.pack(layout, fcntl.F_WRLCK, 0, 0, 0, 0))
+        kind, _, _, _, pid = struct.unpack(layout, reply)
+    except (OSError, struct.error):
+        return None
+    return pid if kind != fcntl.F_UNLCK else None
+
+
+def try_lock(fd: int) -> bool:
+    """Lock the open file ``fd`` for this process (POSIX record lock); False when another holds it."""
+    try:
+        import fcntl
+    except ImportError:  # not a POSIX system: no locking
+        return True
+    try:
+        fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as exc:
+        if exc.errno in (errno.EACCES, errno.EAGAIN):
+            return False
+        raise
+    return True

@@ -61,9 +61,16 @@ def validate_box(box: Sequence[float], frame_shape: tuple[int, ...]) -> Box:
             or entirely outside the frame.
     """
     try:
-        values = [float(v) for v in box]  # type: ignore[union-attr]
-    except (TypeError, ValueError):
+        items = list(box)
+    except TypeError:
         raise InputError(f"box must be four numbers (x, y, w, h), got {box!r}") from None
+    # Text and booleans convert to floats but are never a box ("1234" would be 1, 2, 3, 4).
+    if isinstance(box, (str, bytes)) or any(isinstance(v, (bool, np.bool_, str, bytes)) for v in items):
+        raise InputError(f"box must be four numbers (x, y, w, h), got {box!r}")
+    try:
+        values = [float(v) for v in items]
+    except (TypeError, ValueError, OverflowError):
+        raise InputError(f"box must be four numbers (x, y, w, h) within float range, got {box!r}") from None
     if len(values) != 4:
         raise InputError(f"box must be four numbers (x, y, w, h), got {len(values)} values")
     if not all(math.isfinite(v) for v in values):

@@ -7,6 +7,7 @@ so that a backend can prepare inputs and interpret outputs without guessing. Imp
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
@@ -16,6 +17,16 @@ ARCHITECTURES = ("alexnet", "efficientnet-lite0-s8")
 # How a network reads a search crop: ``response`` is SiamFC's cross-correlation into one score map
 # per kernel; ``box`` is the target-estimation head (classification, quality and box maps).
 HEADS = ("response", "box")
+# The box head's output channels per kernel, in order: what exported graphs return and the
+# tracker reads (siamtrack.network.box_head computes them).
+BOX_OUTPUTS = ("class", "quality", "left", "top", "right", "bottom")
+CLASS, QUALITY = 0, 1
+BOX = slice(2, 6)
+# Sane ranges for what a metadata block may say (ModelMetadata._check_ranges).
+MIN_CROP, MAX_CROP = 8, 2048
+MAX_STRIDE = 64
+MAX_WIDTH = 8192
+MAX_RESPONSE = 256
 COLOR_ORDERS = ("RGB", "BGR")
 LEGACY_KEYS = {"input_colour": "input_color"}
 
@@ -75,6 +86,44 @@ class ModelMetadata:
             raise WeightsError(f"unknown head {self.head!r}; known: {', '.join(HEADS)}")
         if (self.head == "box") != (self.head_width > 0):
             raise WeightsError("head_width must be > 0 for the box head and 0 for the response head")
+        self._check_ranges()
+
+    def _check_ranges(self) -> None:
+        """Values a working network can have: a file outside them is damaged or hostile (a
+        ``exemplar_size`` of 10**9 would make every crop allocate gigabytes)."""
+        def whole(name: str, low: int, high: int) -> None:
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+                raise WeightsError(f"model metadata {name} must be a whole number in [{low}, {high}], got {value!r}")
+
+        def finite(name: str, values: Any, positive: bool = False) -> None:
+            items = values if isinstance(values, tuple) else (values,)
+            if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+                       and (v > 0 or not positive) for v in items):
+                raise WeightsError(f"model metadata {name} must be finite{' and > 0' if positive else ''}, "
+                                   f"got {values!r}")
+
+        whole("exemplar_size", MIN_CROP, MAX_CROP)
+        whole("instance_size", MIN_CROP, MAX_CROP)
+        whole("total_stride", 1, MAX_STRIDE)
+        whole("template_crop", 0, MAX_CROP)
+        whole("head_width", 0, MAX_WIDTH)
+        if not self.widths or not all(isinstance(w, int) and not isinstance(w, bool) and 1 <= w <= MAX_WIDTH
+                                      for w in self.widths):
+            raise WeightsError(f"model metadata widths must be whole numbers in [1, {MAX_WIDTH}], got {self.widths!r}")
+        finite("bn_eps", self.bn_eps, positive=True)
+        finite("input_mean", tuple(self.input_mean))
+        finite("input_std", tuple(self.input_std), positive=True)
+        finite("response_scale", self.response_scale, positive=True)
+        finite("response_bias", self.response_bias)
+        if self.instance_size < self.exemplar_size:
+            raise WeightsError(f"model metadata instance_size ({self.instance_size}) must be at least "
+                               f"exemplar_size ({self.exemplar_size})")
+        cells = (self.instance_size - self.exemplar_size) // self.total_stride + 1
+        if cells > MAX_RESPONSE:
+            raise WeightsError(f"model metadata gives a {cells} x {cells} response (instance_size "
+                               f"{self.instance_size}, exemplar_size {self.exemplar_size}, total_stride "
+                               f"{self.total_stride}); at most {MAX_RESPONSE} is sane")
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able values (lists, not tuples)."""
@@ -101,7 +150,7 @@ class ModelMetadata:
             if "provenance" in converted:
                 converted["provenance"] = {str(k): str(v) for k, v in converted["provenance"].items()}
             return cls(**converted)
-        except TypeError as exc:
+        except (TypeError, AttributeError) as exc:
             raise WeightsError(f"invalid model metadata: {exc}") from None
 
 

@@ -13,6 +13,7 @@ Use :func:`open_source` (a context manager and an iterator of :class:`Frame`) or
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from dataclasses import dataclass
@@ -23,11 +24,16 @@ import cv2
 import numpy as np
 
 from .errors import InputError
+from .files import describe_path, path_too_long
 
 LOG = logging.getLogger(__name__)
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 STREAM_SCHEMES = ("rtsp://", "rtsps://", "rtmp://", "http://", "https://", "udp://", "tcp://")
+RTSP_TRANSPORTS = ("auto", "tcp", "udp")
+# OpenCV reads FFmpeg's demuxer options from this variable when a capture opens.
+FFMPEG_OPTIONS_VARIABLE = "OPENCV_FFMPEG_CAPTURE_OPTIONS"
+_OPEN_LOCK = threading.Lock()
 
 
 class SourceError(InputError):
@@ -48,6 +54,9 @@ class SourceOptions:
             (opening, one read; at least 1 s each), and a source that delivers no frame for
             2 x that + 1 s ends the run as failed, however the stream misbehaves.
         folder_fps: frame rate assumed for image folders, for timestamps.
+        rtsp_transport: ``rtsp://`` streams: ``tcp`` (interleaved in the RTSP connection: works
+            through firewalls and NAT, no packet loss), ``udp`` (lower latency; frames arrive
+            damaged when packets are lost) or ``auto`` (FFmpeg's default: UDP, then TCP).
     """
 
     start: int = 0
@@ -55,6 +64,7 @@ class SourceOptions:
     end: Optional[int] = None
     reconnect_timeout: float = 10.0
     folder_fps: float = 30.0
+    rtsp_transport: str = "auto"
 
     def __post_init__(self) -> None:
         if self.start < 0:
@@ -65,6 +75,8 @@ class SourceOptions:
             raise InputError(f"end ({self.end}) must be after start ({self.start})")
         if self.reconnect_timeout < 0:
             raise InputError("reconnect_timeout must be >= 0")
+        if self.rtsp_transport not in RTSP_TRANSPORTS:
+            raise InputError(f"rtsp_transport must be one of {', '.join(RTSP_TRANSPORTS)}, got {self.rtsp_transport!r}")
 
 
 @dataclass(frozen=True)
@@ -109,6 +121,8 @@ class FrameSource:
         self.fps: Optional[float] = None
         self.frame_count: Optional[int] = None  # frames that will be yielded, when known
         self.dropped = 0
+        self.reconnects = 0  # live sources: times the stream died and was reopened
+        self.lost = 0  # live sources: frames the stream did not deliver while it was down (estimated)
         self.failure: Optional[str] = None  # why a live source ended early, if it died
 
     def __iter__(self) -> Iterator[Frame]:
@@ -136,6 +150,9 @@ class VideoFileSource(FrameSource):
     def __init__(self, path: Path, options: SourceOptions,
                  open_capture: Callable[[str], Capture] = cv2.VideoCapture) -> None:
         super().__init__(str(path))
+        too_long = path_too_long(path)
+        if too_long:
+            raise SourceError(f"cannot open {describe_path(str(path)[:60])}...: {too_long}")
         if not path.is_file():
             raise SourceError(f"video file not found: {path}")
         self._capture = open_capture(str(path))
@@ -147,6 +164,9 @@ class VideoFileSource(FrameSource):
         self.fps = self.frame_rate
         total = int(self._capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
         self.header_frames = total if total > 0 else None  # what the container says it holds
+        if total > 0 and options.start >= total:
+            raise SourceError(f"start frame {options.start} is past the end of {path}, which holds {total} frames "
+                              f"(0 to {total - 1})")
         if total > 0:
             last = total if options.end is None else min(total, options.end)
             self.frame_count = max(0, (last - options.start + options.stride - 1) // options.stride)
@@ -187,6 +207,9 @@ class ImageFolderSource(FrameSource):
         files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
         if not files:
             raise SourceError(f"{path} holds no images ({', '.join(IMAGE_SUFFIXES)})")
+        if options.start >= len(files):
+            raise SourceError(f"start frame {options.start} is past the end of {path}, which holds {len(files)} "
+                              f"images (0 to {len(files) - 1})")
         end = len(files) if options.end is None else min(len(files), options.end)
         self._files = [(i, files[i]) for i in range(options.start, end, options.stride)]
         self.frame_rate = options.folder_fps
@@ -194,10 +217,16 @@ class ImageFolderSource(FrameSource):
         self.frame_count = len(self._files)
 
     def __iter__(self) -> Iterator[Frame]:
+        size = None
         for index, path in self._files:
             image = cv2.imread(str(path), cv2.IMREAD_COLOR)
             if image is None:
                 raise SourceError(f"cannot read image {path}")
+            if size is not None and image.shape[:2] != size:
+                raise SourceError(f"{path.name} is {image.shape[1]}x{image.shape[0]}, but the images before it in "
+                                  f"{self.description} are {size[1]}x{size[0]}: a folder source needs images of one "
+                                  f"size (resize them, or track the parts separately with --start/--end)")
+            size = image.shape[:2]
             yield Frame(index, index / self.frame_rate, image)
 
 
@@ -240,7 +269,11 @@ class LiveSource(FrameSource):
         self._thread.start()
 
     def _reopen(self) -> bool:
-        """Reopen a dead stream with exponential back-off; False once reconnect_timeout passes."""
+        """Reopen a dead stream with exponential back-off; False once reconnect_timeout passes.
+
+        Every loss and every reconnect is logged; the frames the stream would have delivered
+        meanwhile (its frame rate times the time it was down) are counted in :attr:`lost`."""
+        lost_at = self._last_frame
         deadline = time.monotonic() + self.options.reconnect_timeout
         delay = 0.25
         while not self._stop.is_set() and time.monotonic() < deadline:
@@ -250,6 +283,11 @@ class LiveSource(FrameSource):
             if self._capture.isOpened():
                 ok, image = self._capture.read()
                 if ok and image is not None:
+                    down = time.monotonic() - lost_at
+                    self.reconnects += 1
+                    self.lost += int(round(down * self.fps)) if self.fps else 0
+                    LOG.warning("%s: reconnected after %.1f s without frames (reconnect %d)", self.description, down,
+                                self.reconnects)
                     self._publish(image)
                     return True
             self._stop.wait(min(delay, max(0.0, deadline - time.monotonic())))
@@ -321,10 +359,24 @@ def wait_limit(options: SourceOptions) -> float:
 
 def open_stream(url: str, options: SourceOptions) -> Capture:
     """Open a network stream with FFmpeg's open and read timeouts set, so that a host that accepts
-    and never answers, or a stream that stops sending, cannot block for FFmpeg's default minutes."""
+    and never answers, or a stream that stops sending, cannot block for FFmpeg's default minutes.
+
+    For ``rtsp://`` with a chosen transport, FFmpeg's ``rtsp_transport`` option goes through the
+    variable OpenCV reads at open (set for this open only, under a lock, then restored)."""
     milliseconds = int(wait_limit(options) * 1000)
-    return cv2.VideoCapture(url, cv2.CAP_FFMPEG, [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, milliseconds,
-                                                  cv2.CAP_PROP_READ_TIMEOUT_MSEC, milliseconds])
+    params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, milliseconds, cv2.CAP_PROP_READ_TIMEOUT_MSEC, milliseconds]
+    if options.rtsp_transport == "auto" or not url.lower().startswith(("rtsp://", "rtsps://")):
+        return cv2.VideoCapture(url, cv2.CAP_FFMPEG, params)
+    with _OPEN_LOCK:
+        previous = os.environ.get(FFMPEG_OPTIONS_VARIABLE)
+        os.environ[FFMPEG_OPTIONS_VARIABLE] = f"rtsp_transport;{options.rtsp_transport}"
+        try:
+            return cv2.VideoCapture(url, cv2.CAP_FFMPEG, params)
+        finally:
+            if previous is None:
+                del os.environ[FFMPEG_OPTIONS_VARIABLE]
+            else:
+                os.environ[FFMPEG_OPTIONS_VARIABLE] = previous
 
 
 SourceSpec = Union[str, int, Path]
@@ -337,7 +389,10 @@ def describe_spec(spec: SourceSpec) -> str:
     text = str(spec)
     if text.lower().startswith(STREAM_SCHEMES):
         return "stream"
-    return "folder" if Path(text).is_dir() else "file"
+    try:
+        return "folder" if Path(text).is_dir() else "file"
+    except OSError:  # a name the system refuses (too long): VideoFileSource says why
+        return "file"
 
 
 def open_source(spec: SourceSpec, options: SourceOptions = SourceOptions()) -> FrameSource:

@@ -199,13 +199,16 @@ class MultiTracker:
             box), frame index 0, and its ``target_id``, which ``remove`` takes.
 
         Raises:
-            InputError: bad frame or box.
+            InputError: bad frame or box, or ``target_id`` is not a whole number >= 1 (an
+                ``InputError`` is a ``ValueError``).
             KeyError: ``target_id`` is in use.
-            ValueError: ``target_id`` is below 1.
         """
         if target_id is not None:
+            if isinstance(target_id, (bool, np.bool_)) or not isinstance(target_id, (int, np.integer)):
+                raise InputError(f"target ids are whole numbers >= 1, got {target_id!r}")
+            target_id = int(target_id)
             if target_id < 1:
-                raise ValueError(f"target ids start at 1, got {target_id}")
+                raise InputError(f"target ids start at 1, got {target_id}")
             if target_id in self._targets:
                 raise KeyError(f"target id {target_id} is in use")
         image = self._check_frame(frame)

@@ -33,7 +33,7 @@ from typing import Any, Mapping
 import torch
 
 from .errors import WeightsError
-from .files import sha256_of, write_atomically
+from .files import describe_path, path_too_long, sha256_of, write_atomically
 from .metadata import ModelMetadata, describe_metadata
 from .network.backbones import infer_alexnet_widths
 
@@ -64,6 +64,14 @@ class ModelWeights:
 
 
 def _read_file(path: Path) -> Any:
+    reason = path_too_long(path)
+    if reason:
+        raise WeightsError(f"cannot read {describe_path(str(path)[:60])}...: {reason}")
+    if path.is_dir():
+        raise WeightsError(f"{path} is a folder, not a weights file (an exported model is a folder holding "
+                           f"template.onnx and search.onnx)")
+    if path.exists() and not path.is_file():
+        raise WeightsError(f"{path} is not a regular file (a FIFO or device?); weights are read from files")
     if not path.is_file():
         raise WeightsError(f"weights file not found: {path}")
     try:
@@ -93,10 +101,23 @@ def detect_layout(content: Any) -> str:
     raise WeightsError(f"unrecognised weights content of type {type(content).__name__}")
 
 
+# BatchNorm counts its updates in an integer tensor; every other tensor of a network is a float.
+COUNTER_SUFFIX = "num_batches_tracked"
+
+
 def _tensors_only(values: Mapping[str, Any], where: str) -> dict[str, torch.Tensor]:
+    """The tensors of a state dict as float32, refusing what cannot be a working network's."""
     bad = [k for k, v in values.items() if not isinstance(v, torch.Tensor)]
     if bad:
         raise WeightsError(f"{where}: entries that are not tensors: {', '.join(bad[:5])}")
+    integral = [k for k, v in values.items() if not v.is_floating_point() and not k.endswith(COUNTER_SUFFIX)]
+    if integral:
+        raise WeightsError(f"{where}: tensor {integral[0]} holds {values[integral[0]].dtype} values; a network's "
+                           f"weights are floating point (damaged or not a network?)")
+    broken = [k for k, v in values.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())]
+    if broken:
+        raise WeightsError(f"{where}: tensor {broken[0]} holds NaN or infinite values (damaged weights, or a "
+                           f"training run that diverged)")
     return {k: v.detach().float() if v.is_floating_point() else v for k, v in values.items()}
 
 
@@ -265,6 +286,7 @@ def describe(weights: ModelWeights) -> str:
     lines = [f"file:           {weights.source}", f"layout:         {weights.layout}",
              f"parameters:     {parameters:,}",
              f"cost:           {cost.backbone_macs / 1e6:.1f} M multiply-accumulates per {meta.instance_size} px "
-             f"search crop, + {cost.correlation_macs / 1e6:.2f} M per kernel correlated with it",
+             f"search crop, + {cost.correlation_macs / 1e6:.2f} M per kernel correlated with it"
+             + (f" (box head {cost.head_macs / 1e6:.2f} M of it)" if cost.head_macs else ""),
              *describe_metadata(meta)]
     return "\n".join(lines)

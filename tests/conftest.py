@@ -37,8 +37,7 @@ def dev_data() -> Path:
     return _require(DEV_DATA)
 
 
-@pytest.fixture(scope="session")
-def tiny_weights():
+def _tiny(**head):
     """A narrow AlexNet with BatchNorm and random (seeded) weights and BN statistics."""
     import torch
 
@@ -47,7 +46,7 @@ def tiny_weights():
     from siamtrack.weights import ModelWeights
 
     torch.manual_seed(0)
-    metadata = ModelMetadata(architecture="alexnet", widths=(8, 16, 16, 16, 8), batch_norm=True)
+    metadata = ModelMetadata(architecture="alexnet", widths=(8, 16, 16, 16, 8), batch_norm=True, **head)
     network = SiameseNet(metadata)
     with torch.no_grad():
         for module in network.modules():
@@ -56,7 +55,22 @@ def tiny_weights():
                 module.running_var.uniform_(0.5, 2.0)
                 module.weight.uniform_(0.5, 1.5)
                 module.bias.uniform_(-0.2, 0.2)
+        for name, parameter in network.named_parameters():  # a head whose every layer contributes
+            if name.startswith("head.") and name.endswith("out.weight"):
+                parameter.normal_(0.0, 0.1)
     return ModelWeights(metadata, network.state_dict(), source="tiny test network")
+
+
+@pytest.fixture(scope="session")
+def tiny_weights():
+    """A narrow SiamFC AlexNet (response head) with random (seeded) weights and BN statistics."""
+    return _tiny()
+
+
+@pytest.fixture(scope="session")
+def tiny_box_weights():
+    """The same backbone with an 8-wide box head, random (seeded) weights and BN statistics."""
+    return _tiny(head="box", head_width=8)
 
 
 @pytest.fixture(scope="session")
@@ -71,3 +85,34 @@ def reference_tracker_factory(reference_weights_path):
         return Tracker(model=weights, device="cpu", threads=2, **kwargs)
 
     return build
+
+
+@pytest.fixture(scope="session")
+def clip():
+    """A 16-frame 160 x 120 synthetic clip: (frames, boxes)."""
+    from siamtrack.synthetic import make_clip
+    from tests.cli_helpers import CLIP
+
+    return make_clip(CLIP)
+
+
+@pytest.fixture()
+def video(tmp_path, clip):
+    """The clip as an .avi file."""
+    from siamtrack.outputs import VideoSink
+    from tests.cli_helpers import CLIP
+
+    frames, _ = clip
+    path = tmp_path / "clip.avi"
+    with VideoSink(path, 25.0, (CLIP.width, CLIP.height)) as sink:
+        for frame in frames:
+            sink.write(frame)
+    return path
+
+
+@pytest.fixture()
+def model(tmp_path, tiny_weights):
+    """The tiny network as a weights file."""
+    from siamtrack.weights import save_weights
+
+    return save_weights(tiny_weights, tmp_path / "tiny.pth")

@@ -72,7 +72,8 @@ def test_batch_local_pool_failures_summary_and_resume(clips, tmp_path):
     summary = json.loads((out / "summary.json").read_text())
     by_id = {row["id"]: row for row in summary["results"]}
     assert [by_id[i]["status"] for i in "ab"] == ["ok", "ok"] and by_id["a"]["frames"] == 12
-    assert by_id["missing"]["status"] == "failed" and by_id["missing"]["attempts"] == 2
+    # A missing source is the job's own error: a retry cannot change it, so there is none.
+    assert by_id["missing"]["status"] == "failed" and by_id["missing"]["attempts"] == 1
     assert "no such file" in by_id["missing"]["error"]
     rows = [json.loads(line) for line in (out / "b.jsonl").read_text().splitlines()]
     assert len(rows) == 40 and {r["target"] for r in rows} == {1, 2}
@@ -162,5 +163,78 @@ def test_batch_on_a_local_ray_cluster(clips, tmp_path):
     summary = json.loads((out / "summary.json").read_text())
     assert summary["engine"] == "ray (local)"
     statuses = {row["id"]: (row["status"], row["attempts"]) for row in summary["results"]}
-    assert statuses == {"a": ("ok", 1), "b": ("ok", 1), "missing": ("failed", 2)}
+    assert statuses == {"a": ("ok", 1), "b": ("ok", 1), "missing": ("failed", 1)}
     assert len((out / "b.jsonl").read_text().splitlines()) == 40
+
+
+def test_a_job_file_saved_with_a_byte_order_mark_is_read(clips):
+    path = clips / "jobs.csv"
+    path.write_bytes('\ufeffid,source,box\nfirst,a.mp4,"30,40,40,40"\n'.encode("utf-8"))
+    assert [job.id for job in read_jobs(path)] == ["first"]
+
+
+def test_a_job_whose_result_would_be_the_job_file_is_refused(clips):
+    jobs = write_jobs(clips / "jobs.jsonl", '{"id": "jobs", "source": "a.mp4", "box": "30,40,40,40"}\n')
+    result = batch(jobs, "--output", clips)
+    assert result.returncode == 2 and "would be the job file itself" in result.stderr
+    assert jobs.read_text().startswith('{"id": "jobs"')  # untouched
+
+
+@pytest.mark.parametrize("content", ["", '{"frame": 0, "time": 0.0, "tar', '{"hello": "world"}\n'],
+                         ids=["empty", "damaged", "foreign"])
+def test_resume_reruns_jobs_whose_result_file_is_empty_damaged_or_foreign(clips, tmp_path, content):
+    jobs = write_jobs(clips / "jobs.csv", 'source,box\na.mp4,"30,40,40,40"\n')
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "a.jsonl").write_text(content)
+    result = batch(jobs, "--output", out, "--quiet")
+    assert result.returncode == 0, result.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["results"][0]["status"] == "ok" and len((out / "a.jsonl").read_text().splitlines()) == 12
+    kept = [p for p in out.iterdir() if p.name.startswith("a.damaged-")]
+    assert len(kept) == 1 and kept[0].read_text() == content and "kept as" in summary["notes"][0]
+
+
+def long_batch(clips, tmp_path, frames=2500):
+    write_clip(clips / "long.mp4", frames=frames)
+    jobs = write_jobs(clips / "jobs.csv", 'source,box\nlong.mp4,"30,40,40,40"\na.mp4,"30,40,40,40"\n')
+    out = tmp_path / "out"
+    process = subprocess.Popen([sys.executable, "-m", "siamtrack.cli", "batch", str(jobs), "--output", str(out),
+                                "--workers", "1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               start_new_session=True)
+    deadline = time.monotonic() + 120
+    while not ((out / "long.jsonl.part").is_file() and (out / "long.jsonl.part").stat().st_size > 0):
+        assert time.monotonic() < deadline and process.poll() is None, "the job never started"
+        time.sleep(0.05)
+    return process, jobs, out
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signal_name, code", [("SIGINT", 130), ("SIGTERM", 143), ("SIGHUP", 129)])
+def test_an_interrupted_batch_writes_its_summary_with_the_unfinished_jobs(clips, tmp_path, signal_name, code):
+    process, _, out = long_batch(clips, tmp_path)
+    try:
+        # Ctrl-C reaches the whole process group (workers too), as a terminal sends it.
+        os.killpg(process.pid, getattr(signal, signal_name)) if signal_name == "SIGINT" else \
+            process.send_signal(getattr(signal, signal_name))
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == code, stderr
+    assert "Traceback" not in stderr
+    summary = json.loads((out / "summary.json").read_text())
+    assert {row["id"]: row["status"] for row in summary["results"]} == {"long": "interrupted", "a": "interrupted"}
+    assert summary["interrupted"] == 2 and (out / "summary.csv").read_text().count("interrupted") == 2
+
+
+@pytest.mark.slow
+def test_a_second_batch_on_the_same_output_folder_is_refused(clips, tmp_path):
+    process, jobs, out = long_batch(clips, tmp_path)
+    try:
+        second = batch(jobs, "--output", out)
+        assert second.returncode == 2, second.stderr
+        assert f"batch that is still running (process {process.pid})" in second.stderr
+        assert (out / "long.jsonl.part").is_file()  # the first batch's work is untouched
+    finally:
+        process.terminate()
+        process.communicate(timeout=60)

@@ -10,40 +10,7 @@ import cv2
 import pytest
 
 from siamtrack.outputs import VideoSink
-from siamtrack.synthetic import ClipSpec, make_clip
-from siamtrack.weights import save_weights
-
-CLIP = ClipSpec(frames=16, width=160, height=120, object_size=(32, 24), seed=5)
-
-
-@pytest.fixture(scope="module")
-def clip():
-    return make_clip(CLIP)
-
-
-@pytest.fixture()
-def video(tmp_path, clip):
-    frames, _ = clip
-    path = tmp_path / "clip.avi"
-    with VideoSink(path, 25.0, (CLIP.width, CLIP.height)) as sink:
-        for frame in frames:
-            sink.write(frame)
-    return path
-
-
-@pytest.fixture()
-def model(tmp_path, tiny_weights):
-    return save_weights(tiny_weights, tmp_path / "tiny.pth")
-
-
-def box_text(clip):
-    return ",".join(f"{v:.2f}" for v in clip[1][0])
-
-
-def siamtrack(*args, cwd=None):
-    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
-    return subprocess.run([sys.executable, "-m", "siamtrack.cli", *map(str, args)], capture_output=True,
-                          text=True, timeout=900, env=env, cwd=cwd)
+from tests.cli_helpers import CLIP, box_text, siamtrack
 
 
 def count_frames(path):
@@ -284,3 +251,38 @@ def test_ctrl_c_on_a_stalled_stream_acts_at_once(tmp_path):
     assert process.returncode == 130 and "interrupted" in stderr, stderr
     assert took < 1.0, f"Ctrl-C took {took:.2f} s"  # outputs finalised; interpreter exit comes after
     assert (tmp_path / "r.jsonl").is_file()
+
+
+def test_names_with_control_characters_are_escaped_in_the_one_line_error(tmp_path, model, clip):
+    name = tmp_path / "bad\nname\x1b[2J.mp4"  # a newline and a terminal "clear screen"
+    result = siamtrack("track", name, "--box", box_text(clip), "--model", model, "--device", "cpu")
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1 and "\x1b" not in result.stderr
+    assert "bad\\nname\\x1b[2J.mp4" in result.stderr
+
+
+def test_start_past_the_end_says_so(tmp_path, video, model, clip):
+    result = siamtrack("track", video, "--box", box_text(clip), "--model", model, "--device", "cpu", "--start", 40)
+    assert result.returncode == 2
+    assert "start frame 40 is past the end" in result.stderr and "holds 16 frames" in result.stderr
+    assert "damaged" not in result.stderr
+
+
+def test_a_folder_whose_images_change_size_stops_with_the_command_lines_words(tmp_path, model, clip):
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    frames, boxes = clip
+    for index, image in enumerate(frames[:6]):
+        cv2.imwrite(str(folder / f"{index:04d}.png"), image if index < 4 else cv2.resize(image, (200, 150)))
+    result = siamtrack("track", folder, "--box", box_text(clip), "--model", model, "--device", "cpu",
+                       "--results", tmp_path / "r.jsonl")
+    assert result.returncode == 2
+    assert "0004.png is 200x150, but the images before it" in result.stderr
+    assert "init()" not in result.stderr and "remove the targets" not in result.stderr
+    assert len((tmp_path / "r.jsonl").read_text().splitlines()) == 4  # what was tracked is kept
+
+
+def test_json_results_are_refused_with_the_formats(tmp_path, video, model, clip):
+    result = siamtrack("track", video, "--box", box_text(clip), "--model", model, "--device", "cpu",
+                       "--results", tmp_path / "r.json")
+    assert result.returncode == 2 and ".jsonl" in result.stderr and not (tmp_path / "r.json").exists()

@@ -352,3 +352,22 @@ def test_plain_object_on_a_different_background_is_not_featureless():
 def test_min_texture_zero_turns_the_check_off():
     tracker = Tracker(backend=ScriptedBackend(lambda n: np.stack([peak_map()] * n)), config={"min_texture": 0.0})
     assert not tracker.init(np.zeros((240, 320, 3), np.uint8), (140, 100, 40, 40)).lost
+
+
+@pytest.mark.parametrize("box", [(1e400, 10, 20, 20), (10 ** 400, 10, 20, 20), "1234", (True, 10, 20, 20),
+                                 ("10", "10", "20", "20"), 7])
+def test_boxes_that_are_not_four_numbers_in_range_are_input_errors(box):
+    tracker = Tracker(backend=ScriptedBackend(lambda n: np.stack([peak_map()] * n)))
+    with pytest.raises(InputError, match="box"):
+        tracker.init(frame(), box)
+
+
+@pytest.mark.parametrize("target_id", [1.0, "1", True, None.__class__])
+def test_target_ids_must_be_whole_numbers(target_id):
+    from siamtrack import MultiTracker
+
+    tracker = MultiTracker(backend=ScriptedBackend(lambda n: np.stack([peak_map()] * n)))
+    tracker.add(frame(), (140, 100, 40, 40))  # id 1: True would have collided with it
+    with pytest.raises(InputError, match="target ids are whole numbers"):
+        tracker.add(frame(), (20, 20, 30, 30), target_id=target_id)
+    assert tracker.add(frame(), (20, 20, 30, 30), target_id=np.int64(5)).target_id == 5

@@ -190,3 +190,55 @@ def test_save_is_atomic_and_leaves_no_temporaries(tmp_path, tiny_weights):
 def test_describe(tiny_weights):
     text = describe(ModelWeights(tiny_weights.metadata, tiny_weights.state_dict, "siamtrack", "x.pth"))
     assert "widths [8, 16, 16, 16, 8]" in text and "RGB" in text and "x 0.001" in text
+
+
+def hostile(tmp_path, tiny_weights, change_tensors=None, **metadata):
+    """The tiny network's file with some tensors or metadata values replaced."""
+    content = torch.load(save_weights(tiny_weights, tmp_path / "w.pth"), weights_only=True)
+    if change_tensors is not None:
+        content["state_dict"] = change_tensors(dict(content["state_dict"]))
+    content["metadata"] = {**content["metadata"], **metadata}
+    torch.save(content, tmp_path / "hostile.pth")
+    return tmp_path / "hostile.pth"
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda sd: {**sd, "backbone.conv1.weight": torch.full_like(sd["backbone.conv1.weight"], float("nan"))},
+     "backbone.conv1.weight holds NaN or infinite values"),
+    (lambda sd: {**sd, "backbone.conv2.bias": sd["backbone.conv2.bias"] / 0.0}, "holds NaN or infinite"),
+    (lambda sd: {k: v.to(torch.int64) if k.endswith("weight") else v for k, v in sd.items()}, "holds torch.int64"),
+])
+def test_tensors_that_cannot_be_a_working_network_are_refused(tmp_path, tiny_weights, change, message):
+    with pytest.raises(WeightsError, match=message):
+        load_weights(hostile(tmp_path, tiny_weights, change))
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("exemplar_size", 10 ** 9, r"exemplar_size must be a whole number in \[8, 2048\]"),
+    ("instance_size", 0, "instance_size must be"),
+    ("total_stride", 0, r"total_stride must be a whole number in \[1, 64\]"),
+    ("total_stride", 8.5, "total_stride must be"),
+    ("widths", [8, 16, 16, 16, 0], "widths must be"),
+    ("response_scale", float("nan"), "response_scale must be finite and > 0"),
+    ("input_std", [1.0, 0.0, 1.0], "input_std need|input_std must be"),
+    ("bn_eps", -1.0, "bn_eps must be finite and > 0"),
+])
+def test_metadata_outside_sane_ranges_is_refused_naming_the_field(tmp_path, tiny_weights, field, value, message):
+    path = hostile(tmp_path, tiny_weights, **{field: value})
+    with pytest.raises(WeightsError, match=message):
+        load_weights(path)
+    from tests.cli_helpers import siamtrack
+
+    info = siamtrack("weights", "info", path)  # weights info says the same, in one line
+    assert info.returncode == 2 and len(info.stderr.strip().splitlines()) == 1 and field in info.stderr
+
+
+def test_a_folder_or_fifo_given_as_weights_says_what_it_is(tmp_path):
+    import os
+
+    (tmp_path / "folder").mkdir()
+    with pytest.raises(WeightsError, match="is a folder, not a weights file"):
+        load_weights(tmp_path / "folder")
+    os.mkfifo(tmp_path / "pipe.pth")
+    with pytest.raises(WeightsError, match="not a regular file"):  # and never opened: reading it would block
+        load_weights(tmp_path / "pipe.pth")

@@ -12,7 +12,6 @@ Layout of a report folder::
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import platform
@@ -22,7 +21,7 @@ from typing import Sequence as Seq
 
 import numpy as np
 
-from ..files import write_text_atomically
+from ..files import json_text, write_text_atomically
 from .harness import SequenceOutcome, summarise
 from .metrics import NORMALIZED_THRESHOLDS, PRECISION_THRESHOLDS, SUCCESS_THRESHOLDS
 
@@ -51,7 +50,7 @@ def machine_info(threads: int) -> dict:
 def write_json(path: Path, content: dict) -> None:
     """Write ``content`` as indented JSON, creating the folder."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_text_atomically(path, json.dumps(content, indent=1) + "\n")
+    write_text_atomically(path, json_text(content, indent=1) + "\n")
 
 
 def _safe(name: str) -> str:
