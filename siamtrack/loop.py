@@ -14,8 +14,10 @@ from typing import Optional, Sequence, Union
 import numpy as np
 
 from .annotate import annotate
+from .detect import Detector
 from .display import KEY_QUIT, KEY_RESELECT, KEY_RESET, Display
 from .errors import InputError
+from .events import EventLog
 from .outputs import KILL_SAFE_VIDEO, ResultWriter, VideoSink
 from .progress import Progress
 from .results import Box, TrackResult
@@ -23,6 +25,35 @@ from .sources import Frame, FrameSource, SourceError
 from .tracker import MultiTracker, Tracker
 
 LOG = logging.getLogger(__name__)
+# Match score a detection needs to re-acquire a lost target: a different object of the same size
+# and kind scores up to ~0.65 with the default model (tests/test_detectors_in_the_loop.py), the
+# target itself over 0.9.
+REACQUIRE_THRESHOLD = 0.75
+
+
+@dataclass(frozen=True)
+class DetectorUse:
+    """How the loop uses a detector (``siamtrack track --detect``).
+
+    Attributes:
+        detector: finds objects in a frame (:class:`~siamtrack.detect.Detector`).
+        start: with no initial box, start targets from the detections of the first frame that has
+            any (skipping frames with none).
+        max_targets: start on the most confident ones only (None: all).
+        pick: (x, y): start on the detection nearest this point only.
+        reacquire: while a target is lost, run the detector every ``every`` frames and give the
+            target back its best match (:meth:`~siamtrack.MultiTracker.reacquire`).
+        every: frames between detector runs while a target is lost.
+        threshold: match score a detection needs to re-acquire a target.
+    """
+
+    detector: Detector
+    start: bool = True
+    max_targets: Optional[int] = None
+    pick: Optional[tuple[float, float]] = None
+    reacquire: bool = True
+    every: int = 5
+    threshold: float = REACQUIRE_THRESHOLD
 
 
 @dataclass(frozen=True)
@@ -77,18 +108,22 @@ def _annotated(image, results: Sequence[TrackResult], fps: Optional[float], seve
 def run_tracking(source: FrameSource, tracker: Union[Tracker, MultiTracker],
                  boxes: Union[Box, Sequence[Box], None], writers: Sequence[ResultWriter] = (),
                  video_path: Optional[str] = None, display: Optional[Display] = None,
-                 progress: Optional[Progress] = None) -> LoopSummary:
+                 progress: Optional[Progress] = None, detection: Optional[DetectorUse] = None,
+                 events: Optional[EventLog] = None) -> LoopSummary:
     """Track one or several targets through ``source``.
 
     Args:
         source: an opened frame source (closed by the caller).
         tracker: the tracker to drive; its targets are replaced by ``boxes`` on the first frame.
         boxes: initial box, or list of boxes (one per target, ids 1, 2, ... in this order), on
-            the first frame; None asks ``display`` to select one.
+            the first frame; None starts from ``detection`` if given, else asks ``display`` to
+            select one.
         writers: result files; one row per target and tracked frame, flushed as it is written.
         video_path: annotated video to write (every processed frame), or None.
         display: a window for live viewing and keys, or None for headless runs.
         progress: progress line to update, or None.
+        detection: a detector to start targets from and to re-acquire lost ones with.
+        events: where to report each target's changes (closed by the caller).
 
     Returns:
         A :class:`LoopSummary`. Outputs are complete and valid however the loop ends,
@@ -105,12 +140,22 @@ def run_tracking(source: FrameSource, tracker: Union[Tracker, MultiTracker],
     if first is None:
         raise SourceError(f"no frames could be read from {source.description}")
     initial = _as_box_list(boxes)
-    if initial is None:
+    skipped = 0
+    if initial is None and detection is not None and detection.start:
+        found = detection.detector.detect(first.image)
+        while not len(found):  # frames before the first detection are read, not tracked
+            skipped += 1
+            following = next(frames, None)
+            if following is None:
+                raise SourceError(f"the detector found nothing in the {skipped} frames of {source.description}")
+            first = following
+            found = detection.detector.detect(first.image)
+    elif initial is None:
         selected = display.select_roi(first.image) if display is not None else None
         if selected is None:
             return LoopSummary(0, 0, source.dropped, time.monotonic() - began, "cancelled")
         initial = [selected]
-    several = len(initial) > 1
+    several = initial is None or len(initial) > 1
     sink = None
     if video_path is not None:
         height, width = first.image.shape[:2]
@@ -118,13 +163,26 @@ def run_tracking(source: FrameSource, tracker: Union[Tracker, MultiTracker],
         if source.live and sink.path.suffix.lower() not in KILL_SAFE_VIDEO:
             LOG.warning("recording a live source to %s: if the process is killed (SIGKILL, power loss) the "
                         "video is unplayable; a .mkv file stays playable up to its last frames", sink.path.name)
-    processed = tracked = 0
+    processed, tracked = skipped, 0
     ended_by = "end"
+    frame_size = (first.image.shape[1], first.image.shape[0])
     try:
         targets.clear()
-        results = [targets.add(first.image, box) for box in initial]
+        if initial is None:
+            assert detection is not None  # chosen above
+            results = targets.add_detections(first.image, found, detection.max_targets, detection.pick)
+            if events is not None:
+                for result in results:
+                    class_id = targets.target_class(result.target_id)
+                    if class_id is not None:
+                        events.classes[result.target_id] = found.names[class_id] if class_id < len(found.names) \
+                            else str(class_id)
+        else:
+            results = [targets.add(first.image, box) for box in initial]
         frame: Optional[Frame] = first
         while frame is not None:
+            if events is not None:
+                events.observe(frame.index, frame.timestamp, {r.target_id: r for r in results}, frame_size)
             for result in results:
                 for writer in writers:
                     writer.write(frame.index, frame.timestamp, result, target=result.target_id)
@@ -151,7 +209,15 @@ def run_tracking(source: FrameSource, tracker: Union[Tracker, MultiTracker],
                             targets.add(frame.image, selected)
             frame = next(frames, None)
             if frame is not None:
-                results = list(targets.update(frame.image).values())
+                current = targets.update(frame.image)
+                if (detection is not None and detection.reacquire and processed % detection.every == 0
+                        and targets.lost_ids()):
+                    resumed = targets.reacquire(frame.image, detection.detector.detect(frame.image),
+                                                detection.threshold)
+                    if resumed and events is not None:  # lost and found on one frame: both are events
+                        events.observe(frame.index, frame.timestamp, current, frame_size)
+                    current.update(resumed)
+                results = list(current.values())
     finally:
         if sink is not None:
             sink.close()

@@ -18,7 +18,7 @@ and re-detection are the tracker's and the same for both.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol, Sequence
 
 import numpy as np
@@ -44,6 +44,7 @@ class TargetState:
     calibration: "Calibration"
     featureless: bool = False  # the exemplar has no texture to match (TrackerConfig.min_texture)
     last_score: float = 1.0  # confidence of the last update (TrackerConfig.pyramid_below reads it)
+    class_id: int | None = None  # the class of the detection it was started from
     low_score_frames: int = 0
     searching_frames: int = 0  # > 0: lost, re-detecting for this many frames
     frame_index: int = 0
@@ -139,6 +140,11 @@ class TrackingStep(Protocol):
         """The best match over the tiles of a lost target's wide search, with no motion prior."""
         ...
 
+    def match_scores(self, plan: Plan, outputs: np.ndarray) -> list[float]:
+        """How well the target matches the object at the center of each of the plan's crops (0..1,
+        each crop read on its own; 0 when the best match lies away from the center)."""
+        ...
+
 
 class ScaleSearchStep:
     """SiamFC: response maps, a peak per frame, the size changed by one of a few damped scales."""
@@ -195,6 +201,14 @@ class ScaleSearchStep:
     def read_tiles(self, plan: Plan, outputs: np.ndarray) -> Estimate:
         return self.from_peak(plan, self.head.strongest(self._gained(plan, outputs)))
 
+    def match_scores(self, plan: Plan, outputs: np.ndarray) -> list[float]:
+        per_crop, scores = plan.kernels_per_crop, []
+        for i in range(len(plan.sides)):
+            estimate = self.read_tiles(replace(plan, centers=plan.centers[i:i + 1], sides=plan.sides[i:i + 1]),
+                                       outputs[i * per_crop:(i + 1) * per_crop])
+            scores.append(estimate.score if _at_center(estimate, self.metadata) else 0.0)
+        return scores
+
     def from_peak(self, plan: Plan, peak: Peak) -> Estimate:
         """The estimate a :class:`~siamtrack.head.Peak` (found here or on the device) stands for."""
         target = plan.target
@@ -247,6 +261,24 @@ class BoxStep:
         crop, reading = strongest_box(outputs, self.metadata.total_stride)
         score = 0.0 if plan.target.featureless else reading.score
         return Estimate(crop, reading.offset, plan.target.size, score)
+
+
+    def match_scores(self, plan: Plan, outputs: np.ndarray) -> list[float]:
+        if plan.target.featureless:
+            return [0.0] * len(outputs)
+        stride = self.metadata.total_stride
+        found = []
+        for maps in outputs:
+            _, reading = strongest_box(maps[None], stride)
+            estimate = Estimate(0, reading.offset, reading.size, reading.score)
+            found.append(reading.score if _at_center(estimate, self.metadata) else 0.0)
+        return found
+
+
+def _at_center(estimate: Estimate, metadata: ModelMetadata) -> bool:
+    """Whether a match found in a crop cut around a detection lies on that detection: within a
+    quarter of the exemplar's side (about half the target's size) of the crop's center."""
+    return math.hypot(*estimate.offset) <= metadata.exemplar_size / 4
 
 
 def tracking_step(config: TrackerConfig, metadata: ModelMetadata) -> ScaleSearchStep | BoxStep:

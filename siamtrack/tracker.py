@@ -39,6 +39,7 @@ from .steps import Estimate, Plan, TargetState, tracking_step
 
 if TYPE_CHECKING:
     from .backends import Backend
+    from .detect import Detections
 
 ConfigLike = Union[TrackerConfig, Mapping[str, Any], str, Path, None]
 PIPELINES = ("auto", "opencv", "tensor")
@@ -236,6 +237,105 @@ class MultiTracker:
         self._stacked = None  # the batch of kernels changes
         return TrackResult((x, y, w, h), 0.0 if featureless else 1.0, featureless, 0, target.target_id)
 
+    def add_detections(self, frame: np.ndarray, detections: "Detections | Sequence[Sequence[float]]",
+                       max_targets: int | None = None, pick: tuple[float, float] | None = None,
+                       min_score: float = 0.0) -> list[TrackResult]:
+        """Start a target on each chosen detection of ``frame`` (a detector's output, or plain boxes).
+
+        Args:
+            frame: the frame the detections are in.
+            detections: :class:`~siamtrack.detect.Detections`, or (x, y, w, h) boxes (score 1).
+            max_targets: keep only the most confident ones (None: all).
+            pick: (x, y): keep only the detection nearest this point (its box's center).
+            min_score: drop detections scoring below this.
+
+        Returns:
+            The new targets' first results, in the order chosen (most confident first). Their
+            class ids are kept (:meth:`target_class`).
+        """
+        from .detect import Detections
+
+        found = detections if isinstance(detections, Detections) else Detections(
+            np.asarray(detections, dtype=np.float64).reshape(-1, 4), np.ones(len(detections)),
+            np.zeros(len(detections), np.int64))
+        chosen = [int(i) for i in np.argsort(-found.scores, kind="stable") if found.scores[i] >= min_score]
+        if pick is not None and chosen:
+            centers = found.boxes[chosen, :2] + (found.boxes[chosen, 2:] - 1) / 2
+            chosen = [chosen[int(np.argmin(np.hypot(*(centers - np.asarray(pick, dtype=np.float64)).T)))]]
+        if max_targets is not None:
+            chosen = chosen[:max_targets]
+        results = []
+        for index in chosen:
+            result = self.add(frame, found.boxes[index])
+            self._targets[result.target_id].class_id = int(found.class_ids[index])
+            results.append(result)
+        return results
+
+    def target_class(self, target_id: int) -> int | None:
+        """The class id of the detection a target was started from (None: started from a box)."""
+        return self._targets[target_id].class_id
+
+    def lost_ids(self) -> list[int]:
+        """Ids of the targets that are lost now (see :attr:`TrackResult.lost`)."""
+        return [target_id for target_id, target in self._targets.items() if self._is_lost(target)]
+
+    def _is_lost(self, target: TargetState) -> bool:
+        return target.featureless or target.searching_frames > 0 or target.low_score_frames >= self.config.lost_patience
+
+    def reacquire(self, frame: np.ndarray, detections: "Detections", threshold: float = 0.5) -> dict[int, TrackResult]:
+        """Give lost targets back their detections: match each lost target's own exemplar against a
+        search crop around every detection (the same network, one batched call), and resume each
+        target at its best match scoring at least ``threshold``, best pairs first. A detection that
+        overlaps a target that is not lost (intersection over union > 0.3) is that target's, and
+        is not offered to the others.
+
+        Returns:
+            ``{target id: TrackResult}`` of the targets resumed on this frame.
+        """
+        from .evaluation.metrics import iou
+
+        image = self._check_frame(frame)
+        lost = [target for target in self._targets.values() if self._is_lost(target) and not target.featureless]
+        if not lost or not len(detections):
+            return {}
+        held = np.array([target.box() for target in self._targets.values() if not self._is_lost(target)]).reshape(-1, 4)
+        free = [i for i, box in enumerate(detections.boxes)
+                if not len(held) or iou(np.repeat(box[None], len(held), axis=0), held).max() <= 0.3]
+        if not free:
+            return {}
+        model = self.metadata
+        centers = [tuple(detections.boxes[i, :2] + (detections.boxes[i, 2:] - 1) / 2) for i in free]
+        sides = []
+        for i in free:
+            w, h = detections.boxes[i, 2:]
+            pad = (w + h) / 2
+            sides.append(float(np.sqrt((w + pad) * (h + pad))) * model.instance_size / model.exemplar_size)
+        per_crop = self._step.kernels_per_crop
+        plans = [Plan(target, centers, sides, per_crop, True) for target in lost]
+        crops = [crop_regions(image, centers, sides, model.instance_size, target.pad_color) for target in lost]
+        kernels = self._backend.stack([target.kernels for target in lost for _ in free])
+        outputs = self._backend.track(np.concatenate(crops), kernels)
+        pairs = []
+        for number, plan in enumerate(plans):
+            maps = outputs[number * plan.maps:(number + 1) * plan.maps]
+            for crop, score in enumerate(self._step.match_scores(plan, maps)):
+                pairs.append((score, number, crop))
+        resumed: dict[int, TrackResult] = {}
+        taken: set[int] = set()
+        height, width = image.shape[:2]
+        for score, number, crop in sorted(pairs, key=lambda pair: -pair[0]):
+            target = lost[number]
+            if score < threshold or target.target_id in resumed or crop in taken:
+                continue
+            taken.add(crop)
+            box = detections.boxes[free[crop]]
+            target.center = (float(box[0] + (box[2] - 1) / 2), float(box[1] + (box[3] - 1) / 2))
+            target.size = self._clamped_size(target, (float(box[2]), float(box[3])), (width, height))
+            target.low_score_frames = target.searching_frames = 0
+            target.last_score = float(score)
+            resumed[target.target_id] = TrackResult(target.box(), score, False, target.frame_index, target.target_id)
+        return resumed
+
     def remove(self, target_id: int) -> None:
         """Stop tracking a target. Its id is never reused.
 
@@ -351,8 +451,7 @@ class MultiTracker:
                          min(max(target.center[1], 0.0), height - 1.0))
         target.frame_index += 1
         target.last_score = score
-        lost = target.featureless or target.searching_frames > 0 or target.low_score_frames >= config.lost_patience
-        return TrackResult(target.box(), score, lost, target.frame_index, target.target_id)
+        return TrackResult(target.box(), score, self._is_lost(target), target.frame_index, target.target_id)
 
     def _clamped_size(self, target: TargetState, size: tuple[float, float],
                       frame_size: tuple[int, int]) -> tuple[float, float]:

@@ -7,6 +7,9 @@ On top of that:
 * the target is shifted randomly inside the search crop, so the network cannot learn that the
   answer is always in the middle (padded backbones could otherwise read that off the border);
 * each axis is stretched slightly, and scale varies, so matches survive shape and size change;
+  with ``scale`` the search crop is cut larger or smaller than the target's size says, so the
+  target shows at varied sizes in it, as it does when tracking (the crop is cut from the last
+  frame's size estimate): a box head must learn to measure the size, not to expect one;
 * color, blur and grayscale vary, so matches rely on structure more than on exact color.
 """
 
@@ -32,6 +35,8 @@ class Augmentation:
         color: largest relative change of brightness, contrast and per-channel gain.
         blur_probability: chance of a Gaussian blur on each crop.
         gray_probability: chance that both crops of a pair are turned gray.
+        scale: largest relative change of the search crop's side (both axes), drawn log-uniformly
+            in [1 / (1 + scale), 1 + scale]; 0 (the default) cuts it at the target's own size.
     """
 
     max_shift: float = 64.0
@@ -39,12 +44,15 @@ class Augmentation:
     color: float = 0.2
     blur_probability: float = 0.15
     gray_probability: float = 0.1
+    scale: float = 0.0
 
     def __post_init__(self) -> None:
         if self.max_shift < 0 or not 0 <= self.stretch < 0.5 or not 0 <= self.color < 1:
             raise ConfigError("need max_shift >= 0, 0 <= stretch < 0.5, 0 <= color < 1")
         if not (0 <= self.blur_probability <= 1 and 0 <= self.gray_probability <= 1):
             raise ConfigError("probabilities must be in [0, 1]")
+        if not 0 <= self.scale < 1:
+            raise ConfigError("need 0 <= scale < 1")
 
 
 NO_AUGMENTATION = Augmentation(max_shift=0.0, stretch=0.0, color=0.0, blur_probability=0.0, gray_probability=0.0)
@@ -139,6 +147,8 @@ def training_pair(exemplar_image: np.ndarray, exemplar_box: np.ndarray, search_i
 
     anchor = search_box if distractor_box is None else distractor_box
     x_side = np.array(stretched(context_side(anchor, config.context_amount) * ratio))
+    if aug.scale > 0:  # drawn only when asked for, so runs without it keep their pairs
+        x_side *= math.exp(rng.uniform(-math.log1p(aug.scale), math.log1p(aug.scale)))
     shift = rng.uniform(-aug.max_shift, aug.max_shift, 2)
     # The crop center moves opposite to the shift, so the anchor lands at +shift in the crop.
     x_center = box_center(anchor) - shift * x_side / config.instance_size

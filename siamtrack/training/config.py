@@ -58,7 +58,8 @@ class TrainConfig:
         checkpoint_minutes: also write the checkpoint this often inside an epoch, so a stopped
             run (killed, machine gone) resumes at the batch it reached, not at the epoch's start.
         max_frame_gap, min_box_side, max_aspect: pair sampling rules.
-        max_shift, stretch, color, blur_probability, gray_probability: augmentation.
+        max_shift, stretch, color, blur_probability, gray_probability, scale_jitter: augmentation
+            (see :class:`siamtrack.training.augment.Augmentation`; scale_jitter is its ``scale``).
         label_radius: positive radius of the label maps, in search-crop pixels.
         response_scale: factor on the correlation (keeps initial logits small).
         workers: data-loading processes.
@@ -100,6 +101,7 @@ class TrainConfig:
     max_aspect: float = 4.0
     max_shift: float = 64.0
     stretch: float = 0.05
+    scale_jitter: float = 0.0
     color: float = 0.2
     blur_probability: float = 0.15
     gray_probability: float = 0.1

@@ -192,13 +192,13 @@ def _datasets(config: TrainConfig) -> tuple[PairDataset, Optional[PairDataset]]:
     stills = [image for path in config.stills for image in load_stills(path)]
     rules = PairRules(config.max_frame_gap, config.min_box_side, config.max_aspect)
     augmentation = Augmentation(config.max_shift, config.stretch, config.color, config.blur_probability,
-                                config.gray_probability)
+                                config.gray_probability, config.scale_jitter)
     train_set = PairDataset(training, stills, config.pairs_per_epoch, config.still_fraction,
                             config.negative_fraction, rules, augmentation, seed=config.seed)
     validation = held_out + [s for root in config.validation for s in load_dataset(root)]
     # Validation pairs keep the random shift (a centered target would be too easy) but no photometric noise.
     validation_set = PairDataset(validation, [], config.validation_pairs, 0.0, 0.0, rules,
-                                 Augmentation(config.max_shift, 0.0, 0.0, 0.0, 0.0),
+                                 Augmentation(config.max_shift, 0.0, 0.0, 0.0, 0.0, config.scale_jitter),
                                  seed=config.seed + 1) if validation else None
     return train_set, validation_set
 
@@ -329,18 +329,21 @@ def load_teacher(config: TrainConfig, student: ModelMetadata, device: torch.devi
 
 
 def validate(network: torch.nn.Module, loader: torch.utils.data.DataLoader, signals: Signals,
-             device: torch.device) -> float:
-    """Mean ground-truth loss (no teacher terms) over the fixed validation pairs, BatchNorm in inference mode."""
+             device: torch.device) -> dict[str, float]:
+    """Mean ground-truth loss terms (no teacher terms) and their ``total`` over the fixed validation
+    pairs, BatchNorm in inference mode."""
     network.eval()
     truth_only = Signals(signals.radius, box_weights=signals.box_weights)
-    total, count = 0.0, 0
+    sums: dict[str, float] = {}
+    count = 0
     with torch.no_grad():
         for exemplars, searches, targets in loader:
             batch = len(exemplars)
             losses = pair_losses(network, exemplars.to(device), searches.to(device), targets.to(device), truth_only)
-            total += float(sum(losses.values())) * batch
+            for name, value in {"total": sum(losses.values()), **losses}.items():
+                sums[name] = sums.get(name, 0.0) + float(value) * batch
             count += batch
-    return total / max(count, 1)
+    return {name: value / max(count, 1) for name, value in sums.items()}
 
 
 def _note_progress(output: Path, message: str) -> None:
@@ -434,8 +437,9 @@ def train(config: TrainConfig, output: Path, device: str = "cpu", show_progress:
                                                    f"({_mean_terms(sums, batch_index)}), {rate:.1f} pairs/s; "
                                                    f"checkpoint written")
                 progress.close()
-                validation_loss = (validate(network, validation_loader, signals, target)
-                                   if validation_loader is not None else math.nan)
+                validation = (validate(network, validation_loader, signals, target)
+                              if validation_loader is not None else {"total": math.nan})
+                validation_loss = validation["total"]
                 seconds = time.monotonic() - epoch_began
                 learning_rate = optimizer.param_groups[-1]["lr"]  # the head's, where there is one
                 scheduler.step()
@@ -449,10 +453,12 @@ def train(config: TrainConfig, output: Path, device: str = "cpu", show_progress:
                     batches = max(batch_index, 1)
                     mean = sums.get("total", math.nan) / batches
                     terms = _mean_terms(sums, batches)
+                    validation_terms = _mean_terms(validation, 1)
                     _append_log(output / LOG_NAME, epoch + 1, mean, validation_loss, learning_rate,
-                                batch_index * pairs_per_batch / seconds, seconds, terms)
+                                batch_index * pairs_per_batch / seconds, seconds, terms, validation_terms)
                     _note_progress(output, f"epoch {epoch + 1}/{config.epochs} done: train loss {mean:.4f} "
-                                           f"({terms}), validation loss {validation_loss:.4f}, {seconds:.0f} s")
+                                           f"({terms}), validation loss {validation_loss:.4f} ({validation_terms}), "
+                                           f"{seconds:.0f} s")
                     log(f"epoch {epoch + 1}/{config.epochs}: train loss {mean:.4f} ({terms}), "
                         f"validation loss {validation_loss:.4f}, {seconds:.0f} s")
                 if stop.signum is not None:
@@ -490,12 +496,12 @@ def train(config: TrainConfig, output: Path, device: str = "cpu", show_progress:
 
 
 def _append_log(path: Path, epoch: int, train_loss: float, validation_loss: float, learning_rate: float,
-                pairs_per_second: float, seconds: float, terms: str = "") -> None:
+                pairs_per_second: float, seconds: float, terms: str = "", validation_terms: str = "") -> None:
     new = not path.is_file()
     with open(path, "a", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         if new:
             writer.writerow(["epoch", "train_loss", "validation_loss", "learning_rate", "pairs_per_second", "seconds",
-                             "train_terms"])
+                             "train_terms", "validation_terms"])
         writer.writerow([epoch, f"{train_loss:.5f}", f"{validation_loss:.5f}", f"{learning_rate:.6g}",
-                         f"{pairs_per_second:.2f}", f"{seconds:.1f}", terms])
+                         f"{pairs_per_second:.2f}", f"{seconds:.1f}", terms, validation_terms])

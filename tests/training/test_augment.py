@@ -82,3 +82,20 @@ def test_distractor_pairs_are_cut_around_the_distractor():
     # The offset still points at the target: 140 px right and 80 px up of the distractor, in crop pixels.
     scale = 255 / (context_side(distractor, 0.5) * 255 / 127)
     assert target.tolist() == pytest.approx([140 * scale, -80 * scale, 60 * scale, 40 * scale], abs=1e-3)
+
+
+def test_scale_jitter_shows_the_target_at_varied_sizes_and_says_which():
+    image = scene()
+    aug = Augmentation(max_shift=0, stretch=0.0, color=0.0, blur_probability=0.0, gray_probability=0.0, scale=0.25)
+    widths = []
+    for seed in range(12):
+        _, search, target = training_pair(image, BOX, image, BOX, np.random.default_rng(seed), aug)
+        bright = np.argwhere(search[:, :, 2] > 150)
+        extent = bright.max(axis=0) - bright.min(axis=0) + 1
+        assert extent[1] == pytest.approx(target[2], abs=2.0) and extent[0] == pytest.approx(target[3], abs=2.0)
+        widths.append(target[2])
+    natural = 60 * 127 / context_side(BOX, 0.5)  # the block's width in a crop cut at its own size
+    assert min(widths) >= natural / 1.25 - 1e-3 and max(widths) <= natural * 1.25 + 1e-3
+    assert max(widths) / min(widths) > 1.25  # the sizes really vary
+    plain = training_pair(image, BOX, image, BOX, np.random.default_rng(0), NO_AUGMENTATION)[2]
+    assert plain[2] == pytest.approx(natural, abs=1e-3)
