@@ -6,6 +6,9 @@ A job file (CSV with a header row, or JSON lines) lists one job per row: ``sourc
 into the output folder, under a temporary name renamed when the job completes, so a rerun skips
 exactly the jobs that finished. ``summary.json`` and ``summary.csv`` describe every job.
 
+With ``events`` set (``siamtrack batch --events``), each job also writes its targets' events
+(:mod:`siamtrack.events`) to ``<id>.events.jsonl``.
+
 Two engines run the jobs:
 
 * :func:`run_local`: a pool of worker processes on this machine. Each worker builds a tracker
@@ -52,6 +55,7 @@ LOCK_NAME = ".siamtrack-batch.lock"
 RESULT_KEYS = {"frame", "time", "target", "box", "score", "lost"}  # what every row of a result file holds
 RESULT_SUFFIX = ".jsonl"
 PARTIAL_SUFFIX = ".jsonl.part"
+EVENTS_SUFFIX = ".events.jsonl"
 SUMMARY_FIELDS = ("id", "status", "frames", "fps", "seconds", "attempts", "error")
 ATTEMPTS = 2  # a failed job is retried once
 
@@ -106,6 +110,7 @@ class TrackerSettings:
     backend: str = "auto"
     device: str = "cpu"
     threads: int = 1
+    events: bool = False  # also write each job's target events to <id>.events.jsonl (siamtrack.events)
 
 
 # -- job files --------------------------------------------------------------------------------
@@ -218,6 +223,10 @@ def result_path(output: Path, job_id: str) -> Path:
     return output / f"{job_id}{RESULT_SUFFIX}"
 
 
+def events_path(output: Path, job_id: str) -> Path:
+    return output / f"{job_id}{EVENTS_SUFFIX}"
+
+
 def finished_frames(path: Path) -> int:
     """Frames in a complete result file (distinct frame numbers of its rows); 0 when the file is
     empty, damaged or not a siamtrack result file (its rows must be JSON objects with the keys
@@ -237,8 +246,9 @@ def finished_frames(path: Path) -> int:
     return len(frames)
 
 
-def track_job(job: Job, tracker: Any, destination: Path) -> int:
-    """Track ``job`` with ``tracker`` (a MultiTracker), writing rows to ``destination``; returns frames.
+def track_job(job: Job, tracker: Any, destination: Path, events: Optional[Path] = None) -> int:
+    """Track ``job`` with ``tracker`` (a MultiTracker), writing rows to ``destination`` (and its
+    targets' events to ``events``); returns frames.
 
     Raises:
         InputError: the source is not a video file or image folder, cannot be read, or a box does
@@ -252,9 +262,12 @@ def track_job(job: Job, tracker: Any, destination: Path) -> int:
         raise InputError(f"{job.source}: batch jobs read video files and image folders, not cameras or streams")
     if not Path(job.source).exists():
         raise InputError(f"{job.source}: no such file or folder")
+    from .events import EventLog
+
     with open_source(job.source, SourceOptions(start=job.start, end=job.end)) as source, \
-            ResultWriter(destination, "jsonl", atomic=False) as writer:  # run_job publishes it
-        summary = run_tracking(source, tracker, list(job.boxes), [writer])
+            ResultWriter(destination, "jsonl", atomic=False) as writer, \
+            EventLog(path=events) as log:  # run_job publishes the results file
+        summary = run_tracking(source, tracker, list(job.boxes), [writer], events=log if events else None)
     return summary.frames
 
 
@@ -287,7 +300,8 @@ def run_job(job: Job, output: Path, trackers: TrackerCache, attempt: int) -> Job
     partial = output / f"{job.id}{PARTIAL_SUFFIX}"
     began = time.monotonic()
     try:
-        frames = track_job(job, trackers.get(job.model, job.config), partial)
+        events = events_path(output, job.id) if trackers.settings.events else None
+        frames = track_job(job, trackers.get(job.model, job.config), partial, events)
         os.replace(partial, result_path(output, job.id))
     except Exception as exc:  # recorded in the summary; one job's failure must not stop the others
         partial.unlink(missing_ok=True)
@@ -449,8 +463,9 @@ def _worker_trackers(settings: TrackerSettings) -> TrackerCache:
     return TrackerCache(settings)
 
 
-def _ray_job(job: Job, settings: TrackerSettings, model: tuple[Any, ...], attempt: int) -> tuple[JobOutcome, str]:
-    """Body of one Ray task: returns the outcome and the result rows (JSON lines text).
+def _ray_job(job: Job, settings: TrackerSettings, model: tuple[Any, ...],
+             attempt: int) -> tuple[JobOutcome, str, Optional[str]]:
+    """Body of one Ray task: returns the outcome, the result rows and the events (JSON lines text).
 
     ``model`` holds the object reference of the packed model, or is empty for a built-in model
     (which every node has in its siamtrack install; the job names it). The reference travels
@@ -463,7 +478,9 @@ def _ray_job(job: Job, settings: TrackerSettings, model: tuple[Any, ...], attemp
         outcome = run_job(local, Path(folder), _worker_trackers(settings), attempt)
         if outcome.status == "failed":
             raise JobFailed(outcome.error, outcome.permanent)
-        return outcome, result_path(Path(folder), job.id).read_text(encoding="utf-8")
+        events = events_path(Path(folder), job.id)
+        return outcome, result_path(Path(folder), job.id).read_text(encoding="utf-8"), (
+            events.read_text(encoding="utf-8") if events.is_file() else None)
 
 
 def ray_available() -> bool:
@@ -516,7 +533,9 @@ def run_ray(jobs: list[Job], output: Path, settings: TrackerSettings, address: s
             for reference in done:
                 job, attempt = waiting.pop(reference)
                 try:
-                    outcome, rows = ray.get(reference)
+                    outcome, rows, events = ray.get(reference)
+                    if events is not None:  # before the results: a finished job's events are complete
+                        write_text_atomically(events_path(output, job.id), events)
                     write_text_atomically(result_path(output, job.id), rows)
                 except Exception as exc:  # the job raised or its worker died: retry once, then record
                     cause = getattr(exc, "cause", None) or exc

@@ -23,6 +23,8 @@ from . import __version__
 from .backends import BACKEND_NAMES
 from .config import preset_names
 from .errors import SiamtrackError
+from .formats import RESULT_FORMATS, VIDEO_CODECS, listed
+from .models import BUILTIN_MODELS
 
 EXIT_OK = 0
 EXIT_FAILED = 1  # batch: some jobs failed
@@ -160,7 +162,7 @@ def _track(args: argparse.Namespace) -> int:
     from .display import OpenCVDisplay, display_available
     from .events import EventLog
     from .loop import run_tracking
-    from .outputs import VIDEO_CODECS, OutputError, ResultWriter, describe_path
+    from .outputs import OutputError, ResultWriter, describe_path
     from .progress import Progress
     from .sources import SourceOptions, open_source
 
@@ -178,7 +180,7 @@ def _track(args: argparse.Namespace) -> int:
     if args.output is not None:
         suffix = Path(args.output).suffix.lower()
         if suffix not in VIDEO_CODECS:
-            raise OutputError(f"cannot write video {describe_path(args.output)}: use one of {', '.join(VIDEO_CODECS)}")
+            raise OutputError(f"cannot write video {describe_path(args.output)}: use {listed(VIDEO_CODECS)}")
         if not Path(args.output).resolve().parent.is_dir():
             raise OutputError(f"cannot write {describe_path(args.output)}: folder "
                               f"{describe_path(Path(args.output).parent)} does not exist")
@@ -274,7 +276,7 @@ def _eval(args: argparse.Namespace) -> int:
         raise InputError("none of the requested trackers can run here")
     for entry in entries:
         if entry.description and not args.quiet:
-            print(f"siamtrack: {entry.name}: {entry.description}", file=sys.stderr)
+            print(f"siamtrack: tracker {entry.name!r}: {entry.description}", file=sys.stderr)
     if not Path(args.report).resolve().parent.is_dir():
         raise InputError(f"cannot write the report: folder {Path(args.report).parent} does not exist")
 
@@ -308,7 +310,7 @@ def _batch(args: argparse.Namespace) -> int:
     output = Path(args.output)
     if output.exists() and not output.is_dir():
         raise InputError(f"--output {output} is a file, not a folder")
-    settings = TrackerSettings(args.model, args.config, args.backend, args.device, args.threads_per_job)
+    settings = TrackerSettings(args.model, args.config, args.backend, args.device, args.threads_per_job, args.events)
     workers = args.workers or max(1, (os.cpu_count() or 1) // args.threads_per_job)
     if args.ray is None or not args.device.startswith("cuda"):
         # Built once here so that a bad model, config or backend is one error line before any work.
@@ -389,8 +391,8 @@ def _export(args: argparse.Namespace) -> int:
 
 def _add_tracker_options(parser: argparse.ArgumentParser, device: str = "auto", threads: bool = True) -> None:
     group = parser.add_argument_group("tracker")
-    group.add_argument("--model", help="weights file, exported ONNX folder, or a built-in model: default, or "
-                                        "fast (a smaller network, for --config single-pass)")
+    group.add_argument("--model", help=f"weights file, exported ONNX folder, or a built-in model: "
+                                        f"{listed(BUILTIN_MODELS)} (default: default)")
     group.add_argument("--config", help=f"preset name ({', '.join(preset_names())}) or JSON file of tracker "
                                         f"settings (default: siamfc-3s)")
     group.add_argument("--backend", default="auto", choices=BACKEND_NAMES,
@@ -437,9 +439,11 @@ def build_parser() -> argparse.ArgumentParser:
                        help="write target events (started, lost, left, reacquired, ended) as JSON lines")
     track.add_argument("--show", action="store_true",
                        help="show a live window (keys: space re-select, r reset, q/Esc quit)")
-    track.add_argument("--output", metavar="VIDEO", help="write an annotated video (.mp4 or .avi)")
+    track.add_argument("--output", metavar="VIDEO", help=f"write an annotated video: {listed(VIDEO_CODECS)}")
     track.add_argument("--results", action="append", default=[], metavar="FILE",
-                       help="write per-frame results: .jsonl (JSON lines), .csv, or .txt (MOT); repeatable")
+                       help=f"write per-frame results, format by extension: {listed(RESULT_FORMATS)} "
+                            f"({', '.join(f'{k} {v}' for k, v in RESULT_FORMATS.items())}); '-' is standard output; "
+                            f"repeatable")
     track.add_argument("--results-format", choices=("jsonl", "csv", "mot"),
                        help="results format when the extension does not tell")
     track.add_argument("--start", type=int, default=0, help="first frame index (files and folders)")
@@ -483,6 +487,9 @@ def build_parser() -> argparse.ArgumentParser:
     batch.add_argument("--ray", metavar="ADDRESS",
                        help="run on a Ray cluster: its address (ray start --head prints it; 'auto' finds a local "
                             "one) or 'local' to start Ray on this machine (pip install \"siamtrack[cluster]\")")
+    batch.add_argument("--events", action="store_true",
+                       help="also write each job's target events (started, lost, left, reacquired, ended) to "
+                            "ID.events.jsonl")
     batch.add_argument("--quiet", action="store_true", help="no progress lines or summary")
     _add_tracker_options(batch, device="cpu", threads=False)
     batch.set_defaults(handler=_batch)

@@ -18,7 +18,8 @@ from .detect import Detector
 from .display import KEY_QUIT, KEY_RESELECT, KEY_RESET, Display
 from .errors import InputError
 from .events import EventLog
-from .outputs import KILL_SAFE_VIDEO, ResultWriter, VideoSink
+from .formats import KILL_SAFE_VIDEO
+from .outputs import ResultWriter, VideoSink
 from .progress import Progress
 from .results import Box, TrackResult
 from .sources import Frame, FrameSource, SourceError

@@ -52,15 +52,11 @@ import numpy as np
 
 from .errors import InputError
 from .files import describe_path, hidden_sibling, lock_holder, path_too_long, try_lock
+from .formats import RESULT_FORMATS, VIDEO_CODECS, listed
 from .results import TrackResult
 
 LOG = logging.getLogger(__name__)
 
-RESULT_FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".txt": "mot", ".mot": "mot"}
-VIDEO_CODECS = {".mp4": "mp4v", ".m4v": "mp4v", ".mov": "mp4v", ".avi": "MJPG", ".mkv": "MJPG"}
-# Containers that stay playable up to the last frames written when the writer is killed (SIGKILL,
-# power loss) before it finalises them; MP4's index is written last, so a killed .mp4 plays nothing.
-KILL_SAFE_VIDEO = (".mkv", ".avi")
 # How long to wait for a process to open a FIFO for reading before giving up.
 FIFO_WAIT = 10.0
 
@@ -271,7 +267,7 @@ class VideoSink:
         self.path = Path(path)
         suffix = self.path.suffix.lower()
         if suffix not in VIDEO_CODECS:
-            raise OutputError(f"cannot write video {describe_path(self.path)}: use one of {', '.join(VIDEO_CODECS)}")
+            raise OutputError(f"cannot write video {describe_path(self.path)}: use {listed(VIDEO_CODECS)}")
         self.size = (int(size[0]), int(size[1]))
         self.frames_written = 0
         self._output = OutputFile(self.path)
@@ -341,7 +337,7 @@ class ResultWriter:
         self.format = format or RESULT_FORMATS.get(self.path.suffix.lower())
         if self.format not in ("jsonl", "csv", "mot"):
             raise OutputError(f"cannot tell the results format of {describe_path(self.path)}: use a "
-                              f"{', '.join(RESULT_FORMATS)} file, or give the format")
+                              f"{listed(RESULT_FORMATS)} file, or give the format (jsonl, csv or mot)")
         self._output: Optional[OutputFile] = None
         if atomic:
             self._output = OutputFile(self.path, allow_stdout=True)

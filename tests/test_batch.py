@@ -238,3 +238,14 @@ def test_a_second_batch_on_the_same_output_folder_is_refused(clips, tmp_path):
     finally:
         process.terminate()
         process.communicate(timeout=60)
+
+
+def test_batch_jobs_write_their_events(clips, tmp_path):
+    jobs = write_jobs(clips / "jobs.csv", 'source,box\na.mp4,"30,40,40,40;5,5,20,20"\n')
+    out = tmp_path / "out"
+    result = batch(jobs, "--output", out, "--events", "--quiet")
+    assert result.returncode == 0, result.stderr
+    events = [json.loads(line) for line in (out / "a.events.jsonl").read_text().splitlines()]
+    assert [(e["event"], e["target"]) for e in events if e["event"] in ("started", "ended")] == \
+        [("started", 1), ("started", 2), ("ended", 1), ("ended", 2)]
+    assert events[0]["frame"] == 0 and events[-1]["frame"] == 11

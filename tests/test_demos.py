@@ -77,4 +77,10 @@ def test_surveillance_pipeline_generated_streams(tmp_path, monkeypatch):
     code = load("surveillance_pipeline").main(["--generate", "2"])
     assert code == 0
     out = tmp_path / "surveillance-results"
-    assert sorted(p.name for p in out.iterdir()) == ["camera1.jsonl", "camera2.jsonl"]
+    assert sorted(p.name for p in out.iterdir()) == ["camera1.events.jsonl", "camera1.jsonl",
+                                                      "camera2.events.jsonl", "camera2.jsonl"]
+    # camera2 starts from its detector; its object leaves the view and comes back.
+    events = [json.loads(line) for line in (out / "camera2.events.jsonl").read_text().splitlines()]
+    kinds = [event["event"] for event in events]
+    assert kinds[0] == "started" and events[0]["class"] == "object" and kinds[-1] == "ended"
+    assert "reacquired" in kinds and kinds.index("reacquired") > kinds.index("lost")
