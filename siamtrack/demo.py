@@ -61,6 +61,8 @@ def run_demo(output: Optional[Path], model: Optional[str] = None, spec: ClipSpec
     outcome = DemoResult(np.asarray(ious), model_name, output)
     log(f"mean IoU over {len(ious)} frames: {outcome.mean_iou:.3f} ({model_name}, config {config or 'default'}, "
         f"backend {tracker.backend_name} on {tracker.device})")
+    log(f"(IoU: overlap of the tracked and the true box, 1 = perfect; benchmarks count a frame above 0.5 as a "
+        f"success. {sum(v > 0.5 for v in ious)} of {len(ious)} frames are above 0.5.)")
     if output is not None:
         log(f"annotated video: {output}")
     return outcome

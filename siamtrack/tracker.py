@@ -532,8 +532,8 @@ def update_streams(streams: Sequence[tuple[MultiTracker, np.ndarray]]) -> list[d
 class Tracker:
     """SiamFC single-object tracker: the one-target face of :class:`MultiTracker`.
 
-    Args:
-        model, backend, device, config, threads, pipeline: as for :class:`MultiTracker`.
+    Its arguments (``model``, ``backend``, ``device``, ``config``, ``threads``, ``pipeline``) are
+    :class:`MultiTracker`'s.
 
     Example:
         >>> tracker = Tracker(model="weights.pth")
