@@ -36,7 +36,7 @@ def test_eval_writes_report_and_skips_unavailable(tmp_path, tiny_weights):
                  tmp_path / "rep", "--threads", "1", "--device", "cpu")
     assert result.returncode == 0, result.stderr
     assert "skipping nano" in result.stderr and "--peer-models" in result.stderr
-    assert f"mine: backend torch on cpu, model {model}" in result.stderr  # says what runs it
+    assert f"tracker 'mine': backend torch on cpu, model {model}" in result.stderr  # says what runs it
     report = json.loads((tmp_path / "rep" / "report.json").read_text())
     assert set(report["summary"]) == {"mine", "kcf", "mil"}
     assert report["environment"]["threads"] == 1

@@ -1,0 +1,108 @@
+"""What the commands share: exit codes, the parser class, argument types, the tracker options."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import NoReturn, Optional, Sequence
+
+from ..backends import BACKEND_NAMES
+from ..config import preset_names
+from ..formats import listed
+from ..models import BUILTIN_MODELS
+
+EXIT_OK = 0
+EXIT_FAILED = 1  # batch: some jobs failed
+EXIT_USAGE = 2
+EXIT_SOURCE_FAILED = 3  # a live source died and did not come back within --reconnect-timeout
+EXIT_OUTPUT_FAILED = 4  # writing an output failed part-way (disk full, I/O error)
+EXIT_INTERRUPTED = 130
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (``siamtrack: error: ...``) and exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"siamtrack: error: {message} (see '{self.prog} --help')\n")
+
+
+
+def positive_int(text: str) -> int:
+    """An option value that must be a whole number >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text!r}")
+    return value
+
+
+
+def parse_box(text: str) -> tuple[float, float, float, float]:
+    """``x,y,w,h`` -> four floats (0-based pixels)."""
+    parts = text.replace(" ", "").split(",")
+    try:
+        values = tuple(float(p) for p in parts)
+    except ValueError:
+        values = ()
+    if len(values) != 4:
+        raise argparse.ArgumentTypeError(f"--box takes x,y,w,h (four numbers), got {text!r}")
+    return values  # type: ignore[return-value]
+
+
+
+def parse_point(text: str) -> tuple[float, float]:
+    """``x,y`` -> two floats (pixels)."""
+    try:
+        x, y = (float(p) for p in text.replace(" ", "").split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"takes x,y (two numbers), got {text!r}") from None
+    return x, y
+
+
+
+def tracker_from(args: argparse.Namespace, model: Optional[str]):
+    from ..tracker import MultiTracker
+
+    return MultiTracker(model=model, backend=args.backend, device=args.device, config=args.config,
+                        threads=args.threads)
+
+
+
+def say(args: argparse.Namespace, message: str) -> None:
+    if not args.quiet:
+        print(message, file=sys.stderr)
+
+
+
+def check_outputs_apart(source: str, outputs: Sequence[str]) -> None:
+    """Refuse outputs that would overwrite the source or each other."""
+    from ..outputs import OutputError, check_path_fits, describe_path
+    from ..sources import describe_spec
+
+    for path in outputs:
+        if path != "-":
+            check_path_fits(Path(path))
+    resolved = [Path(path).resolve() for path in outputs if path != "-"]
+    if len(set(resolved)) != len(resolved):
+        raise OutputError("the same file is named twice among --output and --results")
+    if describe_spec(source) == "file" and Path(source).resolve() in resolved:
+        raise OutputError(f"an output would overwrite the source {describe_path(source)}; choose another file name")
+
+
+
+def add_tracker_options(parser: argparse.ArgumentParser, device: str = "auto", threads: bool = True) -> None:
+    group = parser.add_argument_group("tracker")
+    group.add_argument("--model", help=f"weights file, exported ONNX folder, or a built-in model: "
+                                        f"{listed(BUILTIN_MODELS)} (default: default)")
+    group.add_argument("--config", help=f"preset name ({', '.join(preset_names())}) or JSON file of tracker "
+                                        f"settings (default: siamfc-3s)")
+    group.add_argument("--backend", default="auto", choices=BACKEND_NAMES,
+                       help="inference backend; auto picks tensorrt (if it passes a parity check against "
+                            "onnx), torch on CUDA, onnx, torch on CPU, in that order, among those installed "
+                            "(default: auto)")
+    group.add_argument("--device", default=device, help=f"auto, cpu, cuda or cuda:N (default: {device})")
+    if threads:
+        group.add_argument("--threads", type=positive_int, help="CPU threads for inference (default: the framework's)")
