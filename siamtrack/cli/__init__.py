@@ -19,7 +19,7 @@ from typing import NoReturn, Sequence
 
 from .. import __version__
 from ..errors import SiamtrackError
-from . import batch, demo, evaluate, export, track, train, weights
+from . import batch, demo, evaluate, export, serve, track, train, weights
 from .common import EXIT_INTERRUPTED, EXIT_OK, EXIT_OUTPUT_FAILED, EXIT_USAGE, Parser
 
 # torch's OpenMP threads spin while they wait for work; on a shared CPU they take the cores the
@@ -28,7 +28,7 @@ from .common import EXIT_INTERRUPTED, EXIT_OK, EXIT_OUTPUT_FAILED, EXIT_USAGE, P
 # the user exported wins.
 OPENMP_WAIT_POLICY = ("OMP_WAIT_POLICY", "PASSIVE")
 # Every command: a module with add_parser(commands) and the handler it sets (run).
-COMMANDS = (track, demo, batch, evaluate, train, export, weights)
+COMMANDS = (track, serve, demo, batch, evaluate, train, export, weights)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,205 @@
+"""The HTTP side of ``siamtrack serve``: a page to watch and steer live tracking, and an API.
+
+Built on FastAPI (Starlette, served by uvicorn; ``pip install 'siamtrack[serve]'``); its OpenAPI
+description is at ``/openapi.json``. Routes:
+
+| route | what |
+|---|---|
+| ``GET /`` | the page: every stream live, draw a box to add a target, click one to remove it |
+| ``GET /api/streams`` | every stream's state: status, size, frame, fps, targets |
+| ``GET /api/streams/{id}`` | one stream's state |
+| ``POST /api/streams/{id}/targets`` | add a target: ``{"box": [x, y, w, h]}`` -> ``201 {"id": n}`` |
+| ``DELETE /api/streams/{id}/targets/{target}`` | remove it -> ``204`` |
+| ``GET /api/streams/{id}/snapshot.jpg`` | the newest annotated frame |
+| ``GET /api/streams/{id}/video.mjpg`` | the annotated frames as they come (multipart JPEG) |
+| ``GET /api/results`` | server-sent events: every stream's state after each processed frame |
+
+Safe by default: the command binds 127.0.0.1 unless told otherwise, and refuses any other address
+without a token. Once a token is set, every request needs it, the page included: ``?token=`` or
+``Authorization: Bearer``. Request bodies are limited (:data:`MAX_BODY`), changes are rate-limited
+per client (:data:`CHANGES_PER_SECOND`), targets per stream are limited (the server's
+``max_targets``); every refused request gets a 4xx status and a one-line JSON ``{"error": ...}``.
+Nothing a client sends names a file: streams and targets are numbers.
+"""
+
+# No ``from __future__ import annotations`` here: FastAPI reads the route functions' annotations
+# at run time to build requests and the OpenAPI description, and the request model is local.
+import asyncio
+import hmac
+import json
+import time
+from collections import defaultdict, deque
+from importlib import resources
+from typing import Any, AsyncIterator, Optional
+
+from .errors import ConfigError, InputError, SiamtrackError
+from .server import TrackingServer
+
+MAX_BODY = 4096  # bytes: a target's box is a few dozen
+CHANGES_PER_SECOND = 10  # adds and removes per client and second
+SSE_PERIOD = 0.05  # seconds between checks for new results on the event stream
+
+
+def _fastapi() -> Any:
+    try:
+        import fastapi
+    except ImportError:
+        raise ConfigError("siamtrack serve needs FastAPI and uvicorn: pip install 'siamtrack[serve]'") from None
+    return fastapi
+
+
+def create_app(server: TrackingServer, token: Optional[str] = None) -> Any:
+    """The FastAPI application for ``server``; ``token`` (if any) is required on every request."""
+    fastapi = _fastapi()
+    from fastapi import Request
+    from fastapi.exceptions import RequestValidationError
+    from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
+    from pydantic import BaseModel, Field
+    from starlette.exceptions import HTTPException as StarletteHTTPException
+
+    app = fastapi.FastAPI(title="siamtrack serve", version=_version(), docs_url=None, redoc_url=None,
+                          description="Watch and steer live tracking; see siamtrack.webapp.")
+    changes: dict[str, deque] = defaultdict(deque)
+
+    def error(status: int, message: str) -> JSONResponse:
+        return JSONResponse({"error": message}, status_code=status)
+
+    class NewTarget(BaseModel):
+        box: list[float] = Field(min_length=4, max_length=4, description="x, y, w, h in frame pixels")
+
+    @app.middleware("http")
+    async def guard(request: Request, call_next: Any) -> Any:
+        if token is not None and not _authorised(request, token):
+            return error(401, "a token is required: ?token=TOKEN or Authorization: Bearer TOKEN")
+        length = request.headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > MAX_BODY):
+            return error(413, f"request body over {MAX_BODY} bytes")
+        if request.method in ("POST", "DELETE", "PUT", "PATCH"):
+            client = request.client.host if request.client else "?"
+            recent, now = changes[client], time.monotonic()
+            while recent and now - recent[0] > 1.0:
+                recent.popleft()
+            if len(recent) >= CHANGES_PER_SECOND:
+                return error(429, f"more than {CHANGES_PER_SECOND} changes a second; slow down")
+            recent.append(now)
+        return await call_next(request)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(part) for part in first.get("loc", ()) if part != "body")
+        return error(422, f"invalid request: {where + ': ' if where else ''}{first.get('msg', 'malformed')}")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return error(exc.status_code, str(exc.detail))
+
+    def stream_or_404(stream: int) -> Any:
+        if not 0 <= stream < len(server.views):
+            raise StarletteHTTPException(404, f"no stream {stream}; streams are 0 to {len(server.views) - 1}")
+        return server.views[stream]
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False, response_model=None)
+    async def page() -> HTMLResponse:
+        return HTMLResponse(resources.files("siamtrack").joinpath("static/index.html").read_text(encoding="utf-8"))
+
+    @app.get("/api/streams", summary="every stream's state")
+    async def streams() -> list[dict]:
+        return [dict(view.summary(), id=index) for index, view in enumerate(server.views)]
+
+    @app.get("/api/streams/{stream}", summary="one stream's state")
+    async def one_stream(stream: int) -> dict:
+        return dict(stream_or_404(stream).summary(), id=stream)
+
+    @app.post("/api/streams/{stream}/targets", status_code=201, summary="add a target on the newest frame",
+              response_model=None)
+    async def add_target(stream: int, target: NewTarget) -> Any:
+        stream_or_404(stream)
+        try:
+            target_id = await asyncio.to_thread(server.add_target, stream, target.box)
+        except SiamtrackError as exc:
+            return error(409 if "targets, the most" in str(exc) or "no frame" in str(exc) else 422, str(exc))
+        return {"id": target_id}
+
+    @app.delete("/api/streams/{stream}/targets/{target_id}", status_code=204, summary="remove a target",
+                response_class=Response, response_model=None)
+    async def remove_target(stream: int, target_id: int) -> Response:
+        stream_or_404(stream)
+        try:
+            await asyncio.to_thread(server.remove_target, stream, target_id)
+        except KeyError:
+            return error(404, f"no target {target_id} on stream {stream}")
+        return Response(status_code=204)
+
+    @app.get("/api/streams/{stream}/snapshot.jpg", summary="the newest annotated frame (JPEG)",
+             response_class=Response, response_model=None)
+    async def snapshot(stream: int) -> Response:
+        view = stream_or_404(stream)
+        server.snapshot_wanted = True  # from now on every frame is encoded; wait for the next one
+        await asyncio.to_thread(server.wait_for_change, view.version, stream, 2.0)
+        if not view.jpeg:
+            return error(503, f"stream {stream} has no frame yet ({view.status})")
+        return Response(view.jpeg, media_type="image/jpeg")
+
+    @app.get("/api/streams/{stream}/video.mjpg", summary="the annotated frames as they come (MJPEG)",
+             response_class=StreamingResponse, response_model=None)
+    async def video(stream: int, request: Request) -> StreamingResponse:
+        view = stream_or_404(stream)
+
+        async def frames() -> AsyncIterator[bytes]:
+            server.watchers += 1
+            try:
+                version = -1
+                while not await request.is_disconnected():
+                    version = await asyncio.to_thread(server.wait_for_change, version, stream, 1.0)
+                    if view.jpeg:
+                        yield (b"--frame\r\nContent-Type: image/jpeg\r\nContent-Length: %d\r\n\r\n" % len(view.jpeg)
+                               + view.jpeg + b"\r\n")
+            finally:
+                server.watchers -= 1
+
+        return StreamingResponse(frames(), media_type="multipart/x-mixed-replace; boundary=frame")
+
+    @app.get("/api/results", summary="every stream's state after each processed frame (server-sent events)",
+             response_class=StreamingResponse, response_model=None)
+    async def results(request: Request) -> StreamingResponse:
+        async def events() -> AsyncIterator[str]:
+            sent = [-1] * len(server.views)
+            while not await request.is_disconnected():
+                for index, view in enumerate(server.views):
+                    if view.version != sent[index]:
+                        sent[index] = view.version
+                        yield f"data: {json.dumps(dict(view.summary(), id=index))}\n\n"
+                await asyncio.sleep(SSE_PERIOD)
+
+        return StreamingResponse(events(), media_type="text/event-stream")
+
+    return app
+
+
+def _authorised(request: Any, token: str) -> bool:
+    offered = request.query_params.get("token") or ""
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        offered = header[len("bearer "):].strip()
+    return hmac.compare_digest(offered.encode(), token.encode())
+
+
+def _version() -> str:
+    from . import __version__
+
+    return __version__
+
+
+def check_binding(host: str, token: Optional[str]) -> None:
+    """Refuse to listen beyond this machine without a token (see the module docstring)."""
+    import ipaddress
+
+    loopback = host == "localhost"
+    try:
+        loopback = loopback or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        pass  # a host name other than localhost: treat as reachable from outside
+    if not loopback and not token:
+        raise InputError(f"--host {host} makes the server reachable from other machines: set a token with --token "
+                         f"or SIAMTRACK_TOKEN (every request then needs it)")
