@@ -24,7 +24,7 @@ from typing import Any, Protocol, Sequence
 import numpy as np
 
 from .backends.base import Backend
-from .box_reader import read_box, strongest_box
+from .box_reader import read_box, size_gain, strongest_box
 from .config import TrackerConfig
 from .crops import crop_regions
 from .head import Peak, ResponseHead
@@ -69,10 +69,14 @@ class Calibration:
             cut at different scales match equally strongly (single pass; ones otherwise).
         reference_contrast: the peak contrast of the exemplar matched in its own frame, which
             later peaks are scored against (SiamFC; 1 for the box head, whose score is absolute).
+        size_gain: per-axis factors on the box head's widths and heights that make its box match
+            the target's known size on the frame it was added on
+            (:func:`siamtrack.box_reader.size_gain`; ones for SiamFC).
     """
 
     gains: np.ndarray = field(default_factory=lambda: np.ones(1))
     reference_contrast: float = 1.0
+    size_gain: tuple[float, float] = (1.0, 1.0)
 
 
 @dataclass(frozen=True)
@@ -123,8 +127,10 @@ class TrackingStep(Protocol):
         ...
 
     def calibrate(self, backend: Backend, image: np.ndarray, center: tuple[float, float], search_side: float,
-                  kernels: Any, pad_color: tuple[float, float, float]) -> Calibration:
-        """Measure what reading this target's outputs needs, on the frame it is added on."""
+                  kernels: Any, pad_color: tuple[float, float, float], size: tuple[float, float] = (1.0, 1.0),
+                  ) -> Calibration:
+        """Measure what reading this target's outputs needs, on the frame it is added on (``size``:
+        its box's width and height there)."""
         ...
 
     def search_scales(self, target: TargetState) -> tuple[list[float], bool]:
@@ -160,7 +166,8 @@ class ScaleSearchStep:
         return list(self.head.scales) if self.config.scale_search == "single" else [1.0]
 
     def calibrate(self, backend: Backend, image: np.ndarray, center: tuple[float, float], search_side: float,
-                  kernels: Any, pad_color: tuple[float, float, float]) -> Calibration:
+                  kernels: Any, pad_color: tuple[float, float, float], size: tuple[float, float] = (1.0, 1.0),
+                  ) -> Calibration:
         # The exemplar found in its own frame is the best match the target will ever get; later
         # peaks are scored against it (see TrackResult.score). Kernel s is also matched with
         # the target shown at its scale (search side / s), which sets its gain.
@@ -239,8 +246,15 @@ class BoxStep:
         return [1.0]
 
     def calibrate(self, backend: Backend, image: np.ndarray, center: tuple[float, float], search_side: float,
-                  kernels: Any, pad_color: tuple[float, float, float]) -> Calibration:
-        return Calibration()  # its score is absolute: sigmoid(class) x sigmoid(quality)
+                  kernels: Any, pad_color: tuple[float, float, float], size: tuple[float, float] = (1.0, 1.0),
+                  ) -> Calibration:
+        # Its score is absolute (sigmoid(class) x sigmoid(quality)); its sizes are matched to the
+        # known box on this frame (see box_reader.size_gain).
+        own = backend.track(crop_regions(image, [center], [search_side], self.metadata.instance_size, pad_color),
+                            kernels)
+        factor = self.metadata.instance_size / search_side
+        return Calibration(size_gain=size_gain(own[0], self.metadata.total_stride,
+                                               (size[0] * factor, size[1] * factor)))
 
     def search_scales(self, target: TargetState) -> tuple[list[float], bool]:
         return [1.0], False
@@ -253,7 +267,8 @@ class BoxStep:
         target, config = plan.target, self.config
         factor = self._crop_pixels(plan, 0)
         reading = read_box(outputs[0], self.metadata.total_stride, (target.size[0] * factor, target.size[1] * factor),
-                           config.box_window_influence, config.box_penalty, config.box_lr)
+                           config.box_window_influence, config.box_penalty, config.box_lr,
+                           target.calibration.size_gain)
         score = 0.0 if target.featureless else reading.score
         return Estimate(0, reading.offset, (reading.size[0] / factor, reading.size[1] / factor), score)
 

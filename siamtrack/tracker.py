@@ -226,7 +226,7 @@ class MultiTracker:
                                 model.exemplar_size, pad_color)
         kernels = self._backend.template(exemplar)
         featureless = float(exemplar[len(scales) // 2].std()) < config.min_texture
-        calibration = self._step.calibrate(self._backend, image, center, search_side, kernels, pad_color)
+        calibration = self._step.calibrate(self._backend, image, center, search_side, kernels, pad_color, (w, h))
         if target_id is None:
             target_id = self._next_id
         self._next_id = max(self._next_id, target_id + 1)

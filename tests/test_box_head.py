@@ -131,3 +131,14 @@ def test_strongest_box_searches_every_tile():
 def test_padded_size_is_siamfcs_context_side():
     assert padded_size(40.0, 40.0) == pytest.approx(80.0)
     assert padded_size(10.0, 30.0) == pytest.approx(np.sqrt(30.0 * 50.0))
+
+
+def test_size_gain_matches_the_known_box_and_is_clipped():
+    from siamtrack.box_reader import size_gain
+
+    maps = box_maps(peak=(8, 8), size=(40.0, 60.0))
+    assert size_gain(maps, 8, (50.0, 45.0)) == pytest.approx((1.25, 0.75))
+    assert size_gain(maps, 8, (400.0, 6.0)) == pytest.approx((2.0, 0.5))  # limited to [1/2, 2]
+    reading = read_box(maps, 8, (50.0, 45.0), 0.0, 0.0, 1.0, size_gain=(1.25, 0.75))
+    score = reading.score
+    assert reading.size == pytest.approx((50 + score * (50 - 50), 45 + score * (45 - 45)))

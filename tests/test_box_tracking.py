@@ -179,3 +179,18 @@ def test_weights_info_reports_the_box_heads_cost(tiny_box_file, capsys):
     assert main(["weights", "info", str(tiny_box_file)]) == 0
     out = capsys.readouterr().out
     assert "box head" in out and "head:           box" in out
+
+
+def test_a_biased_box_head_is_calibrated_on_the_first_frame():
+    class Biased(MeasuringBackend):  # measures every box 30 % too wide and 20 % too short
+        def track(self, crops, kernels):
+            maps = super().track(crops, kernels)
+            maps[:, [2, 4]] *= 1.3
+            maps[:, [3, 5]] *= 0.8
+            return maps
+
+    tracker = Tracker(backend=Biased(), config={"box_lr": 1.0, "box_penalty": 0.0, "box_window_influence": 0.0})
+    tracker.init(scene((100, 80, 40, 40)), (100, 80, 40, 40))
+    for _ in range(5):  # uncalibrated, the box would settle 1.3x too wide (and keep the crop's bias)
+        result = tracker.update(scene((100, 80, 40, 40)))
+    assert result.box[2] == pytest.approx(40, abs=1.5) and result.box[3] == pytest.approx(40, abs=1.5)
