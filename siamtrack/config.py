@@ -22,6 +22,7 @@ from .errors import ConfigError
 
 PRESET_DIR = Path(__file__).with_name("presets")
 SCALE_SEARCHES = ("single", "pyramid")
+BOX_SIZES = ("regression", "scales")
 
 
 @dataclass(frozen=True)
@@ -29,8 +30,9 @@ class TrackerConfig:
     """Every hyper-parameter of the tracking step.
 
     The scale-search fields (``scale_*``, ``pyramid_below``, ``window_influence``,
-    ``response_upsample``) apply to SiamFC response models, the ``box_*`` fields to box-head
-    models (see :mod:`siamtrack.steps`); the rest to both.
+    ``response_upsample``) apply to SiamFC response models (and to box-head models with
+    ``box_size: scales``), the ``box_*`` fields to box-head models (see :mod:`siamtrack.steps`);
+    the rest to both.
 
     Attributes:
         response_upsample: Factor by which the response map is upsampled (bicubic) before the
@@ -75,6 +77,11 @@ class TrackerConfig:
             pull the box away.
         max_tiles: Most search crops per frame for one lost target. When the region needs more
             crops at the normal resolution, the crops grow instead (coarser, fewer).
+        box_size: Box-head models: how the target's size is estimated. ``regression``: from the
+            box head's box (one crop, any aspect ratio; the size follows the box by ``box_lr``).
+            ``scales``: SiamFC's scale search (``scale_search``, ``scale_*``, ``window_influence``,
+            ``response_upsample``) on the head's class map, which then stands in for SiamFC's
+            response; the box head's box is not used.
         box_window_influence: Box-head models: weight of the Hann window against the penalised
             score when choosing the target's cell (SiamFC++ uses 0.23 on OTB, NanoTrack 0.455).
             Higher is steadier against distractors but slower to follow fast motion.
@@ -106,6 +113,7 @@ class TrackerConfig:
     redetect_growth: float = 1.5
     redetect_threshold: float = 0.5
     max_tiles: int = 9
+    box_size: str = "regression"
     box_window_influence: float = 0.35
     box_penalty: float = 0.05
     box_lr: float = 0.4
@@ -133,6 +141,7 @@ class TrackerConfig:
         _check(self.redetect_growth > 1.0, "redetect_growth must be > 1")
         _check(0.0 <= self.redetect_threshold <= 1.0, "redetect_threshold must be in [0, 1]")
         _check(self.max_tiles >= 1, "max_tiles must be >= 1")
+        _check(self.box_size in BOX_SIZES, f"box_size must be one of {', '.join(BOX_SIZES)}, got {self.box_size!r}")
         _check(0.0 <= self.box_window_influence <= 1.0, "box_window_influence must be in [0, 1]")
         _check(self.box_penalty >= 0.0, "box_penalty must be >= 0")
         _check(0.0 <= self.box_lr <= 1.0, "box_lr must be in [0, 1]")

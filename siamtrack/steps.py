@@ -28,7 +28,7 @@ from .box_reader import read_box, size_gain, strongest_box
 from .config import TrackerConfig
 from .crops import crop_regions
 from .head import Peak, ResponseHead
-from .metadata import ModelMetadata
+from .metadata import CLASS, ModelMetadata
 
 
 @dataclass
@@ -153,12 +153,20 @@ class TrackingStep(Protocol):
 
 
 class ScaleSearchStep:
-    """SiamFC: response maps, a peak per frame, the size changed by one of a few damped scales."""
+    """SiamFC: response maps, a peak per frame, the size changed by one of a few damped scales.
+
+    For a box-head model (``box_size: scales``) the maps are its class logits: the channel
+    :meth:`responses` picks from its outputs."""
 
     def __init__(self, config: TrackerConfig, metadata: ModelMetadata) -> None:
         self.config, self.metadata = config, metadata
         self.head = ResponseHead(config, metadata.total_stride)
         self.kernels_per_crop = config.kernels_per_target
+        self.channel = CLASS if metadata.head == "box" else None
+
+    def responses(self, outputs: Any) -> Any:
+        """The response maps (M, r, r) in a backend's outputs (NumPy or torch alike)."""
+        return outputs if self.channel is None else outputs[:, self.channel]
 
     def exemplar_scales(self) -> Sequence[float]:
         # Single pass: one exemplar per scale s, cut at side exemplar / s, so that kernel s shows
@@ -175,7 +183,7 @@ class ScaleSearchStep:
         count, middle = len(scales), len(scales) // 2
         own_search = crop_regions(image, [center] * count, [search_side / s for s in scales],
                                   self.metadata.instance_size, pad_color)
-        own_maps = backend.track(own_search, backend.stack([kernels] * count))
+        own_maps = self.responses(backend.track(own_search, backend.stack([kernels] * count)))
         own = own_maps[np.arange(count) * (count + 1)]  # crop s against kernel s
         strengths = own.reshape(count, -1).max(axis=1) - self.metadata.response_bias
         if np.all(strengths > 0):
@@ -194,7 +202,7 @@ class ScaleSearchStep:
         return list(self.head.scales), fallback
 
     def _gained(self, plan: Plan, outputs: np.ndarray) -> np.ndarray:
-        maps = outputs
+        maps = self.responses(outputs)
         if plan.kernels_per_crop > 1:  # scale kernels: apply their gains (a pyramid's one kernel has none)
             bias = self.metadata.response_bias
             maps = bias + (maps - bias) * plan.map_gains()[:, None, None]
@@ -298,6 +306,6 @@ def _at_center(estimate: Estimate, metadata: ModelMetadata) -> bool:
 
 def tracking_step(config: TrackerConfig, metadata: ModelMetadata) -> ScaleSearchStep | BoxStep:
     """The step for the model's head (see the module docstring)."""
-    if metadata.head == "box":
+    if metadata.head == "box" and config.box_size == "regression":
         return BoxStep(config, metadata)
     return ScaleSearchStep(config, metadata)

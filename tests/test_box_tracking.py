@@ -68,6 +68,21 @@ def test_the_model_metadata_chooses_the_step():
     assert isinstance(tracking_step(config, BOX_META), BoxStep)
     assert isinstance(tracking_step(config, ModelMetadata(architecture="alexnet", widths=(8, 16, 16, 16, 8),
                                                           batch_norm=False)), ScaleSearchStep)
+    # A box-head model can also take SiamFC's scale search, on its class map.
+    scales = tracking_step(config.replace(box_size="scales"), BOX_META)
+    assert isinstance(scales, ScaleSearchStep) and scales.channel == 0
+
+
+def test_a_box_model_with_the_scale_search_follows_the_target_on_its_class_map():
+    backend = MeasuringBackend()
+    tracker = Tracker(backend=backend, config={"box_size": "scales"})
+    tracker.init(scene((100, 80, 40, 40)), (100, 80, 40, 40))
+    backend.calls.clear()
+    for step in range(1, 5):
+        result = tracker.update(scene((100 + 4 * step, 80, 40, 40)))
+        assert abs(result.box[0] - (100 + 4 * step)) <= 3 and abs(result.box[1] - 80) <= 3
+        assert result.box[2] / result.box[3] == pytest.approx(1.0)  # SiamFC keeps the aspect ratio
+    assert backend.calls == [3] * 4  # the pyramid: three crops a frame
 
 
 def test_the_box_follows_position_size_and_aspect_ratio():

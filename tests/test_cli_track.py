@@ -5,6 +5,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import cv2
 import pytest
@@ -167,12 +168,17 @@ def test_demo_command(tmp_path):
     mean = float(next(line for line in lines if line.startswith("mean IoU")).split(":")[1].split()[0])
     assert mean > 0.5
     assert count_frames(tmp_path / "demo.mp4")[0] == 120
+    # The README quotes what the quick start's demo prints: it must stay true.
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    for line in lines:
+        if line.startswith(("mean IoU", "(IoU:")):
+            assert line in readme, line
 
 
 def test_demo_uses_the_given_tracker_config(tmp_path):
     result = siamtrack("demo", "--output", "-", "--device", "cpu", "--config", "single-pass", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "config single-pass" in result.stdout.splitlines()[-1]
+    assert "config single-pass" in next(line for line in result.stdout.splitlines() if line.startswith("mean IoU"))
     result = siamtrack("demo", "--output", "-", "--config", "no-such-preset", cwd=tmp_path)
     assert result.returncode == 2 and "no-such-preset" in result.stderr  # 2: bad input or settings
     assert len(result.stderr.strip().splitlines()) == 1

@@ -95,7 +95,8 @@ class TensorStep:
         if self._scale_search is None:
             return self.backend.track_tensors(batch, kernels)
         bias = self.backend.metadata.response_bias
-        responses = bias + (self.backend.track_tensors(batch, kernels) - bias) * inputs.gains[:, None, None]
+        outputs = self._scale_search.responses(self.backend.track_tensors(batch, kernels))
+        responses = bias + (outputs - bias) * inputs.gains[:, None, None]
         head = self.head_tensors(responses.shape[-1])
         if not any(redetecting for _, _, redetecting in groups):
             maps = responses.reshape(len(groups), groups[0][1], *responses.shape[-2:])
