@@ -35,16 +35,23 @@ def path_too_long(path: Path) -> str:
     return ""
 
 
-def hidden_sibling(path: Path, tag: str) -> Path:
-    """``.NAME.TAG.EXT`` beside ``path``, shortened (with a hash of the full name) so the name fits
-    :data:`NAME_MAX` however long ``path``'s own name is. The same path always gives the same name."""
-    name = f".{path.stem}.{tag}{path.suffix}"
+def sibling(path: Path, tag: str, hidden: bool = False) -> Path:
+    """``NAME.TAG.EXT`` (``.NAME.TAG.EXT`` when ``hidden``) beside ``path``, shortened (with a hash of
+    the full name) so the name fits :data:`NAME_MAX` however long ``path``'s own name is. The same
+    path always gives the same name."""
+    dot = "." if hidden else ""
+    name = f"{dot}{path.stem}.{tag}{path.suffix}"
     if len(os.fsencode(name)) <= NAME_MAX:
         return path.with_name(name)
     digest = hashlib.sha256(os.fsencode(path.name)).hexdigest()[:12]
-    room = NAME_MAX - len(os.fsencode(f".~{digest}.{tag}{path.suffix}"))
+    room = NAME_MAX - len(os.fsencode(f"{dot}~{digest}.{tag}{path.suffix}"))
     stem = os.fsencode(path.stem)[:max(room, 0)].decode("utf-8", "ignore")
-    return path.with_name(f".{stem}~{digest}.{tag}{path.suffix}")
+    return path.with_name(f"{dot}{stem}~{digest}.{tag}{path.suffix}")
+
+
+def hidden_sibling(path: Path, tag: str) -> Path:
+    """:func:`sibling` with a leading dot (temporary and partial files)."""
+    return sibling(path, tag, hidden=True)
 
 
 def write_atomically(path: str | Path, write: Callable[[Path], object]) -> Path:

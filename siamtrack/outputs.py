@@ -51,7 +51,7 @@ import cv2
 import numpy as np
 
 from .errors import InputError
-from .files import describe_path, hidden_sibling, lock_holder, path_too_long, try_lock
+from .files import describe_path, hidden_sibling, lock_holder, path_too_long, sibling, try_lock
 from .formats import RESULT_FORMATS, VIDEO_CODECS, listed
 from .results import TrackResult
 
@@ -155,7 +155,7 @@ class OutputFile:
                 raise OutputError(f"{describe_path(self.path)} is being written by another siamtrack run "
                                   f"({who}); wait for it to finish or write elsewhere")
             stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(os.fstat(fd).st_mtime))
-            kept = self.destination.with_name(f"{self.destination.stem}.recovered-{stamp}{self.destination.suffix}")
+            kept = sibling(self.destination, f"recovered-{stamp}")
             os.replace(self.partial, kept)
             LOG.warning("%s was left by an earlier run that was killed; kept as %s", self.partial.name,
                         describe_path(kept))
@@ -211,7 +211,7 @@ class OutputFile:
         """After a failed write: keep what was written as ``NAME.incomplete.EXT`` (None for direct outputs)."""
         kept = None
         if not self.direct and self.partial.exists():
-            kept = self.destination.with_name(f"{self.destination.stem}.incomplete{self.destination.suffix}")
+            kept = sibling(self.destination, "incomplete")
             os.replace(self.partial, kept)
         self._release()
         return kept

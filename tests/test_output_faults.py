@@ -205,3 +205,25 @@ def test_paths_over_the_system_limit_are_one_line_errors(tmp_path, video, model,
     result = siamtrack(*args, "--box", box_text(clip), "--model", model, "--device", "cpu")
     assert result.returncode == 2, result.stderr
     assert len(result.stderr.strip().splitlines()) == 1 and "over the system's limit" in result.stderr
+
+
+def test_kept_files_of_a_longest_name_fit_too(tmp_path):
+    results = tmp_path / ("r" * 249 + ".jsonl")
+    writer = ResultWriter(results)
+    writer.write(0, 0.0, ROW)
+
+    class Full:
+        def write(self, text):
+            raise OSError(28, "No space left on device")
+
+        def flush(self):
+            pass
+
+        def close(self):
+            pass
+
+    writer._file = Full()  # as in the test above: a failing file without a full device
+    with pytest.raises(OutputWriteError, match="No space left on device"):
+        writer.write(1, 0.04, ROW)
+    (kept,) = [p for p in tmp_path.iterdir() if ".incomplete" in p.name]
+    assert len(kept.name.encode()) <= 255 and kept.read_text().count("\n") == 1
