@@ -75,3 +75,27 @@ def test_auto_falls_back_with_a_warning_when_tensorrt_differs(fake_tensorrt, cap
 def test_a_named_tensorrt_backend_is_never_checked_or_replaced(fake_tensorrt):
     fake_tensorrt("WrongTensorRT")
     assert isinstance(create_backend("tensorrt"), WrongTensorRT)
+
+
+def test_box_models_are_compared_channel_by_channel(tiny_box_weights, tmp_path):
+    """A wrong class map must fail the gate even though the box distances' range is far larger."""
+    pytest.importorskip("onnxscript")
+    from siamtrack.backends.torch_backend import TorchBackend
+    from siamtrack.export.onnx_export import export_onnx
+    from siamtrack.weights import save_weights
+
+    weights = save_weights(tiny_box_weights, tmp_path / "box.pth")
+    folder = export_onnx(weights, tmp_path / "box-onnx")
+    reference = OnnxBackend(folder)
+    assert check_parity(TorchBackend(weights, device="cpu", cpu_graph="eager"), reference) < PARITY_TOLERANCE / 10
+
+    class WrongClassMap(OnnxBackend):
+        name = "tensorrt"
+
+        def track(self, search_crops, kernels):
+            outputs = super().track(search_crops, kernels).copy()
+            outputs[:, 0] += 0.1 * (outputs[:, 0].max() - outputs[:, 0].min())  # class logits off
+            return outputs
+
+    with pytest.raises(ParityError):
+        check_parity(WrongClassMap(folder), reference)

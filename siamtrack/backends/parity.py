@@ -28,7 +28,8 @@ def response_difference(candidate: Backend, reference: Backend, targets: int = 2
 
     Both get the same exemplar crops and search crops (uniform noise, a fixed seed: what matters is
     that the same numbers go through both networks). Returns the difference as a fraction of the
-    reference's response range.
+    reference's response range (for box-head models, the largest over their output channels, each
+    against its own range).
 
     Raises:
         ParityError: the backends disagree on crop sizes or response shape.
@@ -45,8 +46,16 @@ def response_difference(candidate: Backend, reference: Backend, targets: int = 2
     expected = np.asarray(reference.track(searches, reference.template(exemplars)), dtype=np.float64)
     if got.shape != expected.shape:
         raise ParityError(f"{candidate.name} gives responses of shape {got.shape}, {reference.name} {expected.shape}")
-    spread = float(expected.max() - expected.min()) or 1.0
-    return float(np.abs(got - expected).max()) / spread
+    # Box-head outputs (M, 6, r, r) mix logits and pixel distances: each channel against its own
+    # range, so that a wrong class map is not hidden by the distances' larger numbers.
+    channels = expected.shape[1] if expected.ndim == 4 else 1
+    worst = 0.0
+    for channel in range(channels):
+        want = expected[:, channel] if expected.ndim == 4 else expected
+        have = got[:, channel] if got.ndim == 4 else got
+        spread = float(want.max() - want.min()) or 1.0
+        worst = max(worst, float(np.abs(have - want).max()) / spread)
+    return worst
 
 
 def check_parity(candidate: Backend, reference: Backend, tolerance: float = PARITY_TOLERANCE) -> float:
