@@ -229,8 +229,12 @@ class EpochSampler(torch.utils.data.Sampler[int]):
 
 
 def _ignore_interrupts(worker: int) -> None:
-    """Loader workers leave Ctrl-C to the main process, which finishes its batch and checkpoints."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    """Loader workers leave Ctrl-C, SIGTERM and SIGHUP to the main process, which finishes its batch,
+    checkpoints and stops them. They reach the workers too when a whole process group is signalled
+    (a terminal's Ctrl-C or hang-up, ``kill -- -PGID``, a service manager's stop); a worker that died
+    of one would make the main process fail with PyTorch's "worker killed" error instead."""
+    for signum in DeferredStop.SIGNALS:
+        signal.signal(signum, signal.SIG_IGN)
 
 
 def pair_loader(dataset: PairDataset, batch_size: int, workers: int, drop_last: bool = False,

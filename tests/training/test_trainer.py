@@ -251,3 +251,32 @@ def load_weights_file(path):
     from siamtrack.weights import load_weights
 
     return load_weights(path).state_dict
+
+
+@pytest.mark.slow
+def test_sigterm_to_the_whole_process_group_stops_training_cleanly(tmp_path):
+    """A service manager stops the main process and its loader workers alike: the run must still
+    finish its batch, checkpoint and exit 143, without a traceback."""
+    import json
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    data = make_sequences(tmp_path / "data", names=("A", "B", "C"))
+    settings = tiny_config(data, epochs=50, pairs_per_epoch=64, workers=1).to_dict()
+    preset = tmp_path / "preset.json"
+    preset.write_text(json.dumps(settings))
+    process = subprocess.Popen([sys.executable, "-m", "siamtrack.cli", "train", "--preset", str(preset),
+                                "--output", str(tmp_path / "run"), "--quiet"], stderr=subprocess.PIPE, text=True,
+                               start_new_session=True)
+    deadline = time.monotonic() + 120
+    while not (tmp_path / "run" / "epochs" / "1.pth").is_file():
+        assert process.poll() is None and time.monotonic() < deadline, process.stderr.read()
+        time.sleep(0.1)
+    os.killpg(process.pid, signal.SIGTERM)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 143, stderr
+    assert "Traceback" not in stderr
+    assert "stopped by signal 15" in (tmp_path / "run" / "progress.log").read_text()
