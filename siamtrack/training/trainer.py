@@ -404,6 +404,16 @@ def train(config: TrainConfig, output: Path, device: str = "cpu", show_progress:
         if env.main:
             save_checkpoint(checkpoint, network, optimizer, scheduler, at, config)
 
+    def stop_at(at: Position) -> None:
+        """Checkpoint at ``at`` and end as the deferred signal asks."""
+        assert stop.signum is not None
+        write_checkpoint(at)
+        if env.main:
+            _note_progress(output, f"stopped by signal {stop.signum} at epoch {at.epoch + 1}, "
+                                   f"batch {at.batch} of {sampler.batches}; checkpoint written")
+        log(f"stopped: checkpoint written to {checkpoint}; run the same command to resume")
+        stop.deliver()
+
     last = position  # the last position whose batch finished: what an unexpected interrupt saves
     with DeferredStop() as stop:
         try:
@@ -426,12 +436,7 @@ def train(config: TrainConfig, output: Path, device: str = "cpu", show_progress:
                                     f"{rate:.1f} pairs/s")
                     at = last = Position(epoch, batch_index, tuple(sums.items()), time.monotonic() - epoch_began)
                     if stop.signum is not None:
-                        write_checkpoint(at)
-                        if env.main:
-                            _note_progress(output, f"stopped by signal {stop.signum} at epoch {epoch + 1}, "
-                                                   f"batch {batch_index} of {sampler.batches}; checkpoint written")
-                        log(f"stopped: checkpoint written to {checkpoint}; run the same command to resume")
-                        stop.deliver()
+                        stop_at(at)
                     if time.monotonic() - saved >= config.checkpoint_minutes * 60:
                         write_checkpoint(at)
                         saved = time.monotonic()
@@ -467,6 +472,13 @@ def train(config: TrainConfig, output: Path, device: str = "cpu", show_progress:
                         f"validation loss {validation_loss:.4f}, {seconds:.0f} s")
                 if stop.signum is not None:
                     stop.deliver()
+        except RuntimeError as error:
+            # A signal to the whole process group can reach a loader worker that has just started,
+            # before its worker_init_fn ignores it; PyTorch's own handler then ends the worker, and
+            # the loader reports that as this error. The stop was asked for: stop as asked.
+            if stop.signum is None or "DataLoader worker" not in str(error):
+                raise
+            stop_at(last)
         except KeyboardInterrupt:
             if stop.signum is None:  # not one this loop deferred (e.g. raised outside the main thread)
                 write_checkpoint(last)

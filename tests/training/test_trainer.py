@@ -280,3 +280,29 @@ def test_sigterm_to_the_whole_process_group_stops_training_cleanly(tmp_path):
     assert process.returncode == 143, stderr
     assert "Traceback" not in stderr
     assert "stopped by signal 15" in (tmp_path / "run" / "progress.log").read_text()
+
+
+def test_a_stop_signal_that_also_ends_a_loader_worker_stops_the_run_as_asked(tmp_path, monkeypatch):
+    """Ctrl-C or SIGTERM to a process group can reach a loader worker that has just started, before
+    it ignores them, and end it; the run must still stop as asked (checkpoint, then the signal's own
+    ending), not fail with PyTorch's "worker killed" error."""
+    import os
+    import signal
+
+    data = make_sequences(tmp_path / "data")
+    main_process = os.getpid()
+    serve_pair = PairDataset.__getitem__
+
+    def stopped_while_starting(self, index):
+        if os.getpid() != main_process and self.epoch == 1:  # the new worker of epoch 2
+            os.kill(main_process, signal.SIGINT)
+            os.kill(os.getpid(), signal.SIGKILL)
+        return serve_pair(self, index)
+
+    monkeypatch.setattr(PairDataset, "__getitem__", stopped_while_starting)
+    config = tiny_config(data, epochs=3, workers=1)
+    with pytest.raises(KeyboardInterrupt):
+        train(config, tmp_path / "run", show_progress=False, log=lambda m: None)
+    assert "stopped by signal 2 at epoch 2, batch 0" in (tmp_path / "run" / "progress.log").read_text()
+    monkeypatch.setattr(PairDataset, "__getitem__", serve_pair)
+    assert train(config, tmp_path / "run", show_progress=False, log=lambda m: None).is_file()  # resumes
