@@ -11,6 +11,15 @@ from siamtrack.synthetic import ClipSpec
 CLIP = ClipSpec(frames=16, width=160, height=120, object_size=(32, 24), seed=5)
 
 
+# ``siamtrack`` as started from a terminal. A shell without job control starts background jobs
+# with SIGINT ignored, and Python keeps it so (a CI runner may run the suite that way); this turns
+# Python's Ctrl-C handling back on before the command starts, so Ctrl-C tests test the command.
+SIAMTRACK_WITH_CTRL_C = [sys.executable, "-c",
+                         "import runpy, signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+                         "sys.argv = ['siamtrack', *sys.argv[1:]]; "
+                         "runpy.run_module('siamtrack.cli', run_name='__main__')"]
+
+
 def box_text(clip):
     """The clip's first box as ``--box`` takes it."""
     return ",".join(f"{v:.2f}" for v in clip[1][0])

@@ -12,6 +12,7 @@ import pytest
 
 from siamtrack.batch import Job, read_jobs
 from siamtrack.errors import InputError
+from tests.cli_helpers import SIAMTRACK_WITH_CTRL_C
 from tests.test_runtime_install import write_clip
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -129,7 +130,7 @@ def test_batch_worker_killed_mid_job_is_retried(clips, tmp_path):
     write_clip(clips / "long.mp4", frames=300)
     jobs = write_jobs(clips / "jobs.csv", 'source,box\nlong.mp4,"30,40,40,40"\na.mp4,"30,40,40,40"\n')
     out = tmp_path / "out"
-    process = subprocess.Popen([sys.executable, "-m", "siamtrack.cli", "batch", str(jobs), "--output", str(out),
+    process = subprocess.Popen([*SIAMTRACK_WITH_CTRL_C, "batch", str(jobs), "--output", str(out),
                                 "--workers", "1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 120
@@ -199,7 +200,7 @@ def long_batch(clips, tmp_path, frames=2500):
     write_clip(clips / "long.mp4", frames=frames)
     jobs = write_jobs(clips / "jobs.csv", 'source,box\nlong.mp4,"30,40,40,40"\na.mp4,"30,40,40,40"\n')
     out = tmp_path / "out"
-    process = subprocess.Popen([sys.executable, "-m", "siamtrack.cli", "batch", str(jobs), "--output", str(out),
+    process = subprocess.Popen([*SIAMTRACK_WITH_CTRL_C, "batch", str(jobs), "--output", str(out),
                                 "--workers", "1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                start_new_session=True)
     deadline = time.monotonic() + 120

@@ -11,7 +11,7 @@ import cv2
 import pytest
 
 from siamtrack.outputs import VideoSink
-from tests.cli_helpers import CLIP, box_text, siamtrack
+from tests.cli_helpers import CLIP, SIAMTRACK_WITH_CTRL_C, box_text, siamtrack
 
 
 def count_frames(path):
@@ -229,13 +229,7 @@ def test_ctrl_c_on_a_stalled_stream_acts_at_once(tmp_path):
 
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
     with StreamServer(frames=5) as server:
-        # As from a terminal. A shell without job control starts background jobs with SIGINT
-        # ignored, and Python keeps it so (a CI runner may run the suite that way); the child
-        # turns Python's Ctrl-C handling back on before the command starts.
-        with_ctrl_c = ("import runpy, signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
-                       "sys.argv = ['siamtrack', *sys.argv[1:]]; "
-                       "runpy.run_module('siamtrack.cli', run_name='__main__')")
-        process = subprocess.Popen([sys.executable, "-c", with_ctrl_c, "track", server.url, "--box", "30,40,40,40",
+        process = subprocess.Popen([*SIAMTRACK_WITH_CTRL_C, "track", server.url, "--box", "30,40,40,40",
                                     "--results", str(tmp_path / "r.jsonl"), "--reconnect-timeout", "60"],
                                    stderr=subprocess.PIPE, text=True, env=env)
         try:
