@@ -301,8 +301,13 @@ def test_a_stop_signal_that_also_ends_a_loader_worker_stops_the_run_as_asked(tmp
 
     monkeypatch.setattr(PairDataset, "__getitem__", stopped_while_starting)
     config = tiny_config(data, epochs=3, workers=1)
-    with pytest.raises(KeyboardInterrupt):
-        train(config, tmp_path / "run", show_progress=False, log=lambda m: None)
+    # Ctrl-C handling on, as from a terminal (a suite run as a background job starts with SIGINT ignored).
+    ignored_or_not = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            train(config, tmp_path / "run", show_progress=False, log=lambda m: None)
+    finally:
+        signal.signal(signal.SIGINT, ignored_or_not)
     assert "stopped by signal 2 at epoch 2, batch 0" in (tmp_path / "run" / "progress.log").read_text()
     monkeypatch.setattr(PairDataset, "__getitem__", serve_pair)
     assert train(config, tmp_path / "run", show_progress=False, log=lambda m: None).is_file()  # resumes
