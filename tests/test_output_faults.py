@@ -137,21 +137,27 @@ def test_a_video_on_a_full_disk_is_never_reported_as_written(tmp_path, model, fu
     assert len((tmp_path / "r.jsonl").read_text().splitlines()) == 300  # the other output is complete
 
 
+class FailingFile:
+    """Stands in for a results writer's open file whose writes fail with ``errno``: the one way to
+    make a real file fail without a device."""
+
+    def __init__(self, errno: int, message: str) -> None:
+        self.error = OSError(errno, message)
+
+    def write(self, text):
+        raise self.error
+
+    def flush(self):
+        pass
+
+    def close(self):
+        pass
+
+
 def test_a_failing_write_in_the_library_raises_output_write_error(tmp_path):
     writer = ResultWriter(tmp_path / "r.jsonl")
     writer.write(0, 0.0, ROW)
-
-    class Broken:
-        def write(self, text):
-            raise OSError(27, "File too large")
-
-        def flush(self):
-            pass
-
-        def close(self):
-            pass
-
-    writer._file = Broken()  # the one way to make a real file fail without a device: stand in for it
+    writer._file = FailingFile(27, "File too large")
     with pytest.raises(OutputWriteError, match="File too large; the 1 rows written before are in"):
         writer.write(1, 0.04, ROW)
     writer.close()
@@ -211,18 +217,7 @@ def test_kept_files_of_a_longest_name_fit_too(tmp_path):
     results = tmp_path / ("r" * 249 + ".jsonl")
     writer = ResultWriter(results)
     writer.write(0, 0.0, ROW)
-
-    class Full:
-        def write(self, text):
-            raise OSError(28, "No space left on device")
-
-        def flush(self):
-            pass
-
-        def close(self):
-            pass
-
-    writer._file = Full()  # as in the test above: a failing file without a full device
+    writer._file = FailingFile(28, "No space left on device")
     with pytest.raises(OutputWriteError, match="No space left on device"):
         writer.write(1, 0.04, ROW)
     (kept,) = [p for p in tmp_path.iterdir() if ".incomplete" in p.name]
