@@ -47,15 +47,14 @@ def response_difference(candidate: Backend, reference: Backend, targets: int = 2
     if got.shape != expected.shape:
         raise ParityError(f"{candidate.name} gives responses of shape {got.shape}, {reference.name} {expected.shape}")
     # Box-head outputs (M, 6, r, r) mix logits and pixel distances: each channel against its own
-    # range, so that a wrong class map is not hidden by the distances' larger numbers.
-    channels = expected.shape[1] if expected.ndim == 4 else 1
-    worst = 0.0
-    for channel in range(channels):
-        want = expected[:, channel] if expected.ndim == 4 else expected
-        have = got[:, channel] if got.ndim == 4 else got
-        spread = float(want.max() - want.min()) or 1.0
-        worst = max(worst, float(np.abs(have - want).max()) / spread)
-    return worst
+    # range, so that a wrong class map is not hidden by the distances' larger numbers. A response
+    # model's (M, r, r) maps are one channel.
+    if expected.ndim == 3:
+        expected, got = expected[:, None], got[:, None]
+    axes = (0, 2, 3)
+    spread = expected.max(axis=axes) - expected.min(axis=axes)
+    spread[spread == 0] = 1.0
+    return float((np.abs(got - expected).max(axis=axes) / spread).max())
 
 
 def check_parity(candidate: Backend, reference: Backend, tolerance: float = PARITY_TOLERANCE) -> float:
