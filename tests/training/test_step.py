@@ -111,3 +111,13 @@ def test_the_class_teacher_term_leaves_out_pairs_whose_target_is_not_in_the_crop
         away[1, :2] = torch.tensor([300.0, 0.0])  # a hard negative: its target is outside the crop
         pair_losses(student, exemplars, searches, away, signals)
     assert seen == [4, 3]
+    with torch.no_grad():  # one teacher call gives both terms; the box term alone is possible too
+        both = pair_losses(student, exemplars, searches, targets,
+                           Signals(class_teacher=ClassTeacher(Recording(NANO), weight=1.0, box_weight=2.0)))
+        boxes_only = pair_losses(student, exemplars, searches, targets,
+                                 Signals(class_teacher=ClassTeacher(Recording(NANO), weight=0.0, box_weight=2.0)))
+    assert seen == [4, 3, 4, 4]
+    assert float(both["box_teacher"]) > 0
+    assert float(both["class_teacher"]) == pytest.approx(float(terms["class_teacher"]))
+    assert "class_teacher" not in boxes_only and float(boxes_only["box_teacher"]) == pytest.approx(
+        float(both["box_teacher"]))

@@ -4,7 +4,12 @@ import pytest
 import torch
 
 from siamtrack.metadata import BOX, CLASS, QUALITY
-from siamtrack.training.box_loss import BoxLossWeights, box_head_losses
+from siamtrack.training.box_loss import (
+    BoxLossWeights,
+    box_head_losses,
+    box_teacher_loss,
+    teacher_distances_on_student_grid,
+)
 from siamtrack.training.targets import box_targets, cell_positions, iou_of_distances
 
 
@@ -83,3 +88,43 @@ def test_a_batch_of_hard_negatives_has_no_box_terms_but_keeps_a_gradient_path():
     assert float(losses["box"].detach()) == 0.0 and float(losses["quality"].detach()) == 0.0
     sum(losses.values()).backward()
     assert outputs.grad is not None and outputs.grad[:, CLASS].abs().sum() > 0
+
+
+def teacher_grid_drawing(box: tuple[float, float, float, float], size: int = 16, center: float = 8.0,
+                         stride: int = 16) -> torch.Tensor:
+    """(1, 4, size, size) distances of a teacher whose every cell draws the same box (x1, y1, x2, y2)."""
+    grid = (torch.arange(size, dtype=torch.float32) - center) * stride
+    x1, y1, x2, y2 = box
+    x, y = grid[None, :].expand(size, size), grid[:, None].expand(size, size)
+    return torch.stack((x - x1, y - y1, x2 - x, y2 - y))[None]
+
+
+def test_teacher_distances_are_measured_again_from_the_students_cells():
+    box = (-26.0, -14.0, 34.0, 26.0)  # center (4, 6), 60 x 40
+    distances, cells = teacher_distances_on_student_grid(teacher_grid_drawing(box), 16, 8.0, 17, 8)
+    assert cells == slice(0, 17)  # the student's +-64 px lie inside NanoTrack's -128..112 px
+    truth = box_targets(torch.tensor([[4.0, 6.0, 60.0, 40.0]]), 17, 8).distances
+    assert torch.allclose(distances, truth, atol=1e-4)
+
+
+def test_box_teacher_loss_is_zero_for_the_teachers_box_and_counts_cells_inside_the_target_only():
+    targets = torch.tensor([[4.0, 6.0, 60.0, 40.0]])
+    teacher = teacher_grid_drawing((-26.0, -14.0, 34.0, 26.0))
+    outputs = torch.zeros(1, 6, 17, 17)
+    outputs[:, BOX] = box_targets(targets, 17, 8).distances
+    assert float(box_teacher_loss(outputs, targets, 8, teacher, 16, 8.0)) < 1e-5
+    wider = teacher_grid_drawing((-56.0, -14.0, 64.0, 26.0))
+    assert float(box_teacher_loss(outputs, targets, 8, wider, 16, 8.0)) > 0.2
+    outside = ~box_targets(targets, 17, 8).inside
+    scrambled = outputs.clone()
+    scrambled[:, BOX] = torch.where(outside[:, None], torch.rand(1, 4, 17, 17) * 100, outputs[:, BOX])
+    assert float(box_teacher_loss(scrambled, targets, 8, teacher, 16, 8.0)) < 1e-5
+
+
+def test_box_teacher_loss_of_a_target_outside_the_crop_keeps_a_gradient_path():
+    outputs = torch.randn(1, 6, 17, 17, requires_grad=True)
+    loss = box_teacher_loss(outputs, torch.tensor([[400.0, 0.0, 40.0, 40.0]]), 8,
+                            teacher_grid_drawing((-20.0, -20.0, 20.0, 20.0)), 16, 8.0)
+    assert float(loss.detach()) == 0.0
+    loss.backward()
+    assert outputs.grad is not None

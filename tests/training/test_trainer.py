@@ -71,6 +71,10 @@ def test_config_from_preset_and_overrides():
         parse_override("epochs")
     with pytest.raises(ConfigError, match="ImageNet"):
         TrainConfig(architecture="alexnet", widths=(8, 16, 16, 16, 8))
+    with pytest.raises(ConfigError, match="box_teacher_weight"):  # NanoTrack's boxes need its folder
+        load_train_config("boxhead", ["box_teacher_weight=1", "class_teacher=", "class_teacher_weight=0"])
+    with pytest.raises(ConfigError, match="box_teacher_weight"):  # and a box head to learn them
+        load_train_config("lite0", ["box_teacher_weight=1", "class_teacher=x"])
 
 
 def test_checkpoint_round_trip_restores_identical_state(tmp_path):
