@@ -81,14 +81,11 @@ def teacher_distances_on_student_grid(distances: torch.Tensor, teacher_stride: i
     grid = (torch.arange(distances.shape[-1], dtype=torch.float32, device=distances.device)
             - teacher_center) * teacher_stride
     left, top, right, bottom = distances.float().unbind(1)
-    corners = (grid[None, None, :] - left, grid[None, :, None] - top,
-               grid[None, None, :] + right, grid[None, :, None] + bottom)
-    resampled = []
-    cells = slice(0, 0)
-    for corner in corners:
-        values, cells = teacher_on_student_grid(corner, teacher_stride, student_size, student_stride, teacher_center)
-        resampled.append(values)
-    x1, y1, x2, y2 = resampled
+    corners = torch.stack((grid[None, None, :] - left, grid[None, :, None] - top,
+                           grid[None, None, :] + right, grid[None, :, None] + bottom), dim=1)
+    values, cells = teacher_on_student_grid(corners.flatten(0, 1), teacher_stride, student_size, student_stride,
+                                            teacher_center)
+    x1, y1, x2, y2 = values.unflatten(0, (len(corners), 4)).unbind(1)
     positions = cell_positions(student_size, student_stride, distances.device)[cells]
     x, y = positions[None, None, :], positions[None, :, None]
     return torch.stack((x - x1, y - y1, x2 - x, y2 - y), dim=1), cells
