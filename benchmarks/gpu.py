@@ -1,6 +1,7 @@
 """GPU pipeline: latency for one target, throughput against targets and streams, eager vs CUDA graphs.
 
     python benchmarks/gpu.py [--device cuda] [--frames 200]     # -> benchmarks/results/gpu.json
+    python benchmarks/gpu.py --model runs/box/model.pth --json box.json   # another weights file (torch only)
 
 Every variant runs the whole per-frame step (upload, crops, network, head, box update) on real
 dev frames held in memory: the torch backend with the tensor pipeline, eagerly and replayed as a
@@ -71,6 +72,8 @@ def time_updates(trackers, frames, rounds: int) -> np.ndarray:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--device", default="cuda")
+    parser.add_argument("--model", type=Path, help="a weights file instead of the default model (torch rows only: "
+                                                   "TensorRT reads the default model's ONNX export)")
     parser.add_argument("--frames", type=int, default=200, help="timed rounds per measurement")
     parser.add_argument("--targets", default="1,2,4,8,16,32")
     parser.add_argument("--streams", default="1,2,4")
@@ -98,14 +101,15 @@ def main() -> int:
     box = tuple(sequence.boxes[0])
     height, width = frames[0].shape[:2]
     gpu = torch.cuda.get_device_name(args.device) if args.device.startswith("cuda") else "cpu"
-    weights = default_model_path("weights")
+    weights = args.model or default_model_path("weights")
 
     variants = {"torch eager": dict(backend="torch", graphs=False),
                 "torch cuda-graph": dict(backend="torch", graphs=True)}
     try:
         import tensorrt  # noqa: F401
 
-        variants["tensorrt cuda-graph"] = dict(backend="tensorrt", graphs=True)
+        if args.model is None:
+            variants["tensorrt cuda-graph"] = dict(backend="tensorrt", graphs=True)
     except ImportError:
         print("TensorRT is not installed: its rows are left out", file=sys.stderr)
 
@@ -173,7 +177,8 @@ def main() -> int:
             print(f"floor for {count} target(s): {floors[count]['floor_ms']:.4f} ms "
                   f"(compute {floors[count]['compute_ms']:.4f}, memory {floors[count]['memory_ms']:.4f}, "
                   f"upload {floors[count]['upload_ms']:.4f})")
-    write_json(args.json, {"command": "python " + " ".join(sys.argv), "device": gpu, "sequence": SEQUENCE,
+    write_json(args.json, {"command": "python " + " ".join(sys.argv), "device": gpu, "model": weights.name,
+                           "sequence": SEQUENCE,
                            "frame_size": [width, height], "results": results, "floor": floors,
                            "peaks_used": peaks, "machine": machine_info(torch.get_num_threads())})
     print(f"wrote {args.json}")

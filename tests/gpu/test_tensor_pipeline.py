@@ -16,6 +16,7 @@ from siamtrack.models import PROJECT_WEIGHTS_DIR
 
 DEFAULT_WEIGHTS = PROJECT_WEIGHTS_DIR / "siamtrack-default.pth"
 NEEDS_CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU (none on this machine)")
+DEVICES = ["cpu", pytest.param("cuda", marks=NEEDS_CUDA)]
 
 
 def textured_frame(height=240, width=320, seed=0):
@@ -31,17 +32,20 @@ def textured_frame(height=240, width=320, seed=0):
     ([(0.0, 0.0), (319.0, 239.0)], [10.0, 10.0], [(1, 2, 3), (200, 201, 202)]),  # corners
 ])
 @pytest.mark.parametrize("out_size", [127, 255])
-def test_device_crops_match_opencv_within_one_grey_level(centers, sides, pads, out_size):
+@pytest.mark.parametrize("device", DEVICES)
+def test_device_crops_match_opencv_within_one_grey_level(centers, sides, pads, out_size, device):
     frame = textured_frame()
     expected = np.concatenate([opencv_crops(frame, [c], [s], out_size, p) for c, s, p in zip(centers, sides, pads)])
-    actual = device_crops.crop_regions(torch.from_numpy(frame), torch.tensor(centers), torch.tensor(sides),
-                                       out_size, torch.tensor(pads, dtype=torch.float32)).numpy()
+    actual = device_crops.crop_regions(*(t.to(device) for t in (
+        torch.from_numpy(frame), torch.tensor(centers), torch.tensor(sides))), out_size,
+        torch.tensor(pads, dtype=torch.float32, device=device)).cpu().numpy()
     assert actual.shape == expected.shape and actual.dtype == np.uint8
     assert np.abs(actual.astype(int) - expected.astype(int)).max() <= 1
 
 
 @pytest.mark.parametrize("scales, window_influence, side", [(3, 0.176, 17), (5, 0.3, 25), (1, 0.0, 17)])
-def test_device_head_finds_the_same_peaks(scales, window_influence, side):
+@pytest.mark.parametrize("device", DEVICES)
+def test_device_head_finds_the_same_peaks(scales, window_influence, side, device):
     config = TrackerConfig(scale_count=scales, window_influence=window_influence)
     head = ResponseHead(config, 8)
     rng = np.random.default_rng(scales)
@@ -49,8 +53,9 @@ def test_device_head_finds_the_same_peaks(scales, window_influence, side):
     responses[:4, :, 5:9, 9:12] += 4.0  # a clear peak off center
     responses[4, :, 0, side - 1] += 6.0  # at the corner: windows move inwards
     size = side * config.response_upsample
-    tensors = device_head.DeviceHead(head, side, torch.device("cpu"))
-    found = device_head.locate(torch.from_numpy(responses), tensors, tensors.penalties, window_influence).numpy()
+    tensors = device_head.DeviceHead(head, side, torch.device(device))
+    found = device_head.locate(torch.from_numpy(responses).to(device), tensors, tensors.penalties,
+                               window_influence).cpu().numpy()
     for target in range(len(responses)):
         peak = head.locate(responses[target])
         center = (size - 1) / 2
