@@ -149,7 +149,7 @@ def main() -> int:
                   f"{rows[count]['target_updates_per_s']:.0f} target-updates/s")
         results["throughput_targets"][label] = rows
         model = weights if variant["backend"] == "torch" else default_model_path("onnx")
-        shared = create_backend(variant["backend"], model, device=args.device)
+        shared = create_backend(str(variant["backend"]), model, device=args.device)
         stream_rows = {}
         for streams in [int(v) for v in args.streams.split(",")]:
             trackers = [build(variant, shared) for _ in range(streams)]
