@@ -53,6 +53,11 @@ def floor_ms(cost: dict[str, float], frame_bytes: int, peaks: tuple[float, float
             "floor_ms": max(compute, memory) + upload}
 
 
+def near(box: tuple, index: int) -> tuple:
+    """Target ``index`` of many on one object: shifted by 3 px steps on an 8-wide grid (inside the frame)."""
+    return (box[0] + (index % 8) * 3.0, box[1] + (index // 8) * 3.0, box[2], box[3])
+
+
 def time_updates(trackers, frames, rounds: int) -> np.ndarray:
     """Per-round latencies (ms) of updating every tracker on the next frame."""
     import torch
@@ -74,6 +79,7 @@ def main() -> int:
     parser.add_argument("--device", default="cuda")
     parser.add_argument("--model", type=Path, help="a weights file instead of the default model (torch rows only: "
                                                    "TensorRT reads the default model's ONNX export)")
+    parser.add_argument("--config", default=None, help="tracker preset (default: the tracker's own, SiamFC-3s)")
     parser.add_argument("--frames", type=int, default=200, help="timed rounds per measurement")
     parser.add_argument("--targets", default="1,2,4,8,16,32")
     parser.add_argument("--streams", default="1,2,4")
@@ -117,9 +123,9 @@ def main() -> int:
         model = weights if variant["backend"] == "torch" else default_model_path("onnx")
         graphs = variant["graphs"]
         if backend_object is not None:
-            return MultiTracker(backend=backend_object, pipeline="tensor", cuda_graphs=graphs)
+            return MultiTracker(backend=backend_object, pipeline="tensor", cuda_graphs=graphs, config=args.config)
         return MultiTracker(model=model, backend=variant["backend"], device=args.device, pipeline="tensor",
-                            cuda_graphs=graphs)
+                            config=args.config, cuda_graphs=graphs)
 
     results: dict = {"latency_one_target": {}, "throughput_targets": {}, "throughput_streams": {}}
     target_counts = [int(v) for v in args.targets.split(",")]
@@ -140,7 +146,7 @@ def main() -> int:
         for count in target_counts:
             tracker.clear()
             for index in range(count):
-                tracker.add(frames[0], (box[0] + (index % 8) * 3.0, box[1] + (index // 8) * 3.0, box[2], box[3]))
+                tracker.add(frames[0], near(box, index))
             time_updates([tracker], frames, 10)
             latencies = time_updates([tracker], frames, args.frames // 2)
             rows[count] = {"median_ms": float(np.median(latencies)),
@@ -156,7 +162,7 @@ def main() -> int:
             per_stream = max(target_counts) // streams
             for tracker in trackers:
                 for index in range(per_stream):
-                    tracker.add(frames[0], (box[0] + index * 2.0, box[1], box[2], box[3]))
+                    tracker.add(frames[0], near(box, index))
             time_updates(trackers, frames, 10)
             latencies = time_updates(trackers, frames, args.frames // 2)
             median = float(np.median(latencies))
@@ -178,7 +184,7 @@ def main() -> int:
                   f"(compute {floors[count]['compute_ms']:.4f}, memory {floors[count]['memory_ms']:.4f}, "
                   f"upload {floors[count]['upload_ms']:.4f})")
     write_json(args.json, {"command": "python " + " ".join(sys.argv), "device": gpu, "model": weights.name,
-                           "sequence": SEQUENCE,
+                           "config": args.config or "default", "sequence": SEQUENCE,
                            "frame_size": [width, height], "results": results, "floor": floors,
                            "peaks_used": peaks, "machine": machine_info(torch.get_num_threads())})
     print(f"wrote {args.json}")
