@@ -2,6 +2,7 @@
 
     python benchmarks/gpu.py [--device cuda] [--frames 200]     # -> benchmarks/results/gpu.json
     python benchmarks/gpu.py --model runs/box/model.pth --json box.json   # another weights file (torch only)
+    python benchmarks/gpu.py --table benchmarks/results/gpu*.json          # the README's table from results
 
 Every variant runs the whole per-frame step (upload, crops, network, head, box update) on real
 dev frames held in memory: the torch backend with the tensor pipeline, eagerly and replayed as a
@@ -74,6 +75,23 @@ def time_updates(trackers, frames, rounds: int) -> np.ndarray:
     return np.asarray(latencies)
 
 
+def table(paths: list[Path]) -> str:
+    """A Markdown table of earlier results: one row per file and variant."""
+    import json
+
+    rows = []
+    for path in paths:
+        run = json.loads(path.read_text())
+        for label, latency in run["results"]["latency_one_target"].items():
+            rates = run["results"]["throughput_targets"][label]
+            rows.append(f"| {run['model']}, {run.get('config', 'default')} | {label} | {latency['p50_ms']:.2f} | "
+                        + " | ".join(f"{rates[c]['target_updates_per_s']:,.0f}" for c in rates) + " |")
+    counts = list(json.loads(paths[0].read_text())["results"]["throughput_targets"].values())[0]
+    header = "| model, config | backend | 1 target, ms (p50) | " + " | ".join(
+        f"{c} target{'s' if c != '1' else ''}, updates/s" for c in counts) + " |"
+    return "\n".join([header, "|---|---|" + "---:|" * (1 + len(counts))] + rows)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--device", default="cuda")
@@ -81,12 +99,16 @@ def main() -> int:
                                                    "TensorRT reads the default model's ONNX export)")
     parser.add_argument("--config", default=None, help="tracker preset (default: the tracker's own, SiamFC-3s)")
     parser.add_argument("--frames", type=int, default=200, help="timed rounds per measurement")
-    parser.add_argument("--targets", default="1,2,4,8,16,32")
+    parser.add_argument("--targets", default="1,8,32,128")
     parser.add_argument("--streams", default="1,2,4")
+    parser.add_argument("--table", nargs="+", type=Path, help="print the Markdown table of these result files")
     parser.add_argument("--peak-tflops", type=float)
     parser.add_argument("--peak-gbps", type=float)
     parser.add_argument("--json", type=Path, default=REPO / "benchmarks" / "results" / "gpu.json")
     args = parser.parse_args()
+    if args.table:
+        print(table(args.table))
+        return 0
     os.environ.setdefault("OPENCV_LOG_LEVEL", "OFF")
     import torch
 

@@ -25,3 +25,11 @@ def test_readme_python_example_runs(tmp_path, index):
     assert result.returncode == 0, result.stderr
     # Printed boxes are plain floats, not NumPy scalars.
     assert "np.float" not in result.stdout
+
+
+def test_readme_gpu_table_is_the_one_its_results_give():
+    results = README.parent / "benchmarks" / "results"
+    table = subprocess.run([sys.executable, "benchmarks/gpu.py", "--table", str(results / "gpu.json"),
+                            str(results / "gpu_single_pass.json")], cwd=README.parent, capture_output=True,
+                           text=True, timeout=60, check=True).stdout
+    assert table.count("\n") >= 3 and table.strip() in README.read_text(encoding="utf-8")

@@ -154,7 +154,7 @@ class _GraphedStep:
     """:meth:`TensorStep.compute` captured as a CUDA graph for one batch layout and frame size.
 
     Inputs are copied into static buffers before each replay; the output buffer is the graph's.
-    Written against torch's CUDA graph API; not run on this project's (GPU-less) machines yet.
+    Checked against eager launches on an H200 (``tests/gpu/test_cuda.py``), targets added and removed.
     """
 
     def __init__(self, step: TensorStep, frame: torch.Tensor, inputs: StepInputs, kernels: Any,
