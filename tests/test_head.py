@@ -153,12 +153,19 @@ def test_windowed_head_finds_the_full_upsampling_peak_on_real_responses(scale_se
     assert len(responses) == sum(len(frames) - 1 for frames, _ in sequences)
     config = TrackerConfig()
     head = ResponseHead(config, 8)
-    distances, same_scale = [], 0
+    penalties = np.full(3, config.scale_penalty)
+    penalties[1] = 1.0
+    distances, ties = [], []
     for maps in responses:
         peak = head.locate(maps)
         best, offset, value = full_upsampling_peak(maps, config)
-        same_scale += peak.map_index == best
-        distances.append(np.hypot(peak.offset[0] - offset[0], peak.offset[1] - offset[1]))
-    # Same scale nearly always; the peak within one upsampled cell (0.5 search-crop pixels).
-    assert same_scale >= 0.95 * len(responses)
+        if peak.map_index == best:
+            distances.append(np.hypot(peak.offset[0] - offset[0], peak.offset[1] - offset[1]))
+        else:  # the other scale: only where the two scales' penalised peaks nearly tie
+            peaks = upsample(maps, maps.shape[-1] * config.response_upsample).max(axis=(1, 2)) * penalties
+            ties.append(peaks[peak.map_index] / peaks[best])
+    # Same scale nearly always, the peak then within one upsampled cell (0.5 search-crop pixels);
+    # a different scale only on a near-tie (default model v4, single pass: one frame of 176, 0.6 % apart).
+    assert len(distances) >= 0.95 * len(responses)
     assert np.percentile(distances, 95) <= 0.5 and max(distances) <= 4.0
+    assert all(ratio >= 0.98 for ratio in ties), ties
