@@ -138,20 +138,14 @@ def test_training_on_cuda_logs_and_writes_a_model_the_cpu_tracker_loads(tmp_path
 
 
 def test_loss_terms_with_nanotrack_as_teacher_are_the_same_on_cuda():
-    from siamtrack.metadata import ModelMetadata
-    from siamtrack.network.siamese import SiameseNet
     from siamtrack.training.nanotrack import NanoTrackTeacher
     from siamtrack.training.step import ClassTeacher, Signals, pair_losses
-    from tests.training.test_nanotrack import NANO
-    from tests.training.test_step import fixed_batch
+    from tests.training.test_step import box_student, fixed_batch, nanotrack_folder
 
-    if not (NANO / "nanotrack_head_sim.onnx").is_file():
-        pytest.skip(f"needs NanoTrack v2's graphs in {NANO}")
-    torch.manual_seed(0)
-    student = SiameseNet(ModelMetadata(architecture="alexnet", widths=(16, 32, 32, 32, 16), batch_norm=True,
-                                       head="box", head_width=16)).eval()
+    teacher = NanoTrackTeacher(nanotrack_folder())
+    student = box_student()
     batch = fixed_batch()
-    signals = Signals(class_teacher=ClassTeacher(NanoTrackTeacher(NANO), weight=1.0, box_weight=3.0))
+    signals = Signals(class_teacher=ClassTeacher(teacher, weight=1.0, box_weight=3.0))
     with torch.no_grad():
         expected = pair_losses(student, *batch, signals)
         actual = pair_losses(student.cuda(), *(t.cuda() for t in batch), signals)

@@ -22,6 +22,22 @@ def fixed_batch(count=4):
     return torch.stack(exemplars), torch.stack(searches), torch.stack(targets)
 
 
+def box_student():
+    """A small box-head network with seeded random weights, in eval mode."""
+    torch.manual_seed(0)
+    return SiameseNet(ModelMetadata(architecture="alexnet", widths=(16, 32, 32, 32, 16), batch_norm=True,
+                                    head="box", head_width=16)).eval()
+
+
+def nanotrack_folder():
+    """NanoTrack v2's graphs beside the checkout; the test skips without them."""
+    from tests.training.test_nanotrack import NANO
+
+    if not (NANO / "nanotrack_head_sim.onnx").is_file():
+        pytest.skip(f"needs NanoTrack v2's graphs in {NANO}")
+    return NANO
+
+
 @pytest.mark.parametrize("metadata", [
     ModelMetadata(architecture="alexnet", widths=(16, 32, 32, 32, 16), batch_norm=True),
     ModelMetadata(architecture="efficientnet-lite0-s8", widths=(16,), batch_norm=True, bn_eps=1e-3,
@@ -72,9 +88,7 @@ def test_teacher_settings_are_checked():
 
 
 def test_a_box_network_learns_the_response_teacher_with_its_class_map():
-    torch.manual_seed(0)
-    student = SiameseNet(ModelMetadata(architecture="alexnet", widths=(16, 32, 32, 32, 16), batch_norm=True,
-                                       head="box", head_width=16)).eval()
+    student = box_student()
     other = SiameseNet(ModelMetadata(architecture="alexnet", widths=(16, 32, 32, 32, 16), batch_norm=True)).eval()
     batch = fixed_batch()
     with torch.no_grad():
@@ -85,16 +99,11 @@ def test_a_box_network_learns_the_response_teacher_with_its_class_map():
 
 
 def test_the_class_teacher_term_leaves_out_pairs_whose_target_is_not_in_the_crop():
-    from siamtrack.training.step import ClassTeacher
-    from tests.training.test_nanotrack import NANO
-
-    if not (NANO / "nanotrack_head_sim.onnx").is_file():
-        pytest.skip(f"needs NanoTrack v2's graphs in {NANO}")
     from siamtrack.training.nanotrack import NanoTrackTeacher
+    from siamtrack.training.step import ClassTeacher
 
-    torch.manual_seed(0)
-    student = SiameseNet(ModelMetadata(architecture="alexnet", widths=(16, 32, 32, 32, 16), batch_norm=True,
-                                       head="box", head_width=16)).eval()
+    nano = nanotrack_folder()
+    student = box_student()
     exemplars, searches, targets = fixed_batch()
     seen = []
 
@@ -103,7 +112,7 @@ def test_the_class_teacher_term_leaves_out_pairs_whose_target_is_not_in_the_crop
             seen.append(len(exemplars))
             return super().__call__(exemplars, searches)
 
-    signals = Signals(class_teacher=ClassTeacher(Recording(NANO), weight=1.0))
+    signals = Signals(class_teacher=ClassTeacher(Recording(nano), weight=1.0))
     with torch.no_grad():
         terms = pair_losses(student, exemplars, searches, targets, signals)
         assert float(terms["class_teacher"]) > 0 and seen == [4]
@@ -113,9 +122,9 @@ def test_the_class_teacher_term_leaves_out_pairs_whose_target_is_not_in_the_crop
     assert seen == [4, 3]
     with torch.no_grad():  # one teacher call gives both terms; the box term alone is possible too
         both = pair_losses(student, exemplars, searches, targets,
-                           Signals(class_teacher=ClassTeacher(Recording(NANO), weight=1.0, box_weight=2.0)))
+                           Signals(class_teacher=ClassTeacher(Recording(nano), weight=1.0, box_weight=2.0)))
         boxes_only = pair_losses(student, exemplars, searches, targets,
-                                 Signals(class_teacher=ClassTeacher(Recording(NANO), weight=0.0, box_weight=2.0)))
+                                 Signals(class_teacher=ClassTeacher(Recording(nano), weight=0.0, box_weight=2.0)))
     assert seen == [4, 3, 4, 4]
     assert float(both["box_teacher"]) > 0
     assert float(both["class_teacher"]) == pytest.approx(float(terms["class_teacher"]))
