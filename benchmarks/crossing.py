@@ -50,10 +50,9 @@ def main() -> int:
     print(f"{'model':40s} {'A kept':>8s} {'B kept':>8s} {'both':>6s}   of {args.seeds} clips")
     for model in args.models:
         outcomes = np.array([kept(model, seed) for seed in range(args.seeds)])
-        rows[Path(model).name if model.endswith(".pth") else model] = {
+        row = rows[Path(model).name] = {
             "a_kept": int(outcomes[:, 0].sum()), "b_kept": int(outcomes[:, 1].sum()),
             "both_kept": int(outcomes.all(axis=1).sum()), "a_lost_seeds": np.flatnonzero(~outcomes[:, 0]).tolist()}
-        row = rows[Path(model).name if model.endswith(".pth") else model]
         print(f"{model:40s} {row['a_kept']:8d} {row['b_kept']:8d} {row['both_kept']:6d}")
     write_json(args.json, {"command": "python " + " ".join(sys.argv), "seeds": args.seeds, "models": rows,
                            "machine": machine_info(2)})

@@ -79,14 +79,15 @@ def table(paths: list[Path]) -> str:
     """A Markdown table of earlier results: one row per file and variant."""
     import json
 
-    rows = []
+    rows: list[str] = []
+    counts: list[str] = []
     for path in paths:
         run = json.loads(path.read_text())
         for label, latency in run["results"]["latency_one_target"].items():
             rates = run["results"]["throughput_targets"][label]
+            counts = counts or list(rates)
             rows.append(f"| {run['model']}, {run.get('config', 'default')} | {label} | {latency['p50_ms']:.2f} | "
                         + " | ".join(f"{rates[c]['target_updates_per_s']:,.0f}" for c in rates) + " |")
-    counts = list(json.loads(paths[0].read_text())["results"]["throughput_targets"].values())[0]
     header = "| model, config | backend | 1 target, ms (p50) | " + " | ".join(
         f"{c} target{'s' if c != '1' else ''}, updates/s" for c in counts) + " |"
     return "\n".join([header, "|---|---|" + "---:|" * (1 + len(counts))] + rows)

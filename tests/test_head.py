@@ -85,13 +85,18 @@ def test_interpolation_matrix_reproduces_opencv_bicubic(side):
         np.testing.assert_allclose(matrix @ response @ matrix.T, full, atol=1e-5)
 
 
+def penalised_peaks(maps, config):
+    """Each upsampled map's peak, times the scale penalty for every map but the middle one."""
+    penalties = np.full(len(maps), config.scale_penalty)
+    penalties[len(maps) // 2] = 1.0
+    return maps.reshape(len(maps), -1).max(axis=1) * penalties
+
+
 def full_upsampling_peak(responses, config, stride=8):
     """SiamFC's head as published: every map upsampled whole, then penalty, window, argmax."""
     size = responses.shape[-1] * config.response_upsample
     maps = upsample(responses, size)
-    penalties = np.full(len(maps), config.scale_penalty)
-    penalties[len(maps) // 2] = 1.0
-    best = int(np.argmax(maps.reshape(len(maps), -1).max(axis=1) * penalties))
+    best = int(np.argmax(penalised_peaks(maps, config)))
     chosen = maps[best] - maps[best].min()
     chosen /= chosen.sum()
     blended = (1 - config.window_influence) * chosen + config.window_influence * hann_window(size)
@@ -153,8 +158,6 @@ def test_windowed_head_finds_the_full_upsampling_peak_on_real_responses(scale_se
     assert len(responses) == sum(len(frames) - 1 for frames, _ in sequences)
     config = TrackerConfig()
     head = ResponseHead(config, 8)
-    penalties = np.full(3, config.scale_penalty)
-    penalties[1] = 1.0
     distances, ties = [], []
     for maps in responses:
         peak = head.locate(maps)
@@ -162,7 +165,7 @@ def test_windowed_head_finds_the_full_upsampling_peak_on_real_responses(scale_se
         if peak.map_index == best:
             distances.append(np.hypot(peak.offset[0] - offset[0], peak.offset[1] - offset[1]))
         else:  # the other scale: only where the two scales' penalised peaks nearly tie
-            peaks = upsample(maps, maps.shape[-1] * config.response_upsample).max(axis=(1, 2)) * penalties
+            peaks = penalised_peaks(upsample(maps, maps.shape[-1] * config.response_upsample), config)
             ties.append(peaks[peak.map_index] / peaks[best])
     # Same scale nearly always, the peak then within one upsampled cell (0.5 search-crop pixels);
     # a different scale only on a near-tie (default model v4, single pass: one frame of 176, 0.6 % apart).
