@@ -38,6 +38,9 @@ setup(
         "opencv-contrib-python>=4.7",
         # The CPU runtime: runs weights/siamtrack-default-onnx (or any `siamtrack export`) without torch.
         "onnxruntime>=1.16",
+        # Reads NanoTrack v2's published graphs and gives them a batch axis in memory
+        # (siamtrack.backends.nanotrack), so `--model FOLDER` works on the default install.
+        "onnx>=1.14",
     ],
     extras_require={
         # Any torch >= 2.1 works. Install the build you want first (a CPU wheel keeps it small);

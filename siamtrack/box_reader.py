@@ -1,10 +1,20 @@
-"""From the box head's maps to the target's next position, size and confidence (SiamFC++'s step).
+"""From a box-predicting head's maps to the target's next position, size and confidence (SiamFC++'s step).
 
-The network gives, for each cell of one search crop, a class logit, a quality logit and a box
-(see :mod:`siamtrack.network.box_head`). Per frame:
+Two layouts of maps are read (the model's metadata ``head`` names which), both with the box as
+left, top, right, bottom distances in channels 2-5:
 
-1. score = sigmoid(class) x sigmoid(quality): the target's center is here *and* the box drawn
-   from here is good;
+* ``box`` (siamtrack's box head, :mod:`siamtrack.network.box_head`): a class logit and a quality
+  logit; score = sigmoid(class) x sigmoid(quality), the target's center is here *and* the box
+  drawn from here is good; cell ``j`` at ``(j - (r - 1) / 2) * stride`` from the crop center; a
+  Hann window.
+* ``nanotrack`` (NanoTrack's layout, :mod:`siamtrack.network.nano_head`): background and target
+  logits; score = their softmax's target probability; cell ``j`` at ``(j - r // 2) * stride``;
+  OpenCV's Hann window (the square root of the outer product). This is what OpenCV's
+  ``TrackerNano`` computes, step for step, so NanoTrack's graphs track here as they do there.
+
+Per frame:
+
+1. each cell's score, as above;
 2. each cell's box is penalised for changing the target's size and aspect ratio:
    ``penalty = exp(-(r_c * s_c - 1) * k)``, with ``r_c`` and ``s_c`` the change (>= 1) of aspect
    ratio and of padded size (SiamFC's context rule) against the current box;
@@ -25,7 +35,9 @@ from functools import lru_cache
 
 import numpy as np
 
-from .metadata import BOX, CLASS, QUALITY
+from .metadata import BOX, CLASS, NANOTRACK_CLASSES, QUALITY
+
+LAYOUTS = ("box", "nanotrack")
 
 
 @dataclass(frozen=True)
@@ -46,10 +58,13 @@ class BoxReading:
 
 
 @lru_cache(maxsize=8)
-def _grid(side: int, stride: int) -> tuple[np.ndarray, np.ndarray]:
-    """Cell offsets from the crop center (one axis) and the (side, side) Hann window."""
-    positions = (np.arange(side, dtype=np.float64) - (side - 1) / 2) * stride
+def _grid(side: int, stride: int, layout: str = "box") -> tuple[np.ndarray, np.ndarray]:
+    """Cell offsets from the crop center (one axis) and the (side, side) window of a layout."""
+    center = side // 2 if layout == "nanotrack" else (side - 1) / 2
+    positions = (np.arange(side, dtype=np.float64) - center) * stride
     window = np.outer(np.hanning(side), np.hanning(side))
+    if layout == "nanotrack":  # cv2.createHanningWindow: the square root of the outer product
+        window = np.sqrt(window)
     positions.setflags(write=False)
     window.setflags(write=False)
     return positions, window
@@ -69,21 +84,26 @@ def _change(ratio: np.ndarray) -> np.ndarray:
     return np.maximum(ratio, 1.0 / ratio)
 
 
-def cell_boxes(maps: np.ndarray, stride: int) -> tuple[np.ndarray, ...]:
+def cell_boxes(maps: np.ndarray, stride: int, layout: str = "box") -> tuple[np.ndarray, ...]:
     """Every cell's box as (center x, center y, width, height) maps, in crop pixels from the crop center."""
-    positions, _ = _grid(maps.shape[-1], stride)
+    positions, _ = _grid(maps.shape[-1], stride, layout)
     left, top, right, bottom = maps[BOX].astype(np.float64)
     x, y = positions[None, :], positions[:, None]
     return (x + (right - left) / 2, y + (bottom - top) / 2, left + right, top + bottom)
 
 
-def scores(maps: np.ndarray) -> np.ndarray:
-    """sigmoid(class) x sigmoid(quality) per cell of one crop's (6, r, r) maps."""
+def scores(maps: np.ndarray, layout: str = "box") -> np.ndarray:
+    """Each cell's confidence in one crop's (6, r, r) maps: sigmoid(class) x sigmoid(quality), or for
+    the nanotrack layout the softmax's target probability."""
+    if layout == "nanotrack":
+        background, target = maps[NANOTRACK_CLASSES].astype(np.float64)
+        return _sigmoid(target - background)  # a two-way softmax's second probability
     return _sigmoid(maps[CLASS].astype(np.float64)) * _sigmoid(maps[QUALITY].astype(np.float64))
 
 
 def read_box(maps: np.ndarray, stride: int, size: tuple[float, float], window_influence: float,
-             penalty_k: float, box_lr: float, size_gain: tuple[float, float] = (1.0, 1.0)) -> BoxReading:
+             penalty_k: float, box_lr: float, size_gain: tuple[float, float] = (1.0, 1.0),
+             layout: str = "box") -> BoxReading:
     """Choose the target's cell in one crop's (6, r, r) maps and smooth its size.
 
     Args:
@@ -94,16 +114,17 @@ def read_box(maps: np.ndarray, stride: int, size: tuple[float, float], window_in
         penalty_k: strength of the size and aspect-change penalty (0: none).
         box_lr: largest step of the size towards the chosen box (times penalty x score).
         size_gain: factors on every predicted width and height (:func:`size_gain`).
+        layout: ``box`` or ``nanotrack`` (the module docstring).
     """
-    score = scores(maps)
-    centers_x, centers_y, widths, heights = cell_boxes(maps, stride)
+    score = scores(maps, layout)
+    centers_x, centers_y, widths, heights = cell_boxes(maps, stride, layout)
     widths = np.maximum(widths * size_gain[0], 1e-3)
     heights = np.maximum(heights * size_gain[1], 1e-3)
     width, height = size
     size_change = _change(padded_size(widths, heights) / padded_size(width, height))
     aspect_change = _change((width / height) / (widths / heights))
     penalty = np.exp(-(aspect_change * size_change - 1.0) * penalty_k)
-    _, window = _grid(maps.shape[-1], stride)
+    _, window = _grid(maps.shape[-1], stride, layout)
     chosen = penalty * score * (1.0 - window_influence) + window * window_influence
     best = int(np.argmax(chosen))
     row, col = divmod(best, maps.shape[-1])
@@ -132,7 +153,7 @@ def size_gain(maps: np.ndarray, stride: int, size: tuple[float, float], limit: f
                  for true, guess in zip(size, predicted))
 
 
-def strongest_box(maps: np.ndarray, stride: int) -> tuple[int, BoxReading]:
+def strongest_box(maps: np.ndarray, stride: int, layout: str = "box") -> tuple[int, BoxReading]:
     """The best-scoring cell over several crops' (N, 6, r, r) maps, without window or penalty.
 
     Used while re-detecting a lost target over tiles of a wide region. The size is that cell's
@@ -141,9 +162,9 @@ def strongest_box(maps: np.ndarray, stride: int) -> tuple[int, BoxReading]:
     Returns:
         ``(crop index, reading)``.
     """
-    all_scores = np.stack([scores(m) for m in maps])
+    all_scores = np.stack([scores(m, layout) for m in maps])
     crop, best = divmod(int(np.argmax(all_scores)), all_scores[0].size)
     row, col = divmod(best, maps.shape[-1])
-    centers_x, centers_y, widths, heights = cell_boxes(maps[crop], stride)
+    centers_x, centers_y, widths, heights = cell_boxes(maps[crop], stride, layout)
     return crop, BoxReading(best, (float(centers_x[row, col]), float(centers_y[row, col])),
                             (float(widths[row, col]), float(heights[row, col])), float(all_scores[crop, row, col]))

@@ -21,6 +21,10 @@ from typing import Any, Mapping
 from .errors import ConfigError
 
 PRESET_DIR = Path(__file__).with_name("presets")
+# The preset a model tracks with when no config is given, by its metadata's head: NanoTrack's
+# layout with TrackerNano's settings (window 0.455, penalty 0.055, size rate 0.37); every other
+# head with SiamFC-3s (the dataclass's defaults).
+HEAD_PRESETS = {"nanotrack": "nanotrack"}
 SCALE_SEARCHES = ("single", "pyramid")
 BOX_SIZES = ("regression", "scales")
 
@@ -193,6 +197,11 @@ class TrackerConfig:
 def _check(condition: bool, message: str) -> None:
     if not condition:
         raise ConfigError(message)
+
+
+def default_config(head: str) -> TrackerConfig:
+    """The config a model with this head tracks with when none is given (``HEAD_PRESETS``)."""
+    return load_config(HEAD_PRESETS[head]) if head in HEAD_PRESETS else TrackerConfig()
 
 
 def preset_names() -> list[str]:

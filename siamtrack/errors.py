@@ -30,3 +30,7 @@ class BackendUnavailableError(SiamtrackError, RuntimeError):
 
 class NotInitializedError(SiamtrackError, RuntimeError):
     """``update`` was called before ``init`` (or after ``reset``)."""
+
+
+class DownloadError(SiamtrackError):
+    """A model download failed, timed out, or did not match its published checksum."""

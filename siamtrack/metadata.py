@@ -13,10 +13,16 @@ from typing import Any, Mapping
 
 from .errors import WeightsError
 
-ARCHITECTURES = ("alexnet", "efficientnet-lite0-s8")
+# ``dense-s16``: siamtrack's plain 3x3 backbone of stride 16 (siamtrack.network.dense);
+# ``nanotrack-v2``: NanoTrack v2's published ONNX graphs, run as they are (siamtrack.backends.nanotrack).
+ARCHITECTURES = ("alexnet", "efficientnet-lite0-s8", "dense-s16", "nanotrack-v2")
 # How a network reads a search crop: ``response`` is SiamFC's cross-correlation into one score map
-# per kernel; ``box`` is the target-estimation head (classification, quality and box maps).
-HEADS = ("response", "box")
+# per kernel; ``box`` is the target-estimation head (classification, quality and box maps);
+# ``nanotrack`` is NanoTrack's layout (two class logits and four box distances per cell).
+HEADS = ("response", "box", "nanotrack")
+# A nanotrack-layout head's output channels per kernel, in order (siamtrack.network.nano_head).
+NANOTRACK_OUTPUTS = ("background", "target", "left", "top", "right", "bottom")
+NANOTRACK_CLASSES = slice(0, 2)
 # The box head's output channels per kernel, in order: what exported graphs return and the
 # tracker reads (siamtrack.network.box_head computes them).
 BOX_OUTPUTS = ("class", "quality", "left", "top", "right", "bottom")
@@ -50,10 +56,12 @@ class ModelMetadata:
         total_stride: backbone stride.
         template_crop: side, in feature cells, of the central window of the exemplar features
             used as the correlation kernel; 0 uses them all (unpadded backbones such as AlexNet).
-        head: ``response`` (SiamFC: the correlation is the output, one map per kernel) or
+        head: ``response`` (SiamFC: the correlation is the output, one map per kernel),
             ``box`` (a target-estimation head turns the correlation into classification,
-            quality and box-distance maps: :mod:`siamtrack.network.box_head`).
-        head_width: channels of the box head's towers (0 for ``response``).
+            quality and box-distance maps: :mod:`siamtrack.network.box_head`) or ``nanotrack``
+            (NanoTrack's layout: background and target logits and box distances per cell, on a
+            grid whose center cell is ``side // 2``: :mod:`siamtrack.network.nano_head`).
+        head_width: channels of the head's towers (0 for ``response``).
         provenance: free-form strings: where the weights came from, licence, converter, etc.
     """
 
@@ -84,8 +92,8 @@ class ModelMetadata:
             raise WeightsError("input_mean and input_std need 3 values each, std > 0")
         if self.head not in HEADS:
             raise WeightsError(f"unknown head {self.head!r}; known: {', '.join(HEADS)}")
-        if (self.head == "box") != (self.head_width > 0):
-            raise WeightsError("head_width must be > 0 for the box head and 0 for the response head")
+        if (self.head == "response") != (self.head_width == 0):
+            raise WeightsError("head_width must be 0 for the response head and > 0 for the others")
         self._check_ranges()
 
     def _check_ranges(self) -> None:
@@ -124,6 +132,12 @@ class ModelMetadata:
             raise WeightsError(f"model metadata gives a {cells} x {cells} response (instance_size "
                                f"{self.instance_size}, exemplar_size {self.exemplar_size}, total_stride "
                                f"{self.total_stride}); at most {MAX_RESPONSE} is sane")
+
+    @property
+    def kernel_cells(self) -> int:
+        """Side, in feature cells, of one exemplar kernel (``template_crop``, or the whole exemplar map
+        of a padded backbone of stride ``total_stride``)."""
+        return self.template_crop or -(-self.exemplar_size // self.total_stride)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able values (lists, not tuples)."""
@@ -166,6 +180,8 @@ def describe_metadata(meta: ModelMetadata) -> list[str]:
     ]
     if meta.head == "box":
         lines.append(f"head:           box (classification, quality, box distances), towers {meta.head_width} wide")
+    if meta.head == "nanotrack":
+        lines.append(f"head:           nanotrack layout (class pair, box distances), towers {meta.head_width} wide")
     if meta.template_crop:
         lines.append(f"template:       central {meta.template_crop}x{meta.template_crop} exemplar feature cells")
     lines += [f"provenance:     {key} = {value}" for key, value in sorted(meta.provenance.items())]

@@ -7,8 +7,9 @@ A model's metadata names its head (:attr:`~siamtrack.metadata.ModelMetadata.head
   the target's size changes only by one of a few scales, searched with an image pyramid or, in a
   single pass, with one exemplar kernel per scale (see :mod:`siamtrack.tracker`). Peaks are found
   by :class:`~siamtrack.head.ResponseHead`.
-* :class:`BoxStep` (``box``): the target-estimation head. One search crop, one kernel; the maps
-  give position, size and aspect ratio, read by :mod:`siamtrack.box_reader`.
+* :class:`BoxStep` (``box`` and ``nanotrack``): a box-predicting head. One search crop, one
+  kernel; the maps give position, size and aspect ratio, read by :mod:`siamtrack.box_reader` in
+  the layout the metadata names (NanoTrack's layout exactly as OpenCV's ``TrackerNano`` reads it).
 
 The tracker asks its step which exemplars to cut, what to measure when a target is added, which
 crops a normal frame needs and how to read their outputs; ids, batching, clipping, the lost state
@@ -243,12 +244,13 @@ class ScaleSearchStep:
 
 
 class BoxStep:
-    """The box head: one crop, one kernel; position, size and aspect ratio from its maps."""
+    """A box-predicting head: one crop, one kernel; position, size and aspect ratio from its maps."""
 
     kernels_per_crop = 1
 
     def __init__(self, config: TrackerConfig, metadata: ModelMetadata) -> None:
         self.config, self.metadata = config, metadata
+        self.layout = metadata.head
 
     def exemplar_scales(self) -> Sequence[float]:
         return [1.0]
@@ -256,8 +258,11 @@ class BoxStep:
     def calibrate(self, backend: Backend, image: np.ndarray, center: tuple[float, float], search_side: float,
                   kernels: Any, pad_color: tuple[float, float, float], size: tuple[float, float] = (1.0, 1.0),
                   ) -> Calibration:
-        # Its score is absolute (sigmoid(class) x sigmoid(quality)); its sizes are matched to the
-        # known box on this frame (see box_reader.size_gain).
+        # Its score is absolute (a probability); siamtrack's box head has its sizes matched to the
+        # known box on this frame (see box_reader.size_gain). The nanotrack layout is read as
+        # TrackerNano reads it, uncalibrated.
+        if self.layout == "nanotrack":
+            return Calibration()
         own = backend.track(crop_regions(image, [center], [search_side], self.metadata.instance_size, pad_color),
                             kernels)
         factor = self.metadata.instance_size / search_side
@@ -276,15 +281,14 @@ class BoxStep:
         factor = self._crop_pixels(plan, 0)
         reading = read_box(outputs[0], self.metadata.total_stride, (target.size[0] * factor, target.size[1] * factor),
                            config.box_window_influence, config.box_penalty, config.box_lr,
-                           target.calibration.size_gain)
+                           target.calibration.size_gain, self.layout)
         score = 0.0 if target.featureless else reading.score
         return Estimate(0, reading.offset, (reading.size[0] / factor, reading.size[1] / factor), score)
 
     def read_tiles(self, plan: Plan, outputs: np.ndarray) -> Estimate:
-        crop, reading = strongest_box(outputs, self.metadata.total_stride)
+        crop, reading = strongest_box(outputs, self.metadata.total_stride, self.layout)
         score = 0.0 if plan.target.featureless else reading.score
         return Estimate(crop, reading.offset, plan.target.size, score)
-
 
     def match_scores(self, plan: Plan, outputs: np.ndarray) -> list[float]:
         if plan.target.featureless:
@@ -292,7 +296,7 @@ class BoxStep:
         stride = self.metadata.total_stride
         found = []
         for maps in outputs:
-            _, reading = strongest_box(maps[None], stride)
+            _, reading = strongest_box(maps[None], stride, self.layout)
             estimate = Estimate(0, reading.offset, reading.size, reading.score)
             found.append(reading.score if _at_center(estimate, self.metadata) else 0.0)
         return found
@@ -306,6 +310,6 @@ def _at_center(estimate: Estimate, metadata: ModelMetadata) -> bool:
 
 def tracking_step(config: TrackerConfig, metadata: ModelMetadata) -> ScaleSearchStep | BoxStep:
     """The step for the model's head (see the module docstring)."""
-    if metadata.head == "box" and config.box_size == "regression":
+    if metadata.head == "nanotrack" or (metadata.head == "box" and config.box_size == "regression"):
         return BoxStep(config, metadata)
     return ScaleSearchStep(config, metadata)

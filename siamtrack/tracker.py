@@ -28,10 +28,11 @@ import cv2
 import numpy as np
 
 from .backends.base import DeviceBackend
-from .config import TrackerConfig, load_config
+from .config import TrackerConfig, default_config, load_config
 from .crops import crop_regions
 from .errors import ConfigError, InputError, NotInitializedError
 from .frames import as_bgr, validate_box
+from .metadata import ModelMetadata
 from .models import default_model_path  # noqa: F401  (public via siamtrack.default_model_path)
 from .redetect import search_tiles
 from .results import TrackResult
@@ -45,9 +46,9 @@ ConfigLike = Union[TrackerConfig, Mapping[str, Any], str, Path, None]
 PIPELINES = ("auto", "opencv", "tensor")
 
 
-def _as_config(config: ConfigLike) -> TrackerConfig:
+def _as_config(config: ConfigLike, metadata: ModelMetadata) -> TrackerConfig:
     if config is None:
-        return TrackerConfig()
+        return default_config(metadata.head)
     if isinstance(config, TrackerConfig):
         return config
     if isinstance(config, Mapping):
@@ -91,7 +92,8 @@ class MultiTracker:
             An explicitly requested backend that cannot run here is an error, never a fallback.
         device: ``auto``, ``cpu``, ``cuda`` or ``cuda:N``.
         config: a :class:`TrackerConfig`, a mapping of its fields, or a preset name / JSON path;
-            None is SiamFC-3s.
+            None is the model's own (:func:`siamtrack.config.default_config`: SiamFC-3s, or
+            TrackerNano's settings for a nanotrack-layout model).
         threads: CPU threads for inference; None keeps the framework's default.
         pipeline: where crops and the response head run. ``opencv``: on the CPU (OpenCV and
             NumPy), the right choice for CPU backends. ``tensor``: on the backend's device with
@@ -115,7 +117,6 @@ class MultiTracker:
 
         if pipeline not in PIPELINES:
             raise ConfigError(f"pipeline must be one of {', '.join(PIPELINES)}, got {pipeline!r}")
-        self.config = _as_config(config)
         if isinstance(backend, str):
             self._backend = create_backend(backend, model, device=device, threads=threads)
         elif model is not None or device != "auto" or threads is not None:
@@ -125,6 +126,7 @@ class MultiTracker:
             self._backend = backend
         # Crop sizes and stride belong to the network: they come from its metadata.
         self.metadata = self._backend.metadata
+        self.config = _as_config(config, self.metadata)
         # How outputs become boxes depends on the network's head: SiamFC's scale search or the box head.
         self._step = tracking_step(self.config, self.metadata)
         self._targets: dict[int, TargetState] = {}

@@ -114,7 +114,7 @@ def test_auto_choice_is_logged(caplog):
 def test_exported_model_on_torch_backend_is_refused():
     from siamtrack.models import PROJECT_WEIGHTS_DIR
 
-    with pytest.raises(WeightsError, match="torch backend reads weights models"):
+    with pytest.raises(WeightsError, match="torch backend reads weights or nanotrack models"):
         create_backend("torch", PROJECT_WEIGHTS_DIR / "siamtrack-default-onnx", device="cpu")
 
 

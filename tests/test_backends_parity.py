@@ -52,7 +52,7 @@ def fake_tensorrt(monkeypatch):
     """Register a stand-in class as the tensorrt backend and make auto see TensorRT + CUDA."""
     def register(class_name):
         monkeypatch.setitem(backends._IMPLEMENTATIONS, "tensorrt",
-                            backends._Implementation(__name__, class_name, ("onnx",)))
+                            backends._Implementation({"onnx": f"{__name__}:{class_name}"}))
         order = tuple((name, kind, (lambda: True) if name == "tensorrt" else
                        (lambda: False) if kind == "cuda" else probe) for name, kind, probe in backends.AUTO_ORDER)
         monkeypatch.setattr(backends, "AUTO_ORDER", order)

@@ -20,6 +20,7 @@ from ..errors import BackendUnavailableError, WeightsError
 from ..export.contract import is_exported_model
 from ..models import available_formats, builtin_model_name, builtin_model_path
 from .base import Backend, DeviceBackend
+from .nanotrack import is_nanotrack_folder
 
 if TYPE_CHECKING:
     from ..weights import ModelWeights
@@ -29,16 +30,21 @@ LOG = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class _Implementation:
-    module: str
-    cls: str
-    model_formats: tuple[str, ...]  # what it loads: "weights" (.pth) and/or "onnx" (export folder)
+    loaders: Mapping[str, str]  # model format ("weights", "onnx", "nanotrack") -> "module:Class" that loads it
+
+    @property
+    def model_formats(self) -> tuple[str, ...]:
+        return tuple(self.loaders)
 
 
 # Imported only when asked for, so a backend's framework is loaded only by those who use it.
+# "nanotrack" is a folder of NanoTrack v2's published graphs (siamtrack.backends.nanotrack).
 _IMPLEMENTATIONS = {
-    "torch": _Implementation("siamtrack.backends.torch_backend", "TorchBackend", ("weights",)),
-    "onnx": _Implementation("siamtrack.backends.onnx_backend", "OnnxBackend", ("onnx",)),
-    "tensorrt": _Implementation("siamtrack.backends.tensorrt_backend", "TensorRTBackend", ("onnx",)),
+    "torch": _Implementation({"weights": "siamtrack.backends.torch_backend:TorchBackend",
+                              "nanotrack": "siamtrack.backends.torch_backend:TorchBackend"}),
+    "onnx": _Implementation({"onnx": "siamtrack.backends.onnx_backend:OnnxBackend",
+                             "nanotrack": "siamtrack.backends.nanotrack:NanoTrackOnnxBackend"}),
+    "tensorrt": _Implementation({"onnx": "siamtrack.backends.tensorrt_backend:TensorRTBackend"}),
 }
 BACKEND_NAMES = ("auto", *_IMPLEMENTATIONS)
 
@@ -73,14 +79,16 @@ AUTO_ORDER: tuple[tuple[str, str, Callable[[], bool]], ...] = (
 
 
 def model_format(model: ModelSource) -> tuple[str, ...]:
-    """Formats ``model`` is in: ``("onnx",)``, ``("weights",)``, or every format a built-in model
-    (None: the default model) is installed in."""
+    """Formats ``model`` is in: ``("onnx",)``, ``("nanotrack",)``, ``("weights",)``, or every format a
+    built-in model (None: the default model) is installed in."""
     name = builtin_model_name(model)
     if name:
         formats = available_formats(name)
         if not formats:
             builtin_model_path(name)  # raises WeightsError saying where it looked and what to do
         return formats
+    if is_nanotrack_folder(model):
+        return ("nanotrack",)
     return ("onnx",) if is_exported_model(model) else ("weights",)
 
 
@@ -190,13 +198,18 @@ def _load(name: str, model: ModelSource, device: str, threads: int | None, optio
     implementation = _IMPLEMENTATIONS[name]
     builtin = builtin_model_name(model)
     if builtin:
-        model = builtin_model_path(builtin, implementation.model_formats[0])
-    elif not set(model_format(model)) & set(implementation.model_formats):
-        raise WeightsError(
-            f"the {name} backend reads {' or '.join(implementation.model_formats)} models; {model} is "
-            f"not one" + (f" (export it first: siamtrack export {model} --format onnx)"
-                          if "onnx" in implementation.model_formats else ""))
-    cls = getattr(importlib.import_module(implementation.module), implementation.cls)
+        model_format_name = implementation.model_formats[0]
+        model = builtin_model_path(builtin, model_format_name)
+    else:
+        formats = [f for f in model_format(model) if f in implementation.loaders]
+        if not formats:
+            raise WeightsError(
+                f"the {name} backend reads {' or '.join(implementation.model_formats)} models; {model} is "
+                f"not one" + (f" (export it first: siamtrack export {model} --format onnx)"
+                              if "onnx" in implementation.model_formats else ""))
+        model_format_name = formats[0]
+    module, _, cls_name = implementation.loaders[model_format_name].partition(":")
+    cls = getattr(importlib.import_module(module), cls_name)
     instance = cls(model, device=device, threads=threads, **options)
     LOG.info("backend %s on %s (requested device %s)", instance.name, instance.device, device)
     return instance

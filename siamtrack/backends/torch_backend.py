@@ -12,6 +12,7 @@ import torch
 from ..errors import BackendUnavailableError
 from ..network.siamese import SiameseNet
 from ..weights import ModelWeights, load_weights
+from .nanotrack import NanoTrackNet, is_nanotrack_folder
 
 LOG = logging.getLogger(__name__)
 
@@ -70,8 +71,9 @@ class TorchBackend:
     """Runs a :class:`SiameseNet` with PyTorch.
 
     Args:
-        model: a weights file (any layout :func:`~siamtrack.weights.load_weights` reads) or
-            loaded :class:`~siamtrack.weights.ModelWeights`.
+        model: a weights file (any layout :func:`~siamtrack.weights.load_weights` reads), loaded
+            :class:`~siamtrack.weights.ModelWeights`, or a NanoTrack folder
+            (:mod:`siamtrack.backends.nanotrack`, run as published).
         device: ``auto`` (CUDA when available, else CPU), ``cpu``, ``cuda`` or ``cuda:N``.
         threads: CPU threads for PyTorch (process-wide setting); None leaves PyTorch's default.
             Fewer threads leave cores for other work (e.g. several trackers in one process).
@@ -88,32 +90,39 @@ class TorchBackend:
 
     def __init__(self, model: "str | Path | ModelWeights", device: str = "auto",
                  threads: int | None = None, half: "bool | str" = "auto", cpu_graph: str = "auto") -> None:
-        weights = model if isinstance(model, ModelWeights) else load_weights(model)
         self._device = resolve_torch_device(device)
         if threads is not None:
             if threads < 1:
                 raise ValueError(f"threads must be >= 1, got {threads}")
             torch.set_num_threads(threads)
+        if is_nanotrack_folder(model):  # NanoTrack's published graphs, run as they are
+            self._set_network(NanoTrackNet(model).to(self._device), "eager", half)  # type: ignore[arg-type]
+            return
+        weights = model if isinstance(model, ModelWeights) else load_weights(model)  # type: ignore[arg-type]
         network = SiameseNet(weights.metadata)
         network.load_state_dict(dict(weights.state_dict))
         network = network.eval().fold_batch_norm().to(self._device)
         network.requires_grad_(False)
-        # On CUDA: fp16 kernels (tensor cores) through autocast, and channels-last layout, which
-        # cuDNN's fp16 convolutions prefer. The CPU keeps fp32 and the default layout.
-        self.half = self._device.type == "cuda" if half == "auto" else bool(half)
-        if self.half and self._device.type != "cuda":
-            raise BackendUnavailableError("half=True needs a CUDA device (fp16 on the CPU is slow)")
         if self._device.type == "cuda":
+            # channels-last layout, which cuDNN's fp16 convolutions prefer.
             network = network.to(memory_format=torch.channels_last)  # type: ignore[call-overload]  # stub lacks it
         if cpu_graph not in ("auto", "eager", "frozen"):
             raise ValueError(f"cpu_graph must be auto, eager or frozen, got {cpu_graph!r}")
-        self.cpu_graph = "eager"
         if cpu_graph == "auto":
             cpu_graph = CPU_GRAPH_BY_ARCHITECTURE.get(weights.metadata.architecture, "eager")
+        graph = "eager"
         if self._device.type == "cpu" and cpu_graph == "frozen":
-            network.backbone, self.cpu_graph = _frozen_backbone(network)
+            network.backbone, graph = _frozen_backbone(network)
+        self._set_network(network, graph, half)
+
+    def _set_network(self, network: "SiameseNet | NanoTrackNet", cpu_graph: str, half: "bool | str") -> None:
+        # On CUDA: fp16 kernels (tensor cores) through autocast. The CPU keeps fp32.
+        self.half = self._device.type == "cuda" if half == "auto" else bool(half)
+        if self.half and self._device.type != "cuda":
+            raise BackendUnavailableError("half=True needs a CUDA device (fp16 on the CPU is slow)")
         self.network = network
-        self.metadata = weights.metadata
+        self.cpu_graph = cpu_graph
+        self.metadata = network.metadata
         self.device = str(self._device)
 
     def _to_device(self, crops: np.ndarray) -> torch.Tensor:

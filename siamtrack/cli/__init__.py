@@ -18,9 +18,9 @@ import sys
 from typing import NoReturn, Sequence
 
 from .. import __version__
-from ..errors import SiamtrackError
+from ..errors import DownloadError, SiamtrackError
 from . import batch, demo, evaluate, export, serve, track, train, weights
-from .common import EXIT_INTERRUPTED, EXIT_OK, EXIT_OUTPUT_FAILED, EXIT_USAGE, Parser
+from .common import EXIT_INTERRUPTED, EXIT_OK, EXIT_OUTPUT_FAILED, EXIT_SOURCE_FAILED, EXIT_USAGE, Parser
 
 # torch's OpenMP threads spin while they wait for work; on a shared CPU they take the cores the
 # other work needs (3.4x slower beside one busy process, `python benchmarks/threads.py`). Read by
@@ -106,6 +106,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OutputWriteError as exc:
         print(f"siamtrack: error: {describe_path(exc)}", file=sys.stderr)
         return EXIT_OUTPUT_FAILED
+    except DownloadError as exc:  # the outside world failed, as a dead source does
+        print(f"siamtrack: error: {describe_path(exc)}", file=sys.stderr)
+        return EXIT_SOURCE_FAILED
     except SiamtrackError as exc:  # control characters from names in the message are escaped
         print(f"siamtrack: error: {describe_path(exc)}", file=sys.stderr)
         return EXIT_USAGE

@@ -40,6 +40,36 @@ def positive_int(text: str) -> int:
 
 
 
+def finite_float(text: str, low: float | None = None, high: float | None = None, low_open: bool = False) -> float:
+    """An option value that must be a finite number, within [low, high] (``low_open``: above ``low``).
+
+    The one rule every numeric option goes through, so ``nan``, ``inf`` and out-of-range values
+    are a one-line usage error (exit 2) wherever they are given."""
+    import math
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {text!r}")
+    if low is not None and (value <= low if low_open else value < low):
+        raise argparse.ArgumentTypeError(f"must be {'>' if low_open else '>='} {low:g}, got {text!r}")
+    if high is not None and value > high:
+        raise argparse.ArgumentTypeError(f"must be <= {high:g}, got {text!r}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """An option value that must be a finite number > 0 (seconds, sizes)."""
+    return finite_float(text, 0.0, low_open=True)
+
+
+def unit_float(text: str) -> float:
+    """An option value that must be a finite number in [0, 1] (scores, thresholds)."""
+    return finite_float(text, 0.0, 1.0)
+
+
 def parse_box(text: str) -> tuple[float, float, float, float]:
     """``x,y,w,h`` -> four floats (0-based pixels)."""
     parts = text.replace(" ", "").split(",")

@@ -3,19 +3,29 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Sequence
 
+from ..downloads import MODELS as DOWNLOADABLE
 from ..errors import SiamtrackError
-from .common import EXIT_OK, Parser
+from .common import EXIT_OK, Parser, positive_float
 
 
 def run_info(args: argparse.Namespace) -> int:
+    from ..backends.nanotrack import is_nanotrack_folder
     from ..export.contract import is_exported_model
+    from ..metadata import describe_metadata
 
+    if is_nanotrack_folder(args.file):
+        from ..backends.nanotrack import GRAPH_FILES as NANOTRACK_FILES
+        from ..backends.nanotrack import nanotrack_metadata
+
+        print("\n".join([f"nanotrack:      {args.file} ({', '.join(NANOTRACK_FILES)}), run as published",
+                         *describe_metadata(nanotrack_metadata(args.file))]))
+        return EXIT_OK
     if is_exported_model(args.file):  # an export folder: read through ONNX Runtime, no torch needed
         from ..backends.onnx_backend import OnnxBackend
         from ..export.contract import CHECKSUMS_FILE, GRAPH_FILES
-        from ..metadata import describe_metadata
 
         backend = OnnxBackend(args.file, device="cpu")
         info = backend.info
@@ -28,6 +38,17 @@ def run_info(args: argparse.Namespace) -> int:
     from ..weights import describe, load_weights
 
     print(describe(load_weights(args.file)))
+    return EXIT_OK
+
+
+def run_download(args: argparse.Namespace) -> int:
+    from ..downloads import MODELS, download
+
+    folder = download(args.name, root=args.cache, base_url=args.url, timeout=args.timeout)
+    print(f"{folder}")
+    if not args.quiet:
+        print(f"siamtrack: {args.name} ({MODELS[args.name].licence}) is in {folder}; use it with --model {folder}",
+              file=sys.stderr)
     return EXIT_OK
 
 
@@ -63,8 +84,23 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
                                               parser_class=Parser)
 
     info = weights_commands.add_parser("info", help="print what a weights file holds")
-    info.add_argument("file", help="weights file (siamtrack, siamfc-pytorch or BN-folded layout)")
+    info.add_argument("file", help="weights file (siamtrack, siamfc-pytorch or BN-folded layout), exported ONNX "
+                                   "folder, or NanoTrack folder")
     info.set_defaults(handler=run_info)
+
+    fetch = weights_commands.add_parser(
+        "download", help="fetch a published model by name into the cache (checked against its checksum)",
+        description="Fetch a published model (not bundled with siamtrack) into siamtrack's cache, check every "
+                    "file against its recorded SHA-256, and print the folder, which --model takes. A model "
+                    "already there is not fetched again. Exit 3 when the download fails or does not match.")
+    fetch.add_argument("name", choices=sorted(DOWNLOADABLE), help="the model: nanotrack (NanoTrack v2, Apache-2.0)")
+    fetch.add_argument("--cache", help="folder to keep models in (default: $SIAMTRACK_CACHE/models)")
+    fetch.add_argument("--url", help="base address to fetch from instead of the published one (a mirror); "
+                                     "also $SIAMTRACK_DOWNLOAD_URL")
+    fetch.add_argument("--timeout", type=positive_float, default=30.0,
+                       help="seconds any one network wait may take (default: 30)")
+    fetch.add_argument("--quiet", action="store_true", help="print only the folder")
+    fetch.set_defaults(handler=run_download)
 
     conv = weights_commands.add_parser(
         "convert", help="write weights of any supported layout in siamtrack's own format")

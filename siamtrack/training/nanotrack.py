@@ -21,37 +21,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
+from ..backends.nanotrack import BACKBONE_FILE, HEAD_FILE, dynamic_graph
 from ..errors import ConfigError
+from .nano_loss import TeacherMaps
 
-BACKBONE_FILE = "nanotrack_backbone_sim.onnx"
-HEAD_FILE = "nanotrack_head_sim.onnx"
 STRIDE = 16
 CENTER_CELL = 8.0  # the cell at the search crop's center
-
-
-def _dynamic_graph(path: Path, dynamic_size: bool) -> bytes:
-    """The graph with a dynamic batch axis (and dynamic height and width), serialised."""
-    import onnx
-    from onnx import numpy_helper
-
-    model = onnx.load(str(path))
-    for value in list(model.graph.input) + list(model.graph.output):
-        dims = value.type.tensor_type.shape.dim
-        dims[0].dim_param = "batch"
-        if dynamic_size:
-            dims[2].dim_param, dims[3].dim_param = "height", "width"
-    del model.graph.value_info[:]  # shapes inferred for batch 1 would contradict the new axes
-    initializers = {tensor.name: tensor for tensor in model.graph.initializer}
-    for node in model.graph.node:
-        shape = initializers.get(node.input[1]) if node.op_type == "Reshape" else None
-        if shape is None:
-            continue
-        values = numpy_helper.to_array(shape).copy()
-        if values[0] == 1:  # a batch of 1 written as a constant: 0 copies the input's batch instead
-            values[0] = 0
-            shape.CopyFrom(numpy_helper.from_array(values, shape.name))
-    return model.SerializeToString()
 
 
 class NanoTrackTeacher:
@@ -80,15 +57,24 @@ class NanoTrackTeacher:
         if threads is not None:
             options.intra_op_num_threads = threads
         providers = ["CPUExecutionProvider"]
-        self._backbone: Any = onnxruntime.InferenceSession(_dynamic_graph(folder / BACKBONE_FILE, True), options,
-                                                           providers=providers)
-        self._head: Any = onnxruntime.InferenceSession(_dynamic_graph(folder / HEAD_FILE, False), options,
-                                                       providers=providers)
+        self._backbone: Any = onnxruntime.InferenceSession(
+            dynamic_graph(folder / BACKBONE_FILE, True).SerializeToString(), options, providers=providers)
+        self._head: Any = onnxruntime.InferenceSession(
+            dynamic_graph(folder / HEAD_FILE, False).SerializeToString(), options, providers=providers)
         self.folder = folder
 
     def _features(self, crops: np.ndarray) -> np.ndarray:
         rgb = np.ascontiguousarray(crops[..., ::-1].transpose(0, 3, 1, 2), dtype=np.float32)
         return self._backbone.run(None, {"input": rgb})[0]
+
+    def maps(self, exemplars: np.ndarray, searches: np.ndarray) -> TeacherMaps:
+        """(B, 127, 127, 3) and (B, 255, 255, 3) uint8 BGR crops -> its backbone maps of both and its
+        head's probability and box distances (see :meth:`__call__`), as CPU tensors."""
+        exemplar_features, search_features = self._features(exemplars), self._features(searches)
+        scores, distances = self._head.run(["output1", "output2"], {"input1": exemplar_features,
+                                                                    "input2": search_features})
+        return TeacherMaps(*(torch.from_numpy(np.ascontiguousarray(values, dtype=np.float32)) for values in
+                             (exemplar_features, search_features, _target_probability(scores), distances)))
 
     def __call__(self, exemplars: np.ndarray, searches: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(B, 127, 127, 3) and (B, 255, 255, 3) uint8 BGR crops -> its maps.
@@ -100,6 +86,11 @@ class NanoTrackTeacher:
         """
         scores, distances = self._head.run(["output1", "output2"], {"input1": self._features(exemplars),
                                                                     "input2": self._features(searches)})
-        shifted = scores - scores.max(axis=1, keepdims=True)
-        exp = np.exp(shifted)
-        return (exp[:, 1] / exp.sum(axis=1)).astype(np.float32), distances.astype(np.float32)
+        return _target_probability(scores), distances.astype(np.float32)
+
+
+def _target_probability(scores: np.ndarray) -> np.ndarray:
+    """(B, 2, r, r) background and target scores -> (B, r, r) softmax probability of the target."""
+    shifted = scores - scores.max(axis=1, keepdims=True)
+    exp = np.exp(shifted)
+    return (exp[:, 1] / exp.sum(axis=1)).astype(np.float32)

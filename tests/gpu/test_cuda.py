@@ -152,3 +152,21 @@ def test_loss_terms_with_nanotrack_as_teacher_are_the_same_on_cuda():
     assert set(actual) == set(expected) >= {"class_teacher", "box_teacher"}
     for name, value in expected.items():
         assert float(actual[name]) == pytest.approx(float(value), rel=1e-3, abs=1e-4), name
+
+
+def test_nanotracks_own_graphs_on_cuda_follow_the_cpu(dev_data):
+    """NanoTrack's published graphs through torch on CUDA (tensor pipeline, with and without CUDA graphs)
+    against ONNX Runtime on the CPU, three targets in one batch."""
+    from tests.conftest import SHARED
+
+    folder = SHARED / "weights" / "nanotrack_v2"
+    if not (folder / "nanotrack_head_sim.onnx").is_file():
+        pytest.skip(f"needs {folder}")
+    frames, box = dev_frames(dev_data, "Crossing", 40)
+    boxes = [box, (box[0] + 3, box[1] + 3, box[2], box[3]), (box[0] - 2, box[1] - 2, box[2] * 1.2, box[3] * 1.2)]
+    reference = track(MultiTracker(model=folder, backend="onnx"), frames, boxes)
+    for graphs in (False, True):
+        backend = TorchBackend(folder, device="cuda", half=False)
+        tracked = track(MultiTracker(backend=backend, pipeline="tensor", cuda_graphs=graphs), frames, boxes)
+        difference = np.abs(tracked - reference).max(axis=(1, 2))
+        assert difference.max() <= 4, f"cuda_graphs={graphs}: largest differences per frame {difference.round(2)}"
