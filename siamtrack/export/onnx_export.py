@@ -19,6 +19,7 @@ from ..errors import SiamtrackError
 from ..files import sha256_of, write_atomically
 from ..network.box_head import depthwise_correlate_per_crop
 from ..network.correlation import cross_correlate_per_crop
+from ..network.nano_head import NanoHead
 from ..network.siamese import SiameseNet
 from ..weights import ModelWeights, load_weights
 from . import contract
@@ -47,7 +48,7 @@ class TemplateGraph(nn.Module):
 
 class SearchGraph(nn.Module):
     """Search crops (N, I, I, 3) + K kernels per crop (N, K, C, h, w) -> responses (N, K, r, r), or
-    with the box head its maps (N, K, 6, r, r).
+    with a box or nanotrack head its maps (N, K, 6, r, r).
 
     The correlations are the forms without run-time convolution weights
     (:func:`cross_correlate_per_crop`, :func:`depthwise_correlate_per_crop`)."""
@@ -60,6 +61,10 @@ class SearchGraph(nn.Module):
         features = self.network.backbone(self.network.preprocess(search_crops))
         meta = self.network.metadata
         head = self.network.head
+        if isinstance(head, NanoHead):  # pixel-wise correlation: a batched matrix product, no run-time convolution
+            kernels = crop_kernels.reshape(-1, *crop_kernels.shape[2:])
+            outputs = head(kernels, features)
+            return outputs.reshape(crop_kernels.shape[0], crop_kernels.shape[1], *outputs.shape[1:])
         if head is not None:
             outputs = head(depthwise_correlate_per_crop(crop_kernels, features))
             return outputs.reshape(crop_kernels.shape[0], crop_kernels.shape[1], *outputs.shape[1:])

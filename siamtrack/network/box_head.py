@@ -93,9 +93,9 @@ class ConvBN(nn.Module):
     """Convolution, optional BatchNorm, optional ReLU; folds its BatchNorm for inference."""
 
     def __init__(self, in_channels: int, out_channels: int, kernel: int = 1, groups: int = 1,
-                 batch_norm: bool = True, relu: bool = True) -> None:
+                 batch_norm: bool = True, relu: bool = True, stride: int = 1) -> None:
         super().__init__()
-        self.conv = nn.Conv2d(in_channels, out_channels, kernel, padding=kernel // 2, groups=groups,
+        self.conv = nn.Conv2d(in_channels, out_channels, kernel, stride=stride, padding=kernel // 2, groups=groups,
                               bias=not batch_norm)
         self.bn = nn.BatchNorm2d(out_channels) if batch_norm else None
         self.relu = relu
@@ -110,7 +110,7 @@ class ConvBN(nn.Module):
         """The same function with BatchNorm folded into the convolution (eval mode)."""
         conv = self.conv
         copy = ConvBN(conv.in_channels, conv.out_channels, conv.kernel_size[0], conv.groups,
-                      batch_norm=False, relu=self.relu)
+                      batch_norm=False, relu=self.relu, stride=conv.stride[0])
         copy.conv.load_state_dict((fold_conv_bn(conv, self.bn) if self.bn is not None else conv).state_dict())
         return copy
 

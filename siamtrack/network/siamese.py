@@ -22,9 +22,11 @@ from ..metadata import ModelMetadata
 from .backbones import AlexNetBackbone
 from .box_head import BoxHead, depthwise_correlate
 from .correlation import cross_correlate
+from .dense import DenseBackbone
 from .efficientnet_lite import EfficientNetLite0S8
+from .nano_head import NanoHead
 
-Backbone = Union[AlexNetBackbone, EfficientNetLite0S8]
+Backbone = Union[AlexNetBackbone, EfficientNetLite0S8, DenseBackbone]
 
 
 def build_backbone(metadata: ModelMetadata) -> Backbone:
@@ -36,6 +38,8 @@ def build_backbone(metadata: ModelMetadata) -> Backbone:
         if not metadata.batch_norm:
             return EfficientNetLite0S8(metadata.widths[0]).fold_batch_norm()
         return EfficientNetLite0S8(metadata.widths[0])
+    if metadata.architecture == "dense-s16":
+        return DenseBackbone(metadata.widths, batch_norm=metadata.batch_norm)
     raise ValueError(f"no backbone named {metadata.architecture!r}")
 
 
@@ -51,10 +55,13 @@ class SiameseNet(nn.Module):
         # nn.Module: inference may swap in a traced copy (see siamtrack.backends.torch_backend).
         built = backbone if backbone is not None else build_backbone(metadata)
         self.backbone: nn.Module = built
-        self.head: BoxHead | None = None
+        self.head: BoxHead | NanoHead | None = None
         if metadata.head == "box":
             self.head = BoxHead(built.out_channels, metadata.head_width, metadata.total_stride,
                                 metadata.response_scale, metadata.response_bias, batch_norm=metadata.batch_norm)
+        elif metadata.head == "nanotrack":
+            self.head = NanoHead(built.out_channels, metadata.kernel_cells ** 2, metadata.head_width,
+                                 metadata.total_stride, batch_norm=metadata.batch_norm)
         # Non-persistent: they follow from the metadata, so they stay out of the state dict.
         self.register_buffer("input_mean", torch.tensor(metadata.input_mean).view(1, 3, 1, 1),
                              persistent=False)
@@ -88,19 +95,31 @@ class SiameseNet(nn.Module):
         responses (N * K, r, r), or with the box head its maps (N * K, 6, r, r).
         """
         features = self.backbone(self.preprocess(search_crops))
+        if isinstance(self.head, NanoHead):
+            return self.head(kernels, features)
         if self.head is not None:
             return self.head(depthwise_correlate(kernels, features))
         return cross_correlate(kernels, features, self.metadata.response_scale,
                                self.metadata.response_bias)
 
-    def forward(self, exemplar_crops: torch.Tensor, search_crops: torch.Tensor) -> torch.Tensor:
-        return self.track(search_crops, self.template(exemplar_crops))
+    def forward(self, exemplar_crops: torch.Tensor, search_crops: torch.Tensor,
+                with_features: bool = False) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Each search crop against its own exemplar; with ``with_features`` also the backbone's maps
+        of both (outputs, exemplar features, search features), which feature distillation learns.
+        Training goes through here, so a DistributedDataParallel wrapper sees every parameter used."""
+        if not with_features:
+            return self.track(search_crops, self.template(exemplar_crops))
+        if not isinstance(self.head, NanoHead):
+            raise ValueError("with_features needs a nanotrack-layout head")
+        kernels = self.template(exemplar_crops)
+        features = self.backbone(self.preprocess(search_crops))
+        return self.head(kernels, features), kernels, features
 
     def fold_batch_norm(self) -> "SiameseNet":
         """An inference copy with BatchNorm folded into the convolutions (same outputs in eval)."""
         if not self.metadata.batch_norm:
             return self
-        if not isinstance(self.backbone, (AlexNetBackbone, EfficientNetLite0S8)):
+        if not isinstance(self.backbone, (AlexNetBackbone, EfficientNetLite0S8, DenseBackbone)):
             raise TypeError(f"cannot fold BatchNorm in a {type(self.backbone).__name__}")
         folded = SiameseNet(replace(self.metadata, batch_norm=False), self.backbone.fold_batch_norm())
         if self.head is not None:

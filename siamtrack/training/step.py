@@ -13,6 +13,9 @@ signal contributes:
   soft labels.
 * ``box_teacher``: NanoTrack's boxes from the same call, learnt by the box head's distances
   (:func:`.box_loss.box_teacher_loss`).
+
+A nanotrack-layout network learns its own set (:mod:`.nano_loss`): ground truth, NanoTrack's
+class and box maps cell by cell, and NanoTrack's backbone maps (``feature_teacher``).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from ..metadata import CLASS
 from ..network.siamese import SiameseNet
 from .box_loss import BoxLossWeights, box_head_losses, box_teacher_loss
 from .loss import balanced_logistic_loss, distillation_loss, siamfc_labels, teacher_on_student_grid
+from .nano_loss import NanoWeights, TeacherMaps, feature_loss, teacher_losses, truth_losses
 from .nanotrack import CENTER_CELL, STRIDE, NanoTrackTeacher
 
 LABEL_RADIUS = 16.0  # search-crop pixels counted as "the target is here" (SiamFC)
@@ -72,12 +76,14 @@ class Signals:
         teacher: response-map distillation, or None.
         class_teacher: NanoTrack classification maps, or None.
         box_weights: factors on the box head's terms.
+        nano: factors on a nanotrack-layout network's terms (its teacher is ``class_teacher``'s model).
     """
 
     radius: float = LABEL_RADIUS
     teacher: Teacher | None = None
     class_teacher: ClassTeacher | None = None
     box_weights: BoxLossWeights = BoxLossWeights()
+    nano: NanoWeights = NanoWeights()
 
 
 def unwrapped(network: torch.nn.Module) -> SiameseNet:
@@ -97,8 +103,10 @@ def pair_losses(network: torch.nn.Module, exemplars: torch.Tensor, searches: tor
     target in its search crop: center offset from the crop center and size, (dx, dy, w, h), in
     crop pixels.
     """
-    outputs = network(exemplars, searches)
     metadata = unwrapped(network).metadata
+    if metadata.head == "nanotrack":
+        return nanotrack_losses(network, exemplars, searches, targets, signals)
+    outputs = network(exemplars, searches)
     stride = metadata.total_stride
     if metadata.head == "box":
         losses = box_head_losses(outputs, targets, stride, signals.box_weights)
@@ -132,6 +140,32 @@ def pair_losses(network: torch.nn.Module, exemplars: torch.Tensor, searches: tor
                 losses["box_teacher"] = box_teacher_weight * box_teacher_loss(
                     outputs[visible], targets[visible], stride, torch.from_numpy(distances).to(outputs.device),
                     STRIDE, CENTER_CELL)
+    return losses
+
+
+def nanotrack_losses(network: torch.nn.Module, exemplars: torch.Tensor, searches: torch.Tensor,
+                     targets: torch.Tensor, signals: Signals) -> dict[str, torch.Tensor]:
+    """The terms of :mod:`.nano_loss` for a nanotrack-layout network (see :func:`pair_losses`)."""
+    outputs, exemplar_features, search_features = network(exemplars, searches, with_features=True)
+    weights = signals.nano
+    losses = truth_losses(outputs, targets, unwrapped(network).metadata.total_stride, weights.box)
+    if signals.class_teacher is None:
+        return losses
+    device = outputs.device
+    maps = signals.class_teacher.model.maps(exemplars.cpu().numpy(), searches.cpu().numpy())
+    maps = TeacherMaps(*(values.to(device) for values in (maps.exemplar_features, maps.search_features,
+                                                          maps.probability, maps.distances)))
+    if weights.feature_teacher > 0:
+        both = (feature_loss(exemplar_features, maps.exemplar_features)
+                + feature_loss(search_features, maps.search_features))
+        losses["feature_teacher"] = weights.feature_teacher * 0.5 * both
+    # Only pairs whose target is in the crop: a hard negative's crop holds a look-alike that the
+    # teacher may well take for the target; the ground truth says it is not.
+    visible = (targets[:, :2].abs() < unwrapped(network).metadata.instance_size / 2).all(dim=1)
+    if bool(visible.any()):
+        seen = TeacherMaps(maps.exemplar_features[visible], maps.search_features[visible],
+                           maps.probability[visible], maps.distances[visible])
+        losses.update(teacher_losses(outputs[visible], seen, weights))
     return losses
 
 

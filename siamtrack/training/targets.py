@@ -38,20 +38,26 @@ class BoxTargets:
     distances: torch.Tensor
 
 
-def cell_positions(size: int, stride: int, device: torch.device | None = None) -> torch.Tensor:
-    """Offsets from the crop center, in crop pixels, of a response map's cells along one axis."""
-    return (torch.arange(size, dtype=torch.float32, device=device) - (size - 1) / 2) * stride
+def cell_positions(size: int, stride: int, device: torch.device | None = None,
+                   center: float | None = None) -> torch.Tensor:
+    """Offsets from the crop center, in crop pixels, of a response map's cells along one axis.
+
+    ``center`` is the cell at the crop's center: ``(size - 1) / 2`` (None) for siamtrack's own
+    heads, ``size // 2`` for the nanotrack layout."""
+    middle = (size - 1) / 2 if center is None else center
+    return (torch.arange(size, dtype=torch.float32, device=device) - middle) * stride
 
 
-def box_targets(targets: torch.Tensor, size: int, stride: int) -> BoxTargets:
+def box_targets(targets: torch.Tensor, size: int, stride: int, center: float | None = None) -> BoxTargets:
     """Targets for (B, 4) boxes given as (dx, dy, w, h): center offset from the crop center and size.
 
     Args:
         targets: target center offset and size in search-crop pixels (the pair sampler's output).
         size: side r of the output maps.
         stride: crop pixels per cell.
+        center: the cell at the crop's center (:func:`cell_positions`).
     """
-    cells = cell_positions(size, stride, targets.device)
+    cells = cell_positions(size, stride, targets.device, center)
     dx, dy, w, h = (targets[:, i, None, None].float() for i in range(4))
     x = cells[None, None, :] - dx  # (B, 1, r): cell x relative to the target center
     y = cells[None, :, None] - dy  # (B, r, 1)

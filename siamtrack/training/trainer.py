@@ -51,6 +51,7 @@ from .augment import Augmentation
 from .box_loss import BoxLossWeights
 from .config import TrainConfig
 from .data import PairDataset
+from .nano_loss import NanoWeights
 from .nanotrack import NanoTrackTeacher
 from .pairs import PairRules
 from .step import ClassTeacher, Signals, Teacher, pair_losses, train_step
@@ -95,6 +96,10 @@ def model_metadata(config: TrainConfig) -> ModelMetadata:
         return ModelMetadata(architecture=config.architecture, widths=tuple(config.widths), batch_norm=True,
                              bn_eps=1e-3, input_color="RGB", input_mean=IMAGENET_MEAN, input_std=IMAGENET_STD,
                              response_scale=config.response_scale, template_crop=config.template_crop,
+                             head=config.head, head_width=config.head_width)
+    if config.architecture == "dense-s16":
+        return ModelMetadata(architecture=config.architecture, widths=tuple(config.widths), batch_norm=True,
+                             input_color="RGB", input_mean=IMAGENET_MEAN, input_std=IMAGENET_STD, total_stride=16,
                              head=config.head, head_width=config.head_width)
     return ModelMetadata(architecture="alexnet", widths=tuple(config.widths), batch_norm=True, bn_eps=1e-5,
                          response_scale=config.response_scale, head=config.head, head_width=config.head_width)
@@ -311,17 +316,22 @@ def parameter_groups(network: SiameseNet, config: TrainConfig) -> list[dict[str,
 def training_signals(config: TrainConfig, student: ModelMetadata, device: torch.device) -> Signals:
     """The teachers and loss factors ``config`` asks for."""
     class_teacher = None
-    if config.class_teacher and (config.class_teacher_weight > 0 or config.box_teacher_weight > 0):
+    if config.class_teacher and max(config.class_teacher_weight, config.box_teacher_weight,
+                                    config.feature_teacher_weight) > 0:
         class_teacher = ClassTeacher(NanoTrackTeacher(config.class_teacher), config.class_teacher_weight,
                                      config.box_teacher_weight)
+    nano = NanoWeights(config.box_weight, config.class_teacher_weight, config.box_teacher_weight,
+                       config.feature_teacher_weight)
     return Signals(config.label_radius, load_teacher(config, student, device), class_teacher,
-                   BoxLossWeights(config.box_weight, config.quality_weight))
+                   BoxLossWeights(config.box_weight, config.quality_weight), nano)
 
 
 def nanotrack_provenance(config: TrainConfig) -> str:
     """What a model file says of the NanoTrack teacher: only the maps it was trained on, with weights."""
     used = [f"{name} (weight {weight})" for name, weight in (("classification maps", config.class_teacher_weight),
-                                                             ("boxes", config.box_teacher_weight)) if weight > 0]
+                                                             ("boxes", config.box_teacher_weight),
+                                                             ("backbone feature maps", config.feature_teacher_weight))
+            if weight > 0]
     return (f"NanoTrack v2 ({Path(config.class_teacher).name}, Apache-2.0): its {' and '.join(used)} "
             f"were training targets; none of its weights are in this file")
 

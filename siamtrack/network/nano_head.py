@@ -1,0 +1,105 @@
+"""A head with NanoTrack's output layout: two class logits and four box distances per cell.
+
+The exemplar's feature cells (8 x 8 for a 127 px exemplar at stride 16) are each matched with every
+cell of the search features (pixel-wise correlation: one map per exemplar cell, so the towers see
+*which part* of the target matched where, not just how much), joined by the search features
+themselves (which say where an object's edges are, whatever it is), and two towers of 3x3
+convolutions turn that into::
+
+    class: background logit, target logit          (softmax: the probability the target's center is here)
+    box:   left, top, right, bottom                (search-crop pixels from the cell, exp() x stride)
+
+per cell of the search grid (16 x 16 for a 255 px crop), cell ``j`` at ``(j - side // 2) * stride``
+pixels from the crop center. That is the layout of NanoTrack v2's head, which OpenCV's
+``TrackerNano`` decodes; :mod:`siamtrack.box_reader` decodes it the same way, so a network of this
+layout is judged by its maps alone, and NanoTrack's maps can be learnt cell by cell
+(:mod:`siamtrack.training.nano_loss`).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from .box_head import MAX_LOG_DISTANCE, ConvBN
+
+# Initial box distances: 2 cells (32 px at stride 16), about half a typical target's side in the crop.
+INITIAL_DISTANCE_CELLS = 2.0
+
+
+def pixelwise_correlate(kernels: torch.Tensor, search: torch.Tensor) -> torch.Tensor:
+    """Every exemplar cell's dot product with every search cell, divided by the channel count.
+
+    Args:
+        kernels: (N * K, C, h, w): crop n's kernels are rows n*K .. n*K+K-1.
+        search: (N, C, H, W).
+
+    Returns:
+        (N * K, h * w, H, W), in the kernels' order.
+    """
+    count, channels, height, width = kernels.shape[0], search.shape[1], search.shape[2], search.shape[3]
+    repeated = per_kernel(search, count)
+    cells = kernels.reshape(count, channels, -1).transpose(1, 2)
+    product = torch.bmm(cells, repeated.reshape(count, channels, height * width)) / channels
+    return product.reshape(count, -1, height, width)
+
+
+def per_kernel(search: torch.Tensor, kernels: int) -> torch.Tensor:
+    """(N, C, H, W) search features repeated for each of a crop's kernels: (N * K, C, H, W), crop n's
+    K copies in a row. (A broadcast and a reshape, which ONNX exports with a dynamic K; a
+    ``repeat_interleave`` exports as a fixed count.)"""
+    crops = search.shape[0]
+    if kernels % crops:
+        raise ValueError(f"{kernels} kernels cannot be split evenly among {crops} search crops")
+    if kernels == crops:
+        return search
+    return search[:, None].expand(crops, kernels // crops, *search.shape[1:]).reshape(kernels, *search.shape[1:])
+
+
+class NanoHead(nn.Module):
+    """Exemplar kernels + search features -> (6, H, W) maps per kernel (see the module docstring).
+
+    Args:
+        channels: channels of the backbone's features.
+        kernel_cells: exemplar feature cells per kernel (h x w).
+        width: channels of each tower.
+        stride: search-crop pixels per cell (box distances are in pixels).
+        batch_norm: BatchNorm in the towers (False once folded for inference).
+    """
+
+    def __init__(self, channels: int, kernel_cells: int, width: int, stride: int, batch_norm: bool = True) -> None:
+        super().__init__()
+        self.channels, self.kernel_cells, self.width, self.stride = channels, kernel_cells, width, stride
+        self.batch_norm = batch_norm
+        joined = kernel_cells + channels
+        self.class_tower = nn.Sequential(ConvBN(joined, width, 3, batch_norm=batch_norm),
+                                         ConvBN(width, width, 3, batch_norm=batch_norm))
+        self.box_tower = nn.Sequential(ConvBN(joined, width, 3, batch_norm=batch_norm),
+                                       ConvBN(width, width, 3, batch_norm=batch_norm))
+        self.class_out = nn.Conv2d(width, 2, 1)
+        self.box_out = nn.Conv2d(width, 4, 1)
+        assert self.class_out.bias is not None and self.box_out.bias is not None
+        nn.init.normal_(self.class_out.weight, 0.0, 0.01)
+        nn.init.zeros_(self.class_out.bias)
+        nn.init.normal_(self.box_out.weight, 0.0, 0.01)
+        nn.init.constant_(self.box_out.bias, math.log(INITIAL_DISTANCE_CELLS))
+
+    def forward(self, kernels: torch.Tensor, search: torch.Tensor) -> torch.Tensor:
+        """(N * K, C, h, w) kernels and (N, C, H, W) search features -> (N * K, 6, H, W)."""
+        correlation = pixelwise_correlate(kernels, search)
+        joined = torch.cat([correlation, per_kernel(search, kernels.shape[0])], dim=1)
+        logits = self.class_out(self.class_tower(joined))
+        distances = torch.exp(self.box_out(self.box_tower(joined)).clamp(max=MAX_LOG_DISTANCE)) * self.stride
+        return torch.cat([logits, distances], dim=1)
+
+    def fold_batch_norm(self) -> "NanoHead":
+        """An inference copy without BatchNorm layers (same outputs in eval mode)."""
+        folded = NanoHead(self.channels, self.kernel_cells, self.width, self.stride, batch_norm=False)
+        for name in ("class_tower", "box_tower"):
+            tower = getattr(self, name)
+            getattr(folded, name).load_state_dict(nn.Sequential(*(layer.folded() for layer in tower)).state_dict())
+        folded.class_out.load_state_dict(self.class_out.state_dict())
+        folded.box_out.load_state_dict(self.box_out.state_dict())
+        return folded.eval()

@@ -1,0 +1,103 @@
+"""Losses of a nanotrack-layout network: ground truth, NanoTrack's maps, and NanoTrack's features.
+
+Each is a term of its own, so a log shows what every signal contributes:
+
+* ``class`` and ``box``: the ground truth. Cells in the central ellipse of the target's box are
+  positives of the two-way softmax, every other cell a negative (positives and negatives carry
+  half each: :func:`~siamtrack.training.loss.balanced_logistic_loss` on ``target - background``,
+  the logit of that softmax); the box distances learn 1 - GIoU on the positive cells. A hard
+  negative's crop (the search cut around a look-alike) has no positive at all.
+* ``class_teacher`` and ``box_teacher``: NanoTrack's head on the same crops. Its target
+  probability is a soft label for every cell; its box distances are learnt where it believes the
+  target is (weighted by its probability: away from the target its distances were never trained).
+* ``feature_teacher``: NanoTrack's backbone maps of the exemplar and the search crop, matched cell
+  by cell (mean squared error, each channel divided by its spread in the batch so that no channel
+  dominates). They are dense targets: every cell of every crop carries what NanoTrack learnt from
+  far more data than this project has, boxed or not.
+
+The grids coincide (both stride 16, center cell 8), so nothing is resampled.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from ..metadata import NANOTRACK_CLASSES
+from .loss import balanced_logistic_loss
+from .targets import box_targets, iou_of_distances
+
+BOX_CHANNELS = slice(2, 6)
+
+
+@dataclass(frozen=True)
+class NanoWeights:
+    """Factors on the terms (``class`` has weight 1)."""
+
+    box: float = 1.0
+    class_teacher: float = 1.0
+    box_teacher: float = 1.0
+    feature_teacher: float = 1.0
+
+
+@dataclass(frozen=True)
+class TeacherMaps:
+    """NanoTrack's outputs for a batch of pairs (see :class:`~siamtrack.training.nanotrack.NanoTrackTeacher`).
+
+    Attributes:
+        exemplar_features: (B, C, 8, 8) backbone maps of the exemplars.
+        search_features: (B, C, 16, 16) backbone maps of the search crops.
+        probability: (B, 16, 16) target probability per cell.
+        distances: (B, 4, 16, 16) left, top, right, bottom in crop pixels.
+    """
+
+    exemplar_features: torch.Tensor
+    search_features: torch.Tensor
+    probability: torch.Tensor
+    distances: torch.Tensor
+
+
+def target_logit(outputs: torch.Tensor) -> torch.Tensor:
+    """The logit of the two-way softmax's target class: target minus background."""
+    classes = outputs[:, NANOTRACK_CLASSES]
+    return classes[:, 1] - classes[:, 0]
+
+
+def truth_losses(outputs: torch.Tensor, targets: torch.Tensor, stride: int,
+                 box_weight: float) -> dict[str, torch.Tensor]:
+    """``class`` and ``box`` against (B, 4) targets (dx, dy, w, h) in search-crop pixels."""
+    side = outputs.shape[-1]
+    truth = box_targets(targets, side, stride, center=side // 2)
+    losses = {"class": balanced_logistic_loss(target_logit(outputs), truth.labels)}
+    positive = truth.labels > 0
+    if not bool(positive.any()):
+        losses["box"] = outputs[:, BOX_CHANNELS].sum() * 0.0
+        return losses
+    predicted = outputs[:, BOX_CHANNELS].permute(0, 2, 3, 1)[positive]
+    expected = truth.distances.permute(0, 2, 3, 1)[positive]
+    _, giou = iou_of_distances(predicted, expected)
+    losses["box"] = box_weight * (1.0 - giou).mean()
+    return losses
+
+
+def feature_loss(student: torch.Tensor, teacher: torch.Tensor, eps: float = 1e-3) -> torch.Tensor:
+    """Mean squared difference of (B, C, h, w) maps, each channel scaled by the teacher's spread."""
+    spread = teacher.std(dim=(0, 2, 3), keepdim=True).detach() + eps
+    return (((student - teacher) / spread) ** 2).mean()
+
+
+def teacher_losses(outputs: torch.Tensor, teacher: TeacherMaps, weights: NanoWeights) -> dict[str, torch.Tensor]:
+    """``class_teacher`` and ``box_teacher`` toward NanoTrack's maps on the same pairs (all visible)."""
+    losses: dict[str, torch.Tensor] = {}
+    if weights.class_teacher > 0:
+        losses["class_teacher"] = weights.class_teacher * balanced_logistic_loss(target_logit(outputs),
+                                                                                 teacher.probability)
+    if weights.box_teacher > 0:
+        predicted = outputs[:, BOX_CHANNELS].permute(0, 2, 3, 1)
+        expected = teacher.distances.permute(0, 2, 3, 1)
+        _, giou = iou_of_distances(predicted, expected)
+        confidence = teacher.probability
+        weighted = ((1.0 - giou) * confidence).sum() / confidence.sum().clamp(min=1e-6)
+        losses["box_teacher"] = weights.box_teacher * weighted
+    return losses

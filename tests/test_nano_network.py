@@ -1,0 +1,78 @@
+"""The dense stride-16 backbone and the nanotrack-layout head: shapes, folding, export, loading."""
+
+import numpy as np
+import pytest
+import torch
+
+from siamtrack.metadata import ModelMetadata
+from siamtrack.network.nano_head import per_kernel, pixelwise_correlate
+from siamtrack.network.siamese import SiameseNet
+from siamtrack.weights import ModelWeights, load_weights, save_weights
+
+
+def student(seed=0):
+    torch.manual_seed(seed)
+    metadata = ModelMetadata(architecture="dense-s16", widths=(4, 8, 8, 16, 12), batch_norm=True, total_stride=16,
+                             head="nanotrack", head_width=8)
+    network = SiameseNet(metadata)
+    with torch.no_grad():
+        for module in network.modules():
+            if isinstance(module, torch.nn.BatchNorm2d):
+                module.running_mean.uniform_(-0.5, 0.5)
+                module.running_var.uniform_(0.5, 2.0)
+    return network.eval()
+
+
+def crops(count, side, seed=0):
+    return torch.from_numpy(np.random.default_rng(seed).integers(0, 256, (count, side, side, 3), dtype=np.uint8))
+
+
+def test_grid_and_outputs_have_nanotracks_layout():
+    network = student()
+    kernels = network.template(crops(2, 127))
+    assert kernels.shape == (2, 12, 8, 8)
+    outputs = network.track(crops(2, 255), kernels)
+    assert outputs.shape == (2, 6, 16, 16)
+    assert bool((outputs[:, 2:] > 0).all())  # box distances are positive
+
+
+def test_pixelwise_correlation_is_every_cell_against_every_cell():
+    kernels, search = torch.randn(4, 3, 2, 2), torch.randn(2, 3, 5, 5)
+    result = pixelwise_correlate(kernels, search)
+    assert result.shape == (4, 4, 5, 5)
+    # kernel 3 belongs to crop 1; its cell (1, 0) is flat index 2
+    expected = (kernels[3, :, 1, 0, None, None] * search[1]).sum(0) / 3
+    assert torch.allclose(result[3, 2], expected, atol=1e-6)
+    assert torch.equal(per_kernel(search, 4)[1], search[0]) and torch.equal(per_kernel(search, 4)[2], search[1])
+
+
+def test_several_kernels_per_crop_equal_one_call_each():
+    network = student()
+    kernels = network.template(crops(3, 127))
+    search = crops(1, 255, seed=2)
+    together = network.track(search, kernels)
+    for index in range(3):
+        assert torch.allclose(together[index], network.track(search, kernels[index:index + 1])[0], atol=1e-5)
+
+
+def test_folding_batch_norm_keeps_the_outputs():
+    network = student()
+    folded = network.fold_batch_norm()
+    exemplar, search = crops(2, 127), crops(2, 255, seed=1)
+    expected = network.track(search, network.template(exemplar))
+    assert torch.allclose(folded.track(search, folded.template(exemplar)), expected, rtol=1e-4, atol=1e-4)
+
+
+def test_weights_round_trip_and_onnx_export_agree(tmp_path):
+    pytest.importorskip("onnxscript")
+    from siamtrack.backends import create_backend
+    from siamtrack.cli import main
+
+    network = student()
+    path = save_weights(ModelWeights(network.metadata, network.state_dict()), tmp_path / "student.pth")
+    assert load_weights(path).metadata == network.metadata
+    assert main(["export", str(path), "--format", "onnx", "--output", str(tmp_path / "onnx")]) == 0
+    onnx_backend, torch_backend = create_backend("onnx", tmp_path / "onnx"), create_backend("torch", path, device="cpu")
+    exemplar, search = crops(2, 127).numpy(), crops(2, 255, seed=1).numpy()
+    expected = torch_backend.track(search, torch_backend.template(exemplar))
+    assert np.allclose(onnx_backend.track(search, onnx_backend.template(exemplar)), expected, rtol=1e-3, atol=1e-3)
