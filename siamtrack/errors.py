@@ -34,3 +34,7 @@ class NotInitializedError(SiamtrackError, RuntimeError):
 
 class DownloadError(SiamtrackError):
     """A model download failed, timed out, or did not match its published checksum."""
+
+
+class TrackingStopped(SiamtrackError):
+    """``siamtrack serve``'s tracking has stopped (an output failed); it takes no more changes."""

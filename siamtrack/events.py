@@ -70,16 +70,18 @@ class EventLog:
         callback: called with each event as it happens.
         path: a JSON lines file to write the events to (written as result files are: see
             :mod:`siamtrack.outputs`).
+        append: add to ``path`` itself, event by event (``siamtrack serve``: see
+            :class:`~siamtrack.outputs.ResultWriter`).
         classes: class name of each target that has one (e.g. from the detections it started on).
     """
 
     def __init__(self, callback: Optional[Callable[[Event], None]] = None, path: str | Path | None = None,
-                 classes: Optional[Mapping[int, str]] = None) -> None:
+                 classes: Optional[Mapping[int, str]] = None, append: bool = False) -> None:
         from .outputs import OutputFile
 
         self.callback = callback
         self.classes = dict(classes or {})
-        self._output = OutputFile(path, allow_stdout=True) if path is not None else None
+        self._output = OutputFile(path, allow_stdout=True, append=append) if path is not None else None
         self._file = self._output.open_text() if self._output is not None else None
         self._written = 0
         self._last: dict[int, TrackResult] = {}

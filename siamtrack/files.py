@@ -7,6 +7,7 @@ import hashlib
 import json
 import math
 import os
+import re
 import secrets
 from pathlib import Path
 from typing import Any, Callable, Optional
@@ -23,6 +24,16 @@ def describe_path(path: object) -> str:
     if text.isprintable():
         return text
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/@\s]*@")
+
+
+def redact_credentials(text: object) -> str:
+    """``text`` with the user name and password of every URL in it replaced by ``***``
+    (``rtsp://admin:pw@cam/live`` -> ``rtsp://***@cam/live``): what pages, logs and errors show of
+    a camera's address."""
+    return _USERINFO.sub(r"\1***@", str(text))
 
 
 def path_too_long(path: Path) -> str:

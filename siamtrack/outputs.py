@@ -93,10 +93,11 @@ class OutputFile:
             run writes it.
     """
 
-    def __init__(self, path: str | Path, allow_stdout: bool = False) -> None:
+    def __init__(self, path: str | Path, allow_stdout: bool = False, append: bool = False) -> None:
         self.path = Path(path)
         self.stdout = allow_stdout and str(path) == "-"
         self.direct = self.stdout
+        self.append = append
         self.destination = self.path
         self.partial = self.path
         self._lock_fd: Optional[int] = None
@@ -119,8 +120,28 @@ class OutputFile:
         if self.path.is_symlink():  # replace the file the link names; the link stays
             self.destination = Path(os.path.realpath(self.path))
         _check_parent(self.destination)
+        if append:
+            self.partial = self.destination
+            self._lock_fd = self._open_appending()
+            return
         self.partial = hidden_sibling(self.destination, "part")
         self._lock_fd = self.claim()
+
+    def _open_appending(self) -> int:
+        """Open the destination itself to append to, locked against other runs, its last line made whole
+        (a run killed in the middle of a row leaves part of it: that part is cut, every line parses)."""
+        try:
+            fd = os.open(self.destination, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o666)
+        except OSError as exc:
+            raise OutputError(f"cannot write {describe_path(self.path)}: {exc.strerror}") from None
+        if not try_lock(fd):
+            holder = lock_holder(fd)
+            os.close(fd)
+            who = f"process {holder}" if holder else "another process"
+            raise OutputError(f"{describe_path(self.path)} is being written by another siamtrack run ({who}); "
+                              f"wait for it to finish or write elsewhere")
+        _cut_after_last_line(self.destination)
+        return fd
 
     def claim(self) -> int:
         """Create and lock this run's temporary file; returns its descriptor (which holds the lock).
@@ -168,7 +189,7 @@ class OutputFile:
             return sys.stdout
         if not self.direct:
             assert self._lock_fd is not None
-            return os.fdopen(os.dup(self._lock_fd), "w", newline="", encoding="utf-8")
+            return os.fdopen(os.dup(self._lock_fd), "a" if self.append else "w", newline="", encoding="utf-8")
         return os.fdopen(self._open_direct(), "w", newline="", encoding="utf-8")
 
     def _open_direct(self) -> int:
@@ -199,8 +220,9 @@ class OutputFile:
             self._lock_fd = None
 
     def publish(self, written: bool) -> None:
-        """Move a complete temporary file into place, or drop it when nothing was written."""
-        if not self.direct:
+        """Move a complete temporary file into place, or drop it when nothing was written (an appended
+        file is already in place)."""
+        if not self.direct and not self.append:
             if written:
                 os.replace(self.partial, self.destination)
             else:
@@ -210,7 +232,9 @@ class OutputFile:
     def keep_incomplete(self) -> Optional[Path]:
         """After a failed write: keep what was written as ``NAME.incomplete.EXT`` (None for direct outputs)."""
         kept = None
-        if not self.direct and self.partial.exists():
+        if self.append:
+            kept = self.destination
+        elif not self.direct and self.partial.exists():
             kept = sibling(self.destination, "incomplete")
             os.replace(self.partial, kept)
         self._release()
@@ -327,20 +351,24 @@ class ResultWriter:
         format: ``jsonl``, ``csv`` or ``mot``; None picks it from the extension.
         atomic: write through a temporary file renamed at close (see above); False writes ``path``
             directly, for callers that publish the file themselves.
+        append: add to ``path`` itself, row by row, so it grows while the run goes on (a server
+            that runs for days); a partial last line left by a killed run is cut first. Another
+            live run writing it is refused as above.
 
     Raises:
         OutputError: the destination cannot be written (see :class:`OutputFile`).
     """
 
-    def __init__(self, path: str | Path, format: Optional[str] = None, atomic: bool = True) -> None:
+    def __init__(self, path: str | Path, format: Optional[str] = None, atomic: bool = True,
+                 append: bool = False) -> None:
         self.path = Path(path)
         self.format = format or RESULT_FORMATS.get(self.path.suffix.lower())
         if self.format not in ("jsonl", "csv", "mot"):
             raise OutputError(f"cannot tell the results format of {describe_path(self.path)}: use a "
                               f"{listed(RESULT_FORMATS)} file, or give the format (jsonl, csv or mot)")
         self._output: Optional[OutputFile] = None
-        if atomic:
-            self._output = OutputFile(self.path, allow_stdout=True)
+        if atomic or append:
+            self._output = OutputFile(self.path, allow_stdout=True, append=append)
             self._file: Optional[IO[str]] = self._output.open_text()
         else:
             _check_parent(self.path)
@@ -351,7 +379,7 @@ class ResultWriter:
         self.rows_written = 0
         self._failed = False
         self._csv = csv.writer(self._file) if self.format == "csv" else None
-        if self._csv is not None:
+        if self._csv is not None and not (append and self.path.is_file() and self.path.stat().st_size):
             self._guarded(lambda: self._csv.writerow(["frame", "time", "target", "x", "y", "w", "h", "score",
                                                       "lost"]))
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import deque
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,9 +28,10 @@ import cv2
 import numpy as np
 
 from .annotate import annotate
-from .errors import InputError
+from .errors import InputError, TrackingStopped
 from .events import EventLog
-from .outputs import ResultWriter
+from .files import redact_credentials
+from .outputs import OutputWriteError, ResultWriter
 from .results import TrackResult
 from .sources import FrameSource, SourceError, SourceOptions, open_source
 
@@ -77,7 +79,8 @@ class StreamPump:
         self.status, self.detail, self.fps = "starting", "", 0.0
         self._stop = threading.Event()
         self._lock = threading.Lock()
-        self._thread = threading.Thread(target=self._run, name=f"siamtrack-pump-{spec}", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=f"siamtrack-pump-{redact_credentials(spec)}",
+                                        daemon=True)
 
     def start(self) -> None:
         self._thread.start()
@@ -167,14 +170,17 @@ class TrackingServer:
         if not sources:
             raise InputError("serve needs at least one source")
         self.settings = settings
-        names = [_stream_name(spec, index) for index, spec in enumerate(sources)]
+        names = stream_names(sources)
         self.views = [StreamView(name) for name in names]
         self.pumps = [StreamPump(spec, options, settings.loop) for spec in sources]
         self.trackers = [make_tracker() for _ in sources]
         several = len(sources) > 1
-        self.writers = [ResultWriter(path, "jsonl") if (path := per_stream(settings.results, name, several)) else None
-                        for name in names]
-        self.events = [EventLog(path=per_stream(settings.events, name, several)) for name in names]
+        # Appended row by row, so the files grow while the server runs (for days); see ResultWriter.
+        self.writers = [ResultWriter(path, "jsonl", append=True)
+                        if (path := per_stream(settings.results, name, several)) else None for name in names]
+        self.events = [EventLog(path=per_stream(settings.events, name, several), append=True) for name in names]
+        self.failure: Optional[str] = None  # why tracking stopped (an output failed), once it has
+        self.on_failure: Optional[Callable[[], None]] = None  # called from the tracking thread when it does
         self._frames: dict[int, np.ndarray] = {}  # each stream's newest frame (the tracking thread's)
         self.watchers = 0  # MJPEG viewers: JPEGs are encoded only while someone watches
         self.snapshot_wanted = False
@@ -191,9 +197,20 @@ class TrackingServer:
         self._thread.start()
         return self
 
+    @property
+    def stopped(self) -> bool:
+        """Whether tracking has ended (:meth:`stop_tracking`, :meth:`close`, or a failed output)."""
+        return self._stop.is_set() or self.failure is not None
+
+    def stop_tracking(self) -> None:
+        """End the tracking thread and wake every waiting reader (the web side is shutting down)."""
+        self._stop.set()
+        with self._changed:
+            self._changed.notify_all()
+
     def close(self) -> None:
         """Stop the threads and finish every output (idempotent)."""
-        self._stop.set()
+        self.stop_tracking()
         self._thread.join(timeout=5.0)
         for pump in self.pumps:
             pump.stop()
@@ -206,6 +223,8 @@ class TrackingServer:
     # -- requests, from any thread ------------------------------------------------------------
 
     def _call(self, action: Callable[[], Any], timeout: float = 10.0) -> Any:
+        if self.failure is not None:
+            raise TrackingStopped(f"tracking has stopped: {self.failure}")
         future: Future = Future()
         with self._lock:
             self._commands.append((action, future))
@@ -221,6 +240,8 @@ class TrackingServer:
 
         def add() -> int:
             tracker, frame = self.trackers[stream], self._frames.get(stream)
+            if self.pumps[stream].status in ("ended", "failed"):
+                raise InputError(f"stream {stream} has {self.pumps[stream].status}; it gets no new frames to track")
             if frame is None:
                 raise InputError(f"stream {stream} has no frame yet")
             if len(tracker) >= self.settings.max_targets:
@@ -258,9 +279,22 @@ class TrackingServer:
     # -- the tracking thread ------------------------------------------------------------------
 
     def _run(self) -> None:
+        try:
+            self._track()
+        except OutputWriteError as exc:  # a full disk: report it on the page and the API, then stop
+            self.failure = str(exc)
+            LOG.error("%s", exc)
+            for view in self.views:
+                view.status, view.detail = "failed", self.failure
+            with self._changed:
+                self._changed.notify_all()
+            if self.on_failure is not None:
+                self.on_failure()
+
+    def _track(self) -> None:
         from .tracker import update_streams
 
-        clocks = [time.monotonic()] * len(self.views)
+        rates = [FrameRate() for _ in self.views]
         while not self._stop.is_set():
             fresh = []
             for index, pump in enumerate(self.pumps):
@@ -281,10 +315,7 @@ class TrackingServer:
                     self.trackers[index].clear()
                 updated = [{} for _ in fresh]
             for (index, (number, stamp, image)), results in zip(fresh, updated):
-                now = time.monotonic()
-                view = self.views[index]
-                view.fps = 0.9 * view.fps + 0.1 / max(now - clocks[index], 1e-6) if view.version else 0.0
-                clocks[index] = now
+                self.views[index].fps = rates[index].tick(time.monotonic())
                 self._publish(index, number, stamp, image, results)
 
     def _apply_commands(self) -> None:
@@ -319,9 +350,34 @@ class TrackingServer:
             self._changed.notify_all()
 
 
+class FrameRate:
+    """Frames per second over the last ``window`` seconds: frames counted over the time they took.
+
+    (An average of 1 / interval overstates the rate whenever intervals vary: two frames 10 ms and
+    60 ms apart average 58 fps, though 2 frames came in 70 ms, 29 fps.)"""
+
+    def __init__(self, window: float = 2.0) -> None:
+        self.window = window
+        self._times: deque[float] = deque()
+
+    def tick(self, now: float) -> float:
+        """Count a frame processed at ``now`` (seconds); returns the rate (0 before the second frame)."""
+        self._times.append(now)
+        while len(self._times) > 2 and now - self._times[0] > self.window:
+            self._times.popleft()
+        elapsed = now - self._times[0]
+        return (len(self._times) - 1) / elapsed if elapsed > 0 else 0.0
+
+
+def stream_names(sources: Sequence[str]) -> list[str]:
+    """Each source's stream name (shown on the page, used in output names)."""
+    return [_stream_name(spec, index) for index, spec in enumerate(sources)]
+
+
 def _stream_name(spec: str, index: int) -> str:
     """A short, safe name for a stream (shown on the page, used in output names)."""
     import re
 
-    stem = Path(str(spec).rstrip("/")).stem if not str(spec).isdigit() else f"camera{spec}"
+    shown = redact_credentials(spec).replace("***@", "")  # a camera's password never names its stream
+    stem = Path(shown.rstrip("/")).stem if not shown.isdigit() else f"camera{shown}"
     return f"{index}-{re.sub(r'[^A-Za-z0-9_.-]+', '_', stem)[:40] or 'stream'}"

@@ -24,7 +24,7 @@ import cv2
 import numpy as np
 
 from .errors import InputError
-from .files import describe_path, path_too_long
+from .files import describe_path, path_too_long, redact_credentials
 
 LOG = logging.getLogger(__name__)
 
@@ -407,7 +407,7 @@ def open_source(spec: SourceSpec, options: SourceOptions = SourceOptions()) -> F
         return LiveSource(f"camera {index}", lambda: cv2.VideoCapture(index), options)
     if kind == "stream":
         url = str(spec)
-        return LiveSource(url, lambda: open_stream(url, options), options)
+        return LiveSource(redact_credentials(url), lambda: open_stream(url, options), options)
     path = Path(str(spec))
     if kind == "folder":
         return ImageFolderSource(path, options)

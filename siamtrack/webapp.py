@@ -16,10 +16,16 @@ description is at ``/openapi.json``. Routes:
 
 Safe by default: the command binds 127.0.0.1 unless told otherwise, and refuses any other address
 without a token. Once a token is set, every request needs it, the page included: ``?token=`` or
-``Authorization: Bearer``. Request bodies are limited (:data:`MAX_BODY`), changes are rate-limited
-per client (:data:`CHANGES_PER_SECOND`), targets per stream are limited (the server's
-``max_targets``); every refused request gets a 4xx status and a one-line JSON ``{"error": ...}``.
-Nothing a client sends names a file: streams and targets are numbers.
+``Authorization: Bearer``. Without a token, a request must name this server in its ``Host``
+header (a loopback name, or one given with ``--allow-host``), and a change (``POST``, ``DELETE``)
+sent by a web page must come from a page of this server (its ``Origin``): a page elsewhere that
+rebinds its own name to 127.0.0.1 can neither watch nor steer (DNS rebinding); with a token, the
+token keeps such pages out. Request bodies are limited to
+:data:`MAX_BODY` bytes as they are read (a chunked body without a length included), changes are
+rate-limited per client (:data:`CHANGES_PER_SECOND`), targets per stream are limited (the server's
+``max_targets``); every refused request gets a 4xx status and a one-line JSON ``{"error": ...}``;
+once tracking has stopped (an output failed) changes get ``503``. Nothing a client sends names a
+file: streams and targets are numbers.
 """
 
 # No ``from __future__ import annotations`` here: FastAPI reads the route functions' annotations
@@ -30,9 +36,9 @@ import json
 import time
 from collections import defaultdict, deque
 from importlib import resources
-from typing import Any, AsyncIterator, Optional
+from typing import Any, AsyncIterator, Optional, Sequence
 
-from .errors import ConfigError, InputError, SiamtrackError
+from .errors import ConfigError, InputError, SiamtrackError, TrackingStopped
 from .server import TrackingServer
 
 MAX_BODY = 4096  # bytes: a target's box is a few dozen
@@ -48,32 +54,43 @@ def _fastapi() -> Any:
     return fastapi
 
 
-def create_app(server: TrackingServer, token: Optional[str] = None) -> Any:
-    """The FastAPI application for ``server``; ``token`` (if any) is required on every request."""
+def create_app(server: TrackingServer, token: Optional[str] = None, allowed_hosts: Sequence[str] = ()) -> Any:
+    """The FastAPI application for ``server``; ``token`` (if any) is required on every request, and
+    ``Host`` must be a loopback name or one of ``allowed_hosts`` (see the module docstring)."""
     fastapi = _fastapi()
+    from typing import Annotated
+
     from fastapi import Request
     from fastapi.exceptions import RequestValidationError
     from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
-    from pydantic import BaseModel, Field
+    from pydantic import BaseModel, ConfigDict, Field
     from starlette.exceptions import HTTPException as StarletteHTTPException
 
     app = fastapi.FastAPI(title="siamtrack serve", version=_version(), docs_url=None, redoc_url=None,
                           description="Watch and steer live tracking; see siamtrack.webapp.")
     changes: dict[str, deque] = defaultdict(deque)
+    hosts = {name.lower() for name in (*LOOPBACK_NAMES, *allowed_hosts)}
 
     def error(status: int, message: str) -> JSONResponse:
         return JSONResponse({"error": message}, status_code=status)
 
+    Coordinate = Annotated[float, Field(strict=True, allow_inf_nan=False)]
+
     class NewTarget(BaseModel):
-        box: list[float] = Field(min_length=4, max_length=4, description="x, y, w, h in frame pixels")
+        model_config = ConfigDict(extra="forbid")
+        box: list[Coordinate] = Field(min_length=4, max_length=4, description="x, y, w, h in frame pixels")
 
     @app.middleware("http")
     async def guard(request: Request, call_next: Any) -> Any:
+        host = _host_name(request.headers.get("host", ""))
+        if token is None and host not in hosts:  # with a token, the token is what keeps strangers out
+            return error(421, "this server does not answer to that host name (see --allow-host)")
+        origin = request.headers.get("origin")
+        if (request.method not in ("GET", "HEAD", "OPTIONS") and origin is not None
+                and _host_name(origin.split("://", 1)[-1]) not in hosts | {host}):
+            return error(403, "changes are accepted only from this server's own page")
         if token is not None and not _authorised(request, token):
             return error(401, "a token is required: ?token=TOKEN or Authorization: Bearer TOKEN")
-        length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > MAX_BODY):
-            return error(413, f"request body over {MAX_BODY} bytes")
         if request.method in ("POST", "DELETE", "PUT", "PATCH"):
             client = request.client.host if request.client else "?"
             recent, now = changes[client], time.monotonic()
@@ -117,6 +134,8 @@ def create_app(server: TrackingServer, token: Optional[str] = None) -> Any:
         stream_or_404(stream)
         try:
             target_id = await asyncio.to_thread(server.add_target, stream, target.box)
+        except TrackingStopped as exc:
+            return error(503, str(exc))
         except SiamtrackError as exc:
             return error(409 if "targets, the most" in str(exc) or "no frame" in str(exc) else 422, str(exc))
         return {"id": target_id}
@@ -127,6 +146,8 @@ def create_app(server: TrackingServer, token: Optional[str] = None) -> Any:
         stream_or_404(stream)
         try:
             await asyncio.to_thread(server.remove_target, stream, target_id)
+        except TrackingStopped as exc:
+            return error(503, str(exc))
         except KeyError:
             return error(404, f"no target {target_id} on stream {stream}")
         return Response(status_code=204)
@@ -150,7 +171,7 @@ def create_app(server: TrackingServer, token: Optional[str] = None) -> Any:
             server.watchers += 1
             try:
                 version = -1
-                while not await request.is_disconnected():
+                while not server.stopped and not await request.is_disconnected():
                     version = await asyncio.to_thread(server.wait_for_change, version, stream, 1.0)
                     if view.jpeg:
                         yield (b"--frame\r\nContent-Type: image/jpeg\r\nContent-Length: %d\r\n\r\n" % len(view.jpeg)
@@ -165,7 +186,7 @@ def create_app(server: TrackingServer, token: Optional[str] = None) -> Any:
     async def results(request: Request) -> StreamingResponse:
         async def events() -> AsyncIterator[str]:
             sent = [-1] * len(server.views)
-            while not await request.is_disconnected():
+            while not server.stopped and not await request.is_disconnected():
                 for index, view in enumerate(server.views):
                     if view.version != sent[index]:
                         sent[index] = view.version
@@ -174,7 +195,64 @@ def create_app(server: TrackingServer, token: Optional[str] = None) -> Any:
 
         return StreamingResponse(events(), media_type="text/event-stream")
 
-    return app
+    return BodyLimit(app, MAX_BODY)
+
+
+class BodyLimit:
+    """ASGI middleware: a request body longer than ``limit`` bytes gets 413 before the application
+    sees it, counted as it is read (a ``Content-Length`` may be absent or lie; a chunked body has none)."""
+
+    def __init__(self, app: Any, limit: int) -> None:
+        self.app, self.limit = app, limit
+
+    def __getattr__(self, name: str) -> Any:  # the FastAPI app's attributes (routes, openapi) stay reachable
+        return getattr(self.app, name)
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
+            await self.app(scope, receive, send)
+            return
+        chunks, size = [], 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":  # the client went away
+                return
+            chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
+            if size > self.limit:
+                await _send_json(send, 413, f"request body over {self.limit} bytes")
+                return
+            if not message.get("more_body", False):
+                break
+        body, replayed = b"".join(chunks), False
+
+        async def replay() -> dict:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+
+async def _send_json(send: Any, status: int, message: str) -> None:
+    content = json.dumps({"error": message}).encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(content)).encode())]})
+    await send({"type": "http.response.body", "body": content})
+
+
+LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1", "[::1]")
+
+
+def _host_name(host: str) -> str:
+    """The name in a ``Host`` header or an origin's authority, without port, lower case (IPv6 keeps its brackets)."""
+    host = host.strip().lower().split("/", 1)[0]
+    if host.startswith("["):
+        return host[:host.find("]") + 1] if "]" in host else host
+    name = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+    return "127.0.0.1" if name.startswith("127.") else name
 
 
 def _authorised(request: Any, token: str) -> bool:

@@ -98,7 +98,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = _attach_negative_boxes(list(sys.argv[1:] if argv is None else argv))
     args = build_parser().parse_args(argv)
     args.argv = argv
-    from ..files import describe_path
+    from ..files import describe_path, redact_credentials
     from ..outputs import OutputWriteError
 
     try:
@@ -109,8 +109,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except DownloadError as exc:  # the outside world failed, as a dead source does
         print(f"siamtrack: error: {describe_path(exc)}", file=sys.stderr)
         return EXIT_SOURCE_FAILED
-    except SiamtrackError as exc:  # control characters from names in the message are escaped
-        print(f"siamtrack: error: {describe_path(exc)}", file=sys.stderr)
+    except SiamtrackError as exc:  # control characters escaped, a camera URL's password hidden
+        print(f"siamtrack: error: {describe_path(redact_credentials(exc))}", file=sys.stderr)
         return EXIT_USAGE
     except ImportError as exc:
         if (exc.name or "").split(".")[0] == "siamtrack":
