@@ -46,7 +46,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Optional
 
 from .errors import InputError, SiamtrackError
-from .files import json_text, lock_holder, try_lock, write_text_atomically
+from .files import json_text, lock_holder, make_folder, try_lock, write_text_atomically
 from .models import builtin_model_name
 from .results import Box
 
@@ -227,23 +227,42 @@ def events_path(output: Path, job_id: str) -> Path:
     return output / f"{job_id}{EVENTS_SUFFIX}"
 
 
-def finished_frames(path: Path) -> int:
+def _refuse_constant(name: str) -> None:
+    raise ValueError(f"{name} is not a value siamtrack writes")
+
+
+def finished_frames(path: Path, expected: Optional[int] = None) -> int:
     """Frames in a complete result file (distinct frame numbers of its rows); 0 when the file is
-    empty, damaged or not a siamtrack result file (its rows must be JSON objects with the keys
-    ``siamtrack track`` writes)."""
+    empty, damaged, cut short or not a siamtrack result file: its rows must be JSON objects with the
+    keys ``siamtrack track`` writes, without ``NaN`` or infinities (it writes ``null``), and with
+    ``expected`` (the job's frame count, when known) distinct frames."""
     frames = set()
     try:
         with path.open(encoding="utf-8") as rows:
             for line in rows:
                 if not line.strip():
                     continue
-                row = json.loads(line)
+                row = json.loads(line, parse_constant=_refuse_constant)
                 if not isinstance(row, dict) or set(row) != RESULT_KEYS or not isinstance(row["frame"], int):
                     return 0
                 frames.add(row["frame"])
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+    except (OSError, UnicodeDecodeError, ValueError):  # json.JSONDecodeError is a ValueError
+        return 0
+    if expected is not None and len(frames) != expected:
         return 0
     return len(frames)
+
+
+def expected_frames(job: Job) -> Optional[int]:
+    """The frames a complete result of ``job`` covers (its source's frames in the job's range), or
+    None when the source cannot tell (it is gone, or a video without a frame count)."""
+    from .sources import SourceError, SourceOptions, open_source
+
+    try:
+        with open_source(job.source, SourceOptions(start=job.start, end=job.end)) as source:
+            return source.frame_count
+    except SourceError:
+        return None
 
 
 def track_job(job: Job, tracker: Any, destination: Path, events: Optional[Path] = None) -> int:
@@ -278,21 +297,22 @@ def _error_line(exc: BaseException) -> str:
 
 
 class TrackerCache:
-    """A worker's trackers, one per (model, config): each model is loaded once per worker."""
+    """A worker's models, each loaded once per worker; every job gets a tracker of its own on them,
+    so its target ids start at 1 whatever the worker ran before."""
 
     def __init__(self, settings: TrackerSettings) -> None:
         self.settings = settings
-        self._trackers: dict[tuple[Optional[str], Optional[str]], Any] = {}
+        self._backends: dict[Optional[str], Any] = {}
 
     def get(self, model: Optional[str], config: Optional[str]) -> Any:
+        from .backends import create_backend
         from .tracker import MultiTracker
 
-        key = (model or self.settings.model, config or self.settings.config)
-        if key not in self._trackers:
-            self._trackers[key] = MultiTracker(model=key[0], backend=self.settings.backend,
-                                               device=self.settings.device, config=key[1],
-                                               threads=self.settings.threads)
-        return self._trackers[key]
+        key = model or self.settings.model
+        if key not in self._backends:
+            self._backends[key] = create_backend(self.settings.backend, key, device=self.settings.device,
+                                                 threads=self.settings.threads)
+        return MultiTracker(backend=self._backends[key], config=config or self.settings.config)
 
 
 def run_job(job: Job, output: Path, trackers: TrackerCache, attempt: int) -> JobOutcome:
@@ -556,7 +576,21 @@ def run_ray(jobs: list[Job], output: Path, settings: TrackerSettings, address: s
 
 
 def write_summary(output: Path, run: BatchRun, command: str = "") -> None:
-    """``summary.json`` (totals and jobs) and ``summary.csv`` (one row per job), each replaced whole."""
+    """``summary.json`` (totals and jobs) and ``summary.csv`` (one row per job), each replaced whole.
+
+    Raises:
+        OutputWriteError: a summary cannot be written (a full disk); the one before, if any, stays.
+    """
+    try:
+        _write_summaries(output, run, command)
+    except OSError as exc:
+        from .outputs import OutputWriteError
+
+        raise OutputWriteError(f"writing the batch summary in {output} failed: {exc.strerror or exc}; the job "
+                               f"results written before are in place") from None
+
+
+def _write_summaries(output: Path, run: BatchRun, command: str) -> None:
     rows = [{**{k: v for k, v in asdict(o).items() if k != "permanent"}, "fps": round(o.fps, 2),
              "seconds": round(o.seconds, 3)} for o in run.outcomes]
     counts = {status: sum(o.status == status for o in run.outcomes)
@@ -620,7 +654,7 @@ def run_batch(jobs: Iterable[Job], output: Path, settings: TrackerSettings, work
             job file itself.
     """
     jobs = list(jobs)
-    output.mkdir(parents=True, exist_ok=True)
+    make_folder(output, InputError)
     if job_file is not None:
         clash = [job.id for job in jobs if result_path(output, job.id).resolve() == Path(job_file).resolve()]
         if clash:
@@ -641,7 +675,7 @@ def run_batch(jobs: Iterable[Job], output: Path, settings: TrackerSettings, work
         for job in jobs:
             done = result_path(output, job.id)
             (output / f"{job.id}{PARTIAL_SUFFIX}").unlink(missing_ok=True)
-            frames = finished_frames(done) if done.is_file() else 0
+            frames = finished_frames(done, expected_frames(job)) if done.is_file() else 0
             if frames:
                 record(JobOutcome(job.id, "skipped", frames))
                 continue

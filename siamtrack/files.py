@@ -36,6 +36,43 @@ def redact_credentials(text: object) -> str:
     return _USERINFO.sub(r"\1***@", str(text))
 
 
+def make_folder(path: str | Path, error: Callable[[str], Exception]) -> Path:
+    """Create the output folder ``path`` (and its parents); a path that cannot be one (a file is in
+    the way, a read-only file system, a name too long) raises ``error(one line)``."""
+    folder = Path(path)
+    reason = path_too_long(folder)
+    if reason:
+        raise error(f"cannot create {describe_path(str(folder)[:60])}...: {reason}")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise error(f"cannot create folder {describe_path(folder)}: a file of that name is in the way") from None
+    except OSError as exc:
+        raise error(f"cannot create folder {describe_path(folder)}: {exc.strerror or exc}") from None
+    return folder
+
+
+def check_folder_possible(path: str | Path, error: Callable[[str], Exception]) -> None:
+    """Refuse, before any work and without creating anything, an output folder that
+    :func:`make_folder` could not make: a file in the way, or an existing ancestor that is not a
+    writable folder."""
+    folder = Path(path)
+    reason = path_too_long(folder)
+    if reason:
+        raise error(f"cannot create {describe_path(str(folder)[:60])}...: {reason}")
+    ancestor = folder
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if ancestor == folder and folder.is_dir():
+        return
+    if not ancestor.is_dir():
+        what = ("a file of that name is in the way" if ancestor == folder
+                else f"{describe_path(ancestor)} is not a folder")
+        raise error(f"cannot create folder {describe_path(folder)}: {what}")
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        raise error(f"cannot create folder {describe_path(folder)}: {describe_path(ancestor)} is not writable")
+
+
 def path_too_long(path: Path) -> str:
     """Why the operating system would refuse ``path`` as too long ('' when it would not)."""
     size = len(os.fsencode(str(path)))

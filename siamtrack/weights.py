@@ -80,7 +80,10 @@ def _read_file(path: Path) -> Any:
         raise WeightsError(
             f"{path} is not a PyTorch weights file of plain tensors (it is another format, or it "
             f"holds pickled code, which siamtrack never loads)") from exc
-    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError, AttributeError) as exc:
+    # torch's legacy (pre-zip) reader fails on arbitrary bytes with whatever its parsing hits
+    # (a text file: KeyError on its first byte, IndexError on a short line).
+    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError, AttributeError, KeyError, IndexError,
+            TypeError) as exc:
         raise WeightsError(f"{path} is not a readable PyTorch weights file (corrupt or truncated?): "
                            f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from exc
 

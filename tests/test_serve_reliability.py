@@ -180,3 +180,25 @@ def test_a_port_in_use_is_a_one_line_error(tmp_path):
                                  str(taken.getsockname()[1])], capture_output=True, text=True, timeout=60)
     assert result.returncode == 2 and "cannot listen" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1 and "serving" not in result.stderr
+
+
+def test_the_reported_fps_is_the_sources_pace():
+    """A 25 fps file is played in real time: the page's figure is frames over elapsed time, within 10 %."""
+    from siamtrack.server import FrameRate
+
+    rate, now, shown = FrameRate(window=2.0), 0.0, 0.0
+    for index in range(100):  # uneven intervals around 40 ms: 10, 70, 10, 70, ...
+        now += 0.010 if index % 2 else 0.070
+        shown = rate.tick(now)
+    assert shown == pytest.approx(25.0, rel=0.05)
+
+
+def test_a_paced_file_reads_at_its_own_frame_rate(tmp_path):
+    clip, _ = write_clip(tmp_path)  # 25 fps
+    server = Served(tmp_path, clip, "--loop")
+    try:
+        time.sleep(3.0)
+        fps = server.client.get("/api/streams").json()[0]["fps"]
+        assert fps == pytest.approx(25.0, rel=0.10)
+    finally:
+        server.close()

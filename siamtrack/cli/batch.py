@@ -15,13 +15,13 @@ def run(args: argparse.Namespace) -> int:
 
     from ..batch import TrackerCache, TrackerSettings, ray_available, read_jobs, run_batch
     from ..errors import InputError
+    from ..files import check_folder_possible
 
     if args.ray is not None and not ray_available():
         raise InputError("--ray needs Ray, which is not installed: pip install \"siamtrack[cluster]\"")
     jobs = read_jobs(args.jobs)
     output = Path(args.output)
-    if output.exists() and not output.is_dir():
-        raise InputError(f"--output {output} is a file, not a folder")
+    check_folder_possible(output, InputError)
     settings = TrackerSettings(args.model, args.config, args.backend, args.device, args.threads_per_job, args.events)
     workers = args.workers or max(1, (os.cpu_count() or 1) // args.threads_per_job)
     if args.ray is None or not args.device.startswith("cuda"):

@@ -30,13 +30,7 @@ class Parser(argparse.ArgumentParser):
 
 def positive_int(text: str) -> int:
     """An option value that must be a whole number >= 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text!r}")
-    return value
+    return whole_number(text, 1)
 
 
 
@@ -84,12 +78,33 @@ def parse_box(text: str) -> tuple[float, float, float, float]:
 
 
 def parse_point(text: str) -> tuple[float, float]:
-    """``x,y`` -> two floats (pixels)."""
+    """``x,y`` -> two finite floats (pixels)."""
+    import math
+
     try:
         x, y = (float(p) for p in text.replace(" ", "").split(","))
     except ValueError:
         raise argparse.ArgumentTypeError(f"takes x,y (two numbers), got {text!r}") from None
+    if not (math.isfinite(x) and math.isfinite(y)):
+        raise argparse.ArgumentTypeError(f"takes x,y (two finite numbers), got {text!r}")
     return x, y
+
+
+def whole_number(text: str, low: int = 0, high: int | None = None) -> int:
+    """An option value that must be a whole number within [low, high]."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
+    if value < low or (high is not None and value > high):
+        bounds = f"from {low} to {high}" if high is not None else f">= {low}"
+        raise argparse.ArgumentTypeError(f"must be a whole number {bounds}, got {text!r}")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    """An option value that must be a whole number >= 0 (frame indexes)."""
+    return whole_number(text, 0)
 
 
 

@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from .common import EXIT_OK, add_tracker_options
+from .common import EXIT_OK, add_tracker_options, positive_int
 
 
 def run(args: argparse.Namespace) -> int:
@@ -18,7 +18,9 @@ def run(args: argparse.Namespace) -> int:
     from ..evaluation.entries import SiamtrackVariant, build_entries, pin_threads
     from ..evaluation.harness import evaluate
     from ..evaluation.report import machine_info, write_report
+    from ..files import check_folder_possible
 
+    check_folder_possible(args.report, InputError)  # before the evaluation's minutes, not after
     threads = args.threads or os.cpu_count() or 1
     pin_threads(threads)
     variants = [SiamtrackVariant.parse(text) for text in args.siamtrack]
@@ -79,7 +81,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     evaluation.add_argument("--siamtrack", action="append", default=[], metavar="NAME=MODEL[:CONFIG]",
                             help="add a siamtrack variant, e.g. ref5s=siamfc.pth:siamfc-5s (repeatable)")
     evaluation.add_argument("--sequences", help="comma-separated sequence names (default: all)")
-    evaluation.add_argument("--max-frames", type=int, help="frames per sequence (default: all)")
+    evaluation.add_argument("--max-frames", type=positive_int, help="frames per sequence (default: all)")
     evaluation.add_argument("--title", default="evaluation", help="report title")
     evaluation.add_argument("--quiet", action="store_true", help="no per-sequence lines")
     add_tracker_options(evaluation, device="cpu")  # CPU by default: peers run on the CPU too

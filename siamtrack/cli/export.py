@@ -5,15 +5,19 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .common import EXIT_OK, say
+from ..export.contract import MIN_OPSET, OPSET
+from .common import EXIT_OK, positive_int, say, whole_number
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..errors import InputError
     from ..export.contract import is_exported_model
+    from ..files import check_folder_possible
     from ..models import model_path
 
     model = model_path(args.model, "weights")
     output = Path(args.output)
+    check_folder_possible(output, InputError)
     if args.format == "tensorrt":  # fail before writing anything when engines cannot be built here
         from ..backends.tensorrt_backend import gpu_identity, import_tensorrt
 
@@ -39,6 +43,11 @@ def run(args: argparse.Namespace) -> int:
 
 
 
+def opset(text: str) -> int:
+    """An ONNX opset the exporter writes (others would be silently replaced by the one it knows)."""
+    return whole_number(text, MIN_OPSET, OPSET)
+
+
 def add_parser(commands: argparse._SubParsersAction) -> None:
     export = commands.add_parser(
         "export", help="export a model for deployment: ONNX graphs or TensorRT engines",
@@ -48,10 +57,11 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     export.add_argument("model", nargs="?", help="weights file or built-in model name (default: the default model)")
     export.add_argument("--format", required=True, choices=("onnx", "tensorrt"), help="what to write")
     export.add_argument("--output", required=True, metavar="DIR", help="folder to write into (created)")
-    export.add_argument("--opset", type=int, default=18, help="ONNX opset, >= 17 (default: 18)")
+    export.add_argument("--opset", type=opset, default=OPSET,
+                        help=f"ONNX opset, {MIN_OPSET} or {OPSET} (default: {OPSET})")
     export.add_argument("--fp16", choices=("auto", "on", "off"), default="auto",
                         help="TensorRT FP16 kernels; auto enables them where the GPU has fast FP16")
-    export.add_argument("--max-batch", type=int, default=48,
+    export.add_argument("--max-batch", type=positive_int, default=48,
                         help="TensorRT: most search crops (targets x scales) per frame (default: 48)")
     export.add_argument("--device", default="cuda", help="TensorRT: the GPU to build for (default: cuda)")
     export.add_argument("--quiet", action="store_true", help="print nothing")

@@ -12,11 +12,14 @@ from .common import (
     EXIT_SOURCE_FAILED,
     add_tracker_options,
     check_outputs_apart,
+    non_negative_int,
     parse_box,
     parse_point,
+    positive_float,
     positive_int,
     say,
     tracker_from,
+    unit_float,
 )
 
 # Whether --detect also re-acquires lost targets unless --reacquire says otherwise: chosen from
@@ -55,6 +58,11 @@ def run(args: argparse.Namespace) -> int:
                               f"{describe_path(Path(args.output).parent)} does not exist")
     if "-" in args.results and args.results_format is None:
         raise OutputError("--results - (standard output) needs --results-format jsonl, csv or mot")
+    for path in args.results:
+        told = RESULT_FORMATS.get(Path(path).suffix.lower())
+        if args.results_format is not None and told is not None and told != args.results_format:
+            raise OutputError(f"--results {describe_path(path)} is a {told} name but --results-format says "
+                              f"{args.results_format}; name the file .{args.results_format} or drop the option")
     options = SourceOptions(start=args.start, stride=args.stride, end=args.end,
                             reconnect_timeout=args.reconnect_timeout, rtsp_transport=args.rtsp_transport)
     tracker = tracker_from(args, args.model)
@@ -127,7 +135,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
                        help=f"with --detect: re-acquire lost targets from detections (default: {REACQUIRE_DEFAULT})")
     track.add_argument("--detect-every", type=positive_int, default=5, metavar="N",
                        help="with --detect: run the detector every N frames while a target is lost (default: 5)")
-    track.add_argument("--reacquire-threshold", type=float, default=REACQUIRE_THRESHOLD, metavar="SCORE",
+    track.add_argument("--reacquire-threshold", type=unit_float, default=REACQUIRE_THRESHOLD, metavar="SCORE",
                        help=f"with --detect: match score (0..1) a detection needs to re-acquire a target "
                             f"(default: {REACQUIRE_THRESHOLD})")
     track.add_argument("--events", metavar="FILE",
@@ -140,11 +148,12 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
                             f"({', '.join(f'{k} {v}' for k, v in RESULT_FORMATS.items())}); '-' is standard output; "
                             f"repeatable")
     track.add_argument("--results-format", choices=("jsonl", "csv", "mot"),
-                       help="results format when the extension does not tell")
-    track.add_argument("--start", type=int, default=0, help="first frame index (files and folders)")
-    track.add_argument("--stride", type=int, default=1, help="use every N-th frame (files and folders)")
-    track.add_argument("--end", type=int, help="stop before this frame index")
-    track.add_argument("--reconnect-timeout", type=float, default=10.0, metavar="SECONDS",
+                       help="results format for '-' and names whose extension does not tell (a clash with a "
+                            "known extension is an error)")
+    track.add_argument("--start", type=non_negative_int, default=0, help="first frame index (files and folders)")
+    track.add_argument("--stride", type=positive_int, default=1, help="use every N-th frame (files and folders)")
+    track.add_argument("--end", type=non_negative_int, help="stop before this frame index")
+    track.add_argument("--reconnect-timeout", type=positive_float, default=10.0, metavar="SECONDS",
                        help="live streams: how long to keep reopening a stream that died (default: 10)")
     track.add_argument("--rtsp-transport", choices=("auto", "tcp", "udp"), default="auto",
                        help="rtsp:// streams: RTP over the RTSP connection (tcp), over UDP, or FFmpeg's "

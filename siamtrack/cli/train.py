@@ -11,11 +11,14 @@ from .common import EXIT_OK
 def run(args: argparse.Namespace) -> int:
     import shlex
 
+    from ..errors import ConfigError
+    from ..files import check_folder_possible
     from ..progress import Progress
     from ..training.config import load_train_config
     from ..training.trainer import train
 
     config = load_train_config(args.preset, args.set)
+    check_folder_possible(args.output, ConfigError)
     model = train(config, Path(args.output), device=args.device, show_progress=Progress.wanted(args.quiet),
                   log=(lambda message: None) if args.quiet else print,
                   command="siamtrack " + " ".join(shlex.quote(a) for a in args.argv))

@@ -108,7 +108,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     conv.add_argument("destination", help="output .pth file (siamtrack format)")
     conv.add_argument("--input-color", choices=("RGB", "BGR"),
                       help="channel order the network was trained on (default: RGB, as SiamFC)")
-    conv.add_argument("--response-scale", type=float,
+    conv.add_argument("--response-scale", type=positive_float,
                       help="factor on the raw correlation (default: 0.001, as SiamFC)")
     conv.add_argument("--note", action="append", default=[], metavar="KEY=VALUE",
                       help="provenance entry to record, e.g. --note licence=MIT (repeatable)")

@@ -21,7 +21,8 @@ from typing import Sequence as Seq
 
 import numpy as np
 
-from ..files import json_text, write_text_atomically
+from ..errors import InputError
+from ..files import json_text, make_folder, write_text_atomically
 from .harness import SequenceOutcome, summarise
 from .metrics import NORMALIZED_THRESHOLDS, PRECISION_THRESHOLDS, SUCCESS_THRESHOLDS
 
@@ -109,7 +110,7 @@ def _plot(summary: dict, folder: Path, title: str) -> list[str]:
 def write_report(outcomes: Seq[SequenceOutcome], folder: Path, title: str = "evaluation",
                  command: str = "", environment: Optional[dict] = None, notes: Seq[str] = ()) -> dict:
     """Write everything for ``outcomes`` into ``folder``; returns the report as a dict."""
-    folder.mkdir(parents=True, exist_ok=True)
+    make_folder(folder, InputError)
     write_raw_results(outcomes, folder)
     summary = summarise(outcomes)
     sequences = list(dict.fromkeys(o.sequence for o in outcomes))

@@ -16,7 +16,7 @@ from torch import nn
 
 from .. import __version__
 from ..errors import SiamtrackError
-from ..files import sha256_of, write_atomically
+from ..files import make_folder, sha256_of, write_atomically
 from ..network.box_head import depthwise_correlate_per_crop
 from ..network.correlation import cross_correlate_per_crop
 from ..network.nano_head import NanoHead
@@ -186,7 +186,7 @@ def export_onnx(weights_path: str | Path, output_dir: str | Path, opset: int = c
                               kernel_shape=(int(channels), int(height), int(width)),
                               response_size=int(responses.shape[-1]), exporter_version=__version__)
     folder = Path(output_dir)
-    folder.mkdir(parents=True, exist_ok=True)
+    make_folder(folder, ExportError)
     graphs = {contract.TEMPLATE: (TemplateGraph(network), (exemplar,)),
               contract.SEARCH: (SearchGraph(network), (search, kernels))}
     import onnx

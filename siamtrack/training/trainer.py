@@ -42,7 +42,7 @@ import torch.distributed as dist
 from ..datasets import load_dataset
 from ..datasets.stills import load_stills
 from ..errors import ConfigError
-from ..files import sha256_of
+from ..files import make_folder, sha256_of
 from ..metadata import ModelMetadata
 from ..network.siamese import SiameseNet
 from ..progress import Progress
@@ -392,7 +392,7 @@ def train(config: TrainConfig, output: Path, device: str = "cpu", show_progress:
     if device == "cuda" and env.enabled:
         device = f"cuda:{os.environ.get('LOCAL_RANK', env.rank)}"  # one GPU per torchrun process
     target = torch.device(device)
-    output.mkdir(parents=True, exist_ok=True)
+    make_folder(output, ConfigError)
     train_set, validation_set = _datasets(config)
     sampler = EpochSampler(len(train_set), config.batch_size, env.rank, env.world_size)
     loader = pair_loader(train_set, config.batch_size, config.workers, drop_last=True, sampler=sampler)

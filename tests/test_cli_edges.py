@@ -1,0 +1,128 @@
+"""The command line's edges (#40): every bad option value is one line and exit 2, never a traceback,
+and nothing is created; ids, formats and resumed results are what a user would expect."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.test_batch import batch, clips, write_jobs  # noqa: F401  (clips is a fixture)
+from tests.test_output_faults import full_disk  # noqa: F401  (a fixture: a 200 KB tmpfs)
+from tests.test_runtime_install import write_clip
+
+
+def siamtrack(*args, cwd=None, timeout=120):
+    return subprocess.run([sys.executable, "-m", "siamtrack.cli", *map(str, args)], capture_output=True, text=True,
+                          timeout=timeout, cwd=cwd)
+
+
+# command (with placeholders), option, bad values
+BAD_VALUES = [
+    ("track {clip} --box 1,2,30,30", "--reconnect-timeout", ["nan", "inf", "-1", "0", "x"]),
+    ("track {clip} --box 1,2,30,30", "--reacquire-threshold", ["nan", "-5", "7"]),
+    ("track {clip} --detect person", "--pick", ["nan,nan", "inf,5", "1"]),
+    ("track {clip} --box 1,2,30,30", "--start", ["-1", "1.5", "nan"]),
+    ("track {clip} --box 1,2,30,30", "--stride", ["0", "-2"]),
+    ("track {clip} --box 1,2,30,30", "--end", ["-3"]),
+    ("track {clip} --box 1,2,30,30", "--box", ["1,2,3", "nan,1,2,3"]),
+    ("track {clip} --box 1,2,30,30", "--threads", ["0", "two"]),
+    ("serve {clip}", "--port", ["0", "70000", "http"]),
+    ("serve {clip}", "--reconnect-timeout", ["nan", "inf", "0"]),
+    ("serve {clip}", "--max-targets", ["0"]),
+    ("batch {jobs} --output {out}", "--workers", ["0", "-1"]),
+    ("batch {jobs} --output {out}", "--threads-per-job", ["0"]),
+    ("eval {folder} --report {out}", "--max-frames", ["0", "nan"]),
+    ("export --format onnx --output {out}", "--opset", ["99999", "12", "x"]),
+    ("export --format onnx --output {out}", "--max-batch", ["0"]),
+    ("weights download nanotrack", "--timeout", ["nan", "0", "-3"]),
+    ("weights convert {clip} {out}/w.pth", "--response-scale", ["nan", "0", "inf"]),
+]
+CASES = [(command, option, value) for command, option, values in BAD_VALUES for value in values]
+
+
+@pytest.mark.parametrize("command, option, value", CASES, ids=[f"{c.split()[0]} {o} {v}" for c, o, v in CASES])
+def test_every_bad_option_value_is_one_line_exit_2_and_creates_nothing(tmp_path, command, option, value):
+    clip = tmp_path / "clip.mp4"
+    write_clip(clip, frames=4)
+    jobs = write_jobs(tmp_path / "jobs.csv", 'source,box\nclip.mp4,"1,2,30,30"\n')
+    before = set(tmp_path.rglob("*"))
+    args = command.format(clip=clip, jobs=jobs, out=tmp_path / "out", folder=tmp_path).split()
+    result = siamtrack(*args, f"{option}={value}", cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("siamtrack: error:"), result.stderr
+    assert set(tmp_path.rglob("*")) == before
+
+
+@pytest.mark.parametrize("content", [b"hello\nworld\n", b"root:x:0:0:root:/root:/bin/bash\n", b"\x00\x01" * 50])
+@pytest.mark.parametrize("command", ["weights info {model}", "track {clip} --box 1,2,30,30 --model {model}"])
+def test_a_file_that_is_not_weights_is_a_one_line_error(tmp_path, content, command):
+    model = tmp_path / "model.pth"
+    model.write_bytes(content)
+    clip = tmp_path / "clip.mp4"
+    write_clip(clip, frames=4)
+    result = siamtrack(*command.format(model=model, clip=clip).split())
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "model.pth" in result.stderr
+
+
+@pytest.mark.parametrize("name, format", [("x.jsonl", "csv"), ("x.csv", "mot"), ("x.txt", "jsonl")])
+def test_a_results_format_that_contradicts_the_extension_is_refused(tmp_path, name, format):
+    clip = tmp_path / "clip.mp4"
+    write_clip(clip, frames=4)
+    result = siamtrack("track", clip, "--box", "1,2,30,30", "--results", tmp_path / name, "--results-format", format)
+    assert result.returncode == 2 and "--results-format says" in result.stderr
+    assert not (tmp_path / name).exists()
+
+
+def test_each_batch_jobs_target_ids_start_at_1(clips, tmp_path):  # noqa: F811
+    jobs = write_jobs(clips / "jobs.csv", 'id,source,box\na,a.mp4,"30,40,40,40"\nb,b.mp4,"30,40,40,40"\n'
+                                          'c,a.mp4,"30,40,40,40;5,5,20,20"\n')
+    assert batch(jobs, "--output", tmp_path / "out", "--workers", "1").returncode == 0
+    ids = {job: sorted({json.loads(line)["target"] for line in (tmp_path / "out" / f"{job}.jsonl").open()})
+           for job in "abc"}
+    assert ids == {"a": [1], "b": [1], "c": [1, 2]}
+
+
+@pytest.mark.parametrize("damage", ["cut at a line boundary", "a NaN score"])
+def test_resume_reruns_a_result_cut_short_or_holding_nan(clips, tmp_path, damage):  # noqa: F811
+    jobs = write_jobs(clips / "jobs.csv", 'id,source,box\na,a.mp4,"30,40,40,40"\n')
+    output = tmp_path / "out"
+    assert batch(jobs, "--output", output).returncode == 0
+    result = output / "a.jsonl"
+    lines = result.read_text().splitlines()
+    if damage == "cut at a line boundary":
+        result.write_text("\n".join(lines[:5]) + "\n")
+    else:  # every row there, the last one's score not a number (json.dumps writes NaN; siamtrack never does)
+        last = json.loads(lines[-1])
+        last["score"] = float("nan")
+        result.write_text("\n".join(lines[:-1] + [json.dumps(last)]) + "\n")
+    rerun = batch(jobs, "--output", output)
+    assert rerun.returncode == 0, rerun.stderr
+    summary = json.loads((output / "summary.json").read_text())
+    assert summary["results"][0]["status"] == "ok"
+    assert len(result.read_text().splitlines()) == len(lines)
+
+
+@pytest.mark.parametrize("command", ["batch {jobs} --output {blocked}", "export --format onnx --output {blocked}",
+                                     "eval {folder} --report {blocked} --trackers kcf",
+                                     "train --output {blocked} epochs=1", "batch {jobs} --output {file}"])
+def test_an_output_folder_that_cannot_be_made_is_a_one_line_error(tmp_path, command):
+    (tmp_path / "afile").write_text("in the way\n")
+    jobs = write_jobs(tmp_path / "jobs.csv", 'source,box\nclip.mp4,"1,2,30,30"\n')
+    write_clip(tmp_path / "clip.mp4", frames=4)
+    before = set(tmp_path.rglob("*"))
+    result = siamtrack(*command.format(jobs=jobs, blocked=tmp_path / "afile" / "sub", file=tmp_path / "afile",
+                                       folder=tmp_path).split(), cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "cannot create folder" in result.stderr
+    assert set(tmp_path.rglob("*")) == before
+
+
+def test_a_batch_on_a_full_disk_fails_its_jobs_and_says_the_summary_could_not_be_written(clips, full_disk):  # noqa: F811
+    (full_disk / "filler").write_bytes(b"x" * 190_000)
+    jobs = write_jobs(clips / "jobs.csv", 'id,source,box\na,a.mp4,"30,40,40,40"\n')
+    result = batch(jobs, "--output", full_disk / "out")
+    assert result.returncode == 4, result.stderr
+    assert "summary" in result.stderr and "Traceback" not in result.stderr
