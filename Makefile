@@ -10,7 +10,11 @@ TORCH ?= torch==2.13.0
 # wheels are CUDA builds with GBs of CUDA libraries. For a GPU build, `make test TORCH_INDEX=`
 # (PyPI's CUDA build) or e.g. TORCH_INDEX=https://download.pytorch.org/whl/cu126.
 TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
-TORCH_INDEX_OPTION := $(if $(strip $(TORCH_INDEX)),--extra-index-url $(TORCH_INDEX),)
+# An index that does not answer within 5 s is left out (with a note) rather than retried by pip
+# for minutes over every package (a network that reaches PyPI only).
+TORCH_INDEX_OPTION = $(if $(strip $(TORCH_INDEX)),$(shell $(PYTHON) -c "import urllib.request as u, sys; \
+	u.urlopen('$(TORCH_INDEX)/', timeout=5); print('--extra-index-url $(TORCH_INDEX)')" 2>/dev/null \
+	|| echo "note: $(TORCH_INDEX) does not answer; torch comes from PyPI" >&2),)
 
 STAMP := $(VENV)/.installed
 RUNTIME_STAMP := $(RUNTIME_VENV)/.installed

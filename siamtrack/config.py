@@ -199,9 +199,14 @@ def _check(condition: bool, message: str) -> None:
         raise ConfigError(message)
 
 
+def default_preset(head: str) -> str:
+    """The preset a model with this head tracks with when no config is given (``HEAD_PRESETS``)."""
+    return HEAD_PRESETS.get(head, "siamfc-3s")
+
+
 def default_config(head: str) -> TrackerConfig:
-    """The config a model with this head tracks with when none is given (``HEAD_PRESETS``)."""
-    return load_config(HEAD_PRESETS[head]) if head in HEAD_PRESETS else TrackerConfig()
+    """The config of :func:`default_preset` (``siamfc-3s`` holds the dataclass's defaults)."""
+    return load_config(default_preset(head))
 
 
 def preset_names() -> list[str]:

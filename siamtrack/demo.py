@@ -14,6 +14,7 @@ from typing import Callable, Optional
 import numpy as np
 
 from .annotate import annotate
+from .config import default_preset
 from .evaluation.metrics import iou
 from .outputs import VideoSink
 from .synthetic import ClipSpec, make_clip
@@ -37,7 +38,7 @@ def run_demo(output: Optional[Path], model: Optional[str] = None, spec: ClipSpec
              log: Callable[[str], None] = print, config: Optional[str] = None) -> DemoResult:
     """Render the clip, track it, write the annotated video, print per-frame IoU and the mean.
 
-    ``config`` is a tracker preset name or JSON file (None: the default settings).
+    ``config`` is a tracker preset name or JSON file (None: the model's default preset).
     """
     tracker = Tracker(model=model, backend=backend, device=device, threads=threads, config=config)
     frames, truth = make_clip(spec)
@@ -59,7 +60,8 @@ def run_demo(output: Optional[Path], model: Optional[str] = None, spec: ClipSpec
             sink.close()
     model_name = Path(model).name if model else "default model"
     outcome = DemoResult(np.asarray(ious), model_name, output)
-    log(f"mean IoU over {len(ious)} frames: {outcome.mean_iou:.3f} ({model_name}, config {config or 'default'}, "
+    config_name = config or default_preset(tracker.targets.metadata.head)
+    log(f"mean IoU over {len(ious)} frames: {outcome.mean_iou:.3f} ({model_name}, config {config_name}, "
         f"backend {tracker.backend_name} on {tracker.device})")
     log(f"(IoU: overlap of the tracked and the true box, 1 = perfect; benchmarks count a frame above 0.5 as a "
         f"success. {sum(v > 0.5 for v in ious)} of {len(ious)} frames are above 0.5.)")

@@ -6,6 +6,7 @@ description is at ``/openapi.json``. Routes:
 | route | what |
 |---|---|
 | ``GET /`` | the page: every stream live, draw a box to add a target, click one to remove it |
+| ``GET /docs`` | this API, described from ``/openapi.json`` (works offline: no assets from elsewhere) |
 | ``GET /api/streams`` | every stream's state: status, size, frame, fps, targets |
 | ``GET /api/streams/{id}`` | one stream's state |
 | ``POST /api/streams/{id}/targets`` | add a target: ``{"box": [x, y, w, h]}`` -> ``201 {"id": n}`` |
@@ -119,6 +120,10 @@ def create_app(server: TrackingServer, token: Optional[str] = None, allowed_host
     @app.get("/", response_class=HTMLResponse, include_in_schema=False, response_model=None)
     async def page() -> HTMLResponse:
         return HTMLResponse(resources.files("siamtrack").joinpath("static/index.html").read_text(encoding="utf-8"))
+
+    @app.get("/docs", response_class=HTMLResponse, include_in_schema=False, response_model=None)
+    async def api_page() -> HTMLResponse:  # renders /openapi.json in the browser; no assets from elsewhere
+        return HTMLResponse(resources.files("siamtrack").joinpath("static/api.html").read_text(encoding="utf-8"))
 
     @app.get("/api/streams", summary="every stream's state")
     async def streams() -> list[dict]:

@@ -202,3 +202,15 @@ def test_a_paced_file_reads_at_its_own_frame_rate(tmp_path):
         assert fps == pytest.approx(25.0, rel=0.10)
     finally:
         server.close()
+
+
+def test_the_api_page_works_offline(tmp_path):
+    clip, _ = write_clip(tmp_path)
+    server = Served(tmp_path, clip, "--loop")
+    try:
+        page = server.client.get("/docs")
+        assert page.status_code == 200 and "openapi.json" in page.text
+        assert "src=\"http" not in page.text and "href=\"http" not in page.text  # nothing from a CDN
+        assert "/api/streams/{stream}/targets" in server.client.get("/openapi.json").text
+    finally:
+        server.close()

@@ -143,7 +143,8 @@ def add_tracker_options(parser: argparse.ArgumentParser, device: str = "auto", t
     group.add_argument("--model", help=f"weights file, exported ONNX folder, or a built-in model: "
                                         f"{listed(BUILTIN_MODELS)} (default: default)")
     group.add_argument("--config", help=f"preset name ({', '.join(preset_names())}) or JSON file of tracker "
-                                        f"settings (default: siamfc-3s)")
+                                        f"settings (default: the model's own: siamfc-3s, or nanotrack for a "
+                                        f"NanoTrack-layout model)")
     group.add_argument("--backend", default="auto", choices=BACKEND_NAMES,
                        help="inference backend; auto picks tensorrt (if it passes a parity check against "
                             "onnx), torch on CUDA, onnx, torch on CPU, in that order, among those installed "
