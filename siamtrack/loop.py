@@ -106,6 +106,93 @@ def _annotated(image, results: Sequence[TrackResult], fps: Optional[float], seve
     return canvas
 
 
+class _TargetStarter:
+    """Starts targets from detections until ``max_targets`` run (``siamtrack track --detect``): on the
+    first frame, then every ``every`` frames while fewer run, each new one on a detection that no
+    running target overlaps (intersection over union above 0.3). With ``pick``, one target."""
+
+    def __init__(self, targets: MultiTracker, detection: DetectorUse, events: Optional[EventLog]) -> None:
+        self.targets, self.detection, self.events = targets, detection, events
+        self.limit = 1 if detection.pick is not None else detection.max_targets
+        self.started = 0
+
+    def due(self, frames_seen: int) -> bool:
+        """Whether to run the detector on this frame (the first of the run counts as 0)."""
+        if self.limit is None:
+            wanted = self.started == 0  # all detections of the first frame that has any
+        else:
+            wanted = len(self.targets) < self.limit
+        return wanted and frames_seen % self.detection.every == 0
+
+    def start(self, image: np.ndarray, running: Sequence[TrackResult]) -> list[TrackResult]:
+        """New targets on this frame's detections; their first results."""
+        from .evaluation.metrics import iou
+
+        found = self.detection.detector.detect(image)
+        if len(running) and len(found):
+            held = np.array([result.box for result in running])
+            free = [float(iou(np.repeat(box[None], len(held), 0), held).max()) <= 0.3 for box in found.boxes]
+            found = found.select(np.array(free, dtype=bool))
+        room = None if self.limit is None else self.limit - len(self.targets)
+        results = self.targets.add_detections(image, found, room, self.detection.pick)
+        self.started += len(results)
+        if self.events is not None:
+            names = {int(class_id): found.class_name(index) for index, class_id in enumerate(found.class_ids)}
+            for result in results:
+                class_id = self.targets.target_class(result.target_id)
+                if class_id is not None:
+                    self.events.classes[result.target_id] = names.get(class_id, str(class_id))
+        return results
+
+
+def _open_video(video_path: Optional[str], source: FrameSource, first: Frame) -> Optional[VideoSink]:
+    if video_path is None:
+        return None
+    height, width = first.image.shape[:2]
+    sink = VideoSink(video_path, source.fps or 30.0, (width, height))
+    if source.live and sink.path.suffix.lower() not in KILL_SAFE_VIDEO:
+        LOG.warning("recording a live source to %s: if the process is killed (SIGKILL, power loss) the "
+                    "video is unplayable; a .mkv file stays playable up to its last frames", sink.path.name)
+    return sink
+
+
+def _record(frame: Frame, results: Sequence[TrackResult], writers: Sequence[ResultWriter],
+            events: Optional[EventLog], frame_size: tuple[int, int]) -> None:
+    """One frame's results to the events and the result files."""
+    if events is not None:
+        events.observe(frame.index, frame.timestamp, {r.target_id: r for r in results}, frame_size)
+    for result in results:
+        for writer in writers:
+            writer.write(frame.index, frame.timestamp, result, target=result.target_id)
+
+
+def _next_results(targets: MultiTracker, frame: Frame, detection: Optional[DetectorUse], frames_seen: int,
+                  events: Optional[EventLog], frame_size: tuple[int, int]) -> list[TrackResult]:
+    """Update every target on ``frame``, and give lost ones back their detections when due."""
+    current = targets.update(frame.image)
+    if (detection is not None and detection.reacquire and frames_seen % detection.every == 0
+            and targets.lost_ids()):
+        resumed = targets.reacquire(frame.image, detection.detector.detect(frame.image), detection.threshold)
+        if resumed and events is not None:  # lost and found on one frame: both are events
+            events.observe(frame.index, frame.timestamp, current, frame_size)
+        current.update(resumed)
+    return list(current.values())
+
+
+def _handle_key(key: Optional[int], targets: MultiTracker, display: Display, frame: Frame) -> bool:
+    """Act on a key pressed in the window; True when it ends the run."""
+    if key in KEY_QUIT:
+        return True
+    if key == KEY_RESET:
+        targets.clear()
+    elif key == KEY_RESELECT:
+        selected = display.select_roi(frame.image)
+        if selected is not None:
+            targets.clear()
+            targets.add(frame.image, selected)
+    return False
+
+
 def run_tracking(source: FrameSource, tracker: Union[Tracker, MultiTracker],
                  boxes: Union[Box, Sequence[Box], None], writers: Sequence[ResultWriter] = (),
                  video_path: Optional[str] = None, display: Optional[Display] = None,
@@ -117,10 +204,11 @@ def run_tracking(source: FrameSource, tracker: Union[Tracker, MultiTracker],
         source: an opened frame source (closed by the caller).
         tracker: the tracker to drive; its targets are replaced by ``boxes`` on the first frame.
         boxes: initial box, or list of boxes (one per target, ids 1, 2, ... in this order), on
-            the first frame; None starts from ``detection`` if given, else asks ``display`` to
-            select one.
+            the first frame; None starts targets from ``detection`` if given (on the first frame,
+            then every ``detection.every`` frames until ``max_targets`` run), else asks
+            ``display`` to select one.
         writers: result files; one row per target and tracked frame, flushed as it is written.
-        video_path: annotated video to write (every processed frame), or None.
+        video_path: annotated video to write (every frame of the source, targets or not), or None.
         display: a window for live viewing and keys, or None for headless runs.
         progress: progress line to update, or None.
         detection: a detector to start targets from and to re-acquire lost ones with.
@@ -141,87 +229,44 @@ def run_tracking(source: FrameSource, tracker: Union[Tracker, MultiTracker],
     if first is None:
         raise SourceError(f"no frames could be read from {source.description}")
     initial = _as_box_list(boxes)
-    skipped = 0
-    if initial is None and detection is not None and detection.start:
-        found = detection.detector.detect(first.image)
-        while not len(found):  # frames before the first detection are read, not tracked
-            skipped += 1
-            following = next(frames, None)
-            if following is None:
-                raise SourceError(f"the detector found nothing in the {skipped} frames of {source.description}")
-            first = following
-            found = detection.detector.detect(first.image)
-    elif initial is None:
+    if initial is None and not (detection is not None and detection.start):
         selected = display.select_roi(first.image) if display is not None else None
         if selected is None:
             return LoopSummary(0, 0, source.dropped, time.monotonic() - began, "cancelled")
         initial = [selected]
+    starter = _TargetStarter(targets, detection, events) if initial is None and detection is not None else None
     several = initial is None or len(initial) > 1
-    sink = None
-    if video_path is not None:
-        height, width = first.image.shape[:2]
-        sink = VideoSink(video_path, source.fps or 30.0, (width, height))
-        if source.live and sink.path.suffix.lower() not in KILL_SAFE_VIDEO:
-            LOG.warning("recording a live source to %s: if the process is killed (SIGKILL, power loss) the "
-                        "video is unplayable; a .mkv file stays playable up to its last frames", sink.path.name)
-    processed, tracked = skipped, 0
-    ended_by = "end"
+    sink = _open_video(video_path, source, first)
+    processed, tracked, ended_by = 0, 0, "end"
     frame_size = (first.image.shape[1], first.image.shape[0])
     try:
         targets.clear()
-        if initial is None:
-            assert detection is not None  # chosen above
-            results = targets.add_detections(first.image, found, detection.max_targets, detection.pick)
-            if events is not None:
-                for result in results:
-                    class_id = targets.target_class(result.target_id)
-                    if class_id is not None:
-                        events.classes[result.target_id] = found.names[class_id] if class_id < len(found.names) \
-                            else str(class_id)
-        else:
-            results = [targets.add(first.image, box) for box in initial]
+        results = [targets.add(first.image, box) for box in initial or ()]
         frame: Optional[Frame] = first
         while frame is not None:
-            if events is not None:
-                events.observe(frame.index, frame.timestamp, {r.target_id: r for r in results}, frame_size)
-            for result in results:
-                for writer in writers:
-                    writer.write(frame.index, frame.timestamp, result, target=result.target_id)
+            if starter is not None and starter.due(processed):
+                results += starter.start(frame.image, results)
+            _record(frame, results, writers, events, frame_size)
             tracked += bool(results)
             processed += 1
             if progress is not None:
                 progress.update(f"dropped {source.dropped}" if source.live else "")
             if sink is not None or display is not None:
-                fps = progress.fps if progress is not None else None
-                image = _annotated(frame.image, results, fps, several)
+                image = _annotated(frame.image, results, progress.fps if progress is not None else None, several)
                 if sink is not None:
                     sink.write(image)
-                if display is not None:
-                    key = display.show(image)
-                    if key in KEY_QUIT:
-                        ended_by = "user"
-                        break
-                    if key == KEY_RESET:
-                        targets.clear()
-                    elif key == KEY_RESELECT:
-                        selected = display.select_roi(frame.image)
-                        if selected is not None:
-                            targets.clear()
-                            targets.add(frame.image, selected)
+                if display is not None and _handle_key(display.show(image), targets, display, frame):
+                    ended_by = "user"
+                    break
             frame = next(frames, None)
             if frame is not None:
-                current = targets.update(frame.image)
-                if (detection is not None and detection.reacquire and processed % detection.every == 0
-                        and targets.lost_ids()):
-                    resumed = targets.reacquire(frame.image, detection.detector.detect(frame.image),
-                                                detection.threshold)
-                    if resumed and events is not None:  # lost and found on one frame: both are events
-                        events.observe(frame.index, frame.timestamp, current, frame_size)
-                    current.update(resumed)
-                results = list(current.values())
+                results = (_next_results(targets, frame, detection, processed, events, frame_size)
+                           if len(targets) else [])
     finally:
         if sink is not None:
             sink.close()
+    if starter is not None and starter.started == 0:
+        LOG.warning("the detector found nothing to track in the %d frames of %s", processed, source.description)
     if source.failure and ended_by == "end":
         ended_by = source.failure
     return LoopSummary(processed, tracked, source.dropped, time.monotonic() - began, ended_by)

@@ -163,3 +163,34 @@ def test_track_command_starts_from_an_onnx_detector(tmp_path):
 def test_track_command_options_need_detect(tmp_path):
     result = siamtrack("track", tmp_path, "--max-targets", "2", "--box", "1,1,5,5")
     assert result.returncode == 2 and "give --detect too" in result.stderr
+
+
+class LateDetector:
+    """Finds nothing on the first 6 frames, the decoy from frame 6 on, and a third object from frame 16."""
+
+    def __init__(self, images):
+        self.frames = {image.tobytes(): index for index, image in enumerate(images)}
+
+    def detect(self, frame):
+        index = self.frames[frame.tobytes()]
+        found = [(40, 180, SIZE, SIZE)] if index >= 6 else []
+        if index >= 16:
+            found.append((220, 20, SIZE, SIZE))
+        return Detections(np.array(found, float).reshape(-1, 4), np.full(len(found), 0.8), np.zeros(len(found), int))
+
+
+def test_detection_goes_on_until_max_targets_run_and_the_video_keeps_every_frame(tmp_path):
+    from siamtrack.outputs import ResultWriter, video_frames
+
+    images, _ = clip(frames=30)
+    folder = write_frames(tmp_path, images)
+    tracker = MultiTracker(device="cpu")
+    with ImageFolderSource(folder, SourceOptions()) as source, ResultWriter(tmp_path / "r.jsonl") as writer:
+        summary = run_tracking(source, tracker, None, writers=[writer], video_path=str(tmp_path / "v.avi"),
+                               detection=DetectorUse(LateDetector(images), max_targets=3, every=5))
+    assert summary.frames == 30 and video_frames(tmp_path / "v.avi") == 30  # frames before any target too
+    rows = [json.loads(line) for line in (tmp_path / "r.jsonl").read_text().splitlines()]
+    starts = {target: min(r["frame"] for r in rows if r["target"] == target) for target in {r["target"] for r in rows}}
+    # Detected on the detector's frames (every 5th): the decoy at frame 10, the third object at 20; the
+    # limit is 3 but only two objects exist, so no target is started twice on one object.
+    assert starts == {1: 10, 2: 20}

@@ -125,16 +125,18 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
                             "Default: select one in a window")
     track.add_argument("--detect", metavar="DETECTOR",
                        help="person (OpenCV's HOG), face (OpenCV's Haar cascade) or onnx:PATH (a YOLOv5/v8/11-layout "
-                            "ONNX detector): without --box, start targets from the detections of the first frame "
-                            "that has any; while a target is lost, re-acquire it from detections")
+                            "ONNX detector): without --box, start targets from detections (every --detect-every "
+                            "frames until --max-targets run; without it, every detection of the first frame that has "
+                            "any); while a target is lost, re-acquire it from detections")
     track.add_argument("--max-targets", type=positive_int, metavar="N",
-                       help="with --detect: start on the N most confident detections only")
+                       help="with --detect: keep starting targets on new detections until N run")
     track.add_argument("--pick", type=parse_point, metavar="X,Y",
                        help="with --detect: start on the detection nearest this point only")
     track.add_argument("--reacquire", choices=("on", "off"), default=REACQUIRE_DEFAULT,
                        help=f"with --detect: re-acquire lost targets from detections (default: {REACQUIRE_DEFAULT})")
     track.add_argument("--detect-every", type=positive_int, default=5, metavar="N",
-                       help="with --detect: run the detector every N frames while a target is lost (default: 5)")
+                       help="with --detect: run the detector every N frames while a target is lost or fewer than "
+                            "--max-targets run (default: 5)")
     track.add_argument("--reacquire-threshold", type=unit_float, default=REACQUIRE_THRESHOLD, metavar="SCORE",
                        help=f"with --detect: match score (0..1) a detection needs to re-acquire a target "
                             f"(default: {REACQUIRE_THRESHOLD})")
