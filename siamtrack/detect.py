@@ -217,6 +217,10 @@ def decode_yolo(output: np.ndarray, class_count: Optional[int] = None) -> tuple[
         v8 = rows == 4 + class_count and columns != 5 + class_count
     else:
         v8 = rows < columns  # (4 + C, N): a handful of channels, thousands of anchors
+    if (v8 and rows < 5) or (not v8 and columns < 6):  # too few channels for that layout: the other one
+        v8 = not v8
+    if (v8 and rows < 5) or (not v8 and columns < 6):
+        raise InputError(f"detector output of shape {output.shape} is no YOLO layout (too few channels)")
     if v8:
         boxes = values[:4].T
         class_scores = values[4:].T
@@ -265,10 +269,8 @@ class OnnxDetector:
             raise ConfigError(f"{path} cannot be loaded as an ONNX detector: {str(exc).splitlines()[0]}") from None
         graph_input = self._session.get_inputs()[0]
         self._input_name = graph_input.name
-        shape = list(graph_input.shape)
-        height = shape[2] if len(shape) == 4 and isinstance(shape[2], int) else 640
-        width = shape[3] if len(shape) == 4 and isinstance(shape[3], int) else 640
-        self.input_size = (width, height)
+        self.input_size = _checked_input_size(path, list(graph_input.shape))
+        _check_output_shape(path, list(self._session.get_outputs()[0].shape))
         self.names = tuple(names) if names is not None else _graph_names(self._session)
         self.confidence, self.iou_threshold = confidence, iou_threshold
 
@@ -284,6 +286,30 @@ class OnnxDetector:
                           centers[:, 2] / scale, centers[:, 3] / scale], axis=1) if len(centers) else np.zeros((0, 4))
         kept = non_maximum_suppression(boxes, scores, class_ids, self.iou_threshold)
         return Detections(boxes[kept], scores[kept], class_ids[kept], self.names)
+
+
+# The largest input side a detector may declare: YOLO exports are 320 - 1280; 4096 keeps one
+# letterboxed frame under 200 MB of float32, where a hostile graph could ask for gigabytes.
+MAX_DETECTOR_SIDE = 4096
+
+
+def _checked_input_size(path: Path, shape: list[Any]) -> tuple[int, int]:
+    """(width, height) of a detector's declared (1, 3, H, W) input (640 for a dynamic side), checked
+    when it is loaded: another layout is a one-line error, not ONNX Runtime's on the first frame."""
+    if len(shape) != 4 or shape[1] not in (3, "3") and isinstance(shape[1], int):
+        raise ConfigError(f"{path}: the detector's input is {shape}; siamtrack feeds (1, 3, height, width) RGB images")
+    sides = [side if isinstance(side, int) else 640 for side in shape[2:]]
+    if not all(32 <= side <= MAX_DETECTOR_SIDE for side in sides):
+        raise ConfigError(f"{path}: the detector's input side {shape[2:]} is outside 32 - {MAX_DETECTOR_SIDE} px")
+    return sides[1], sides[0]
+
+
+def _check_output_shape(path: Path, shape: list[Any]) -> None:
+    """A YOLO layout's output: (1, 4 + C, N) or (1, N, 5 + C), C >= 1; fixed sides must allow one."""
+    fixed = [side for side in shape[1:] if isinstance(side, int)]
+    if len(shape) != 3 or (len(fixed) == 2 and max(fixed) < 5):
+        raise ConfigError(f"{path}: the detector's output is {shape}; siamtrack reads YOLO layouts, "
+                          f"(1, 4 + classes, boxes) or (1, boxes, 5 + classes)")
 
 
 def _graph_names(session: Any) -> tuple[str, ...]:

@@ -147,3 +147,46 @@ def test_nothing_to_find_gives_empty_detections():
     for detector in (PeopleDetector(), FaceDetector()):
         assert len(detector.detect(blank)) == 0
     assert len(Detections.empty()) == 0
+
+
+@pytest.mark.parametrize("output_shape, input_size, words", [
+    ((1, 4, 3), (640, 640), "siamtrack reads YOLO layouts"),
+    ((6, 100), (640, 640), "siamtrack reads YOLO layouts"),
+    ((1, 7, 100), (100000, 100000), "outside 32 - 4096"),
+    ((1, 7, 100), (16, 16), "outside 32 - 4096"),
+])
+def test_a_detector_of_another_shape_is_refused_when_it_is_loaded(tmp_path, output_shape, input_size, words):
+    pytest.importorskip("onnx")
+    from siamtrack.detect import OnnxDetector
+    from siamtrack.errors import ConfigError
+
+    model = constant_detector(tmp_path / "det.onnx", np.zeros(output_shape), input_size=input_size)
+    with pytest.raises(ConfigError, match=words):
+        OnnxDetector(model)
+
+
+def test_a_detector_that_takes_one_channel_is_refused(tmp_path):
+    pytest.importorskip("onnx")
+    from onnx import TensorProto, helper, numpy_helper
+
+    from siamtrack.detect import OnnxDetector
+    from siamtrack.errors import ConfigError
+
+    answer = numpy_helper.from_array(np.zeros((1, 7, 10), np.float32), "answer")
+    nodes = [helper.make_node("ReduceMean", ["images"], ["mean"], keepdims=0),
+             helper.make_node("Add", ["answer", "mean"], ["output0"])]
+    graph = helper.make_graph(nodes, "gray", [helper.make_tensor_value_info("images", TensorProto.FLOAT,
+                                                                           [1, 1, 64, 64])],
+                              [helper.make_tensor_value_info("output0", TensorProto.FLOAT, [1, 7, 10])], [answer])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(tmp_path / "gray.onnx"))
+    with pytest.raises(ConfigError, match=r"\(1, 3, height, width\)"):
+        OnnxDetector(tmp_path / "gray.onnx")
+
+
+def test_few_boxes_in_a_narrow_output_are_read_in_the_layout_that_fits(tmp_path):
+    pytest.importorskip("onnx")
+    output = np.zeros((1, 6, 3))  # (4 + 2 classes, 3 boxes): as (boxes, 5 + classes) it would lack columns
+    output[0, :, 0] = (320, 320, 100, 50, 0.9, 0.1)
+    detector = OnnxDetector(constant_detector(tmp_path / "det.onnx", output))
+    found = detector.detect(np.zeros((640, 640, 3), np.uint8))
+    assert len(found) == 1 and found.boxes[0] == pytest.approx((270, 295, 100, 50))
