@@ -33,3 +33,10 @@ def test_readme_gpu_table_is_the_one_its_results_give():
                             str(results / "gpu_single_pass.json")], cwd=README.parent, capture_output=True,
                            text=True, timeout=60, check=True).stdout
     assert table.count("\n") >= 3 and table.strip() in README.read_text(encoding="utf-8")
+
+
+def test_readme_nanotrack_table_is_the_one_its_results_give():
+    results = README.parent / "benchmarks" / "results" / "nanotrack_native.json"
+    table = subprocess.run([sys.executable, "benchmarks/nanotrack_native.py", "--table", str(results)],
+                           cwd=README.parent, capture_output=True, text=True, timeout=60, check=True).stdout
+    assert table.count("\n") >= 3 and table.strip() in README.read_text(encoding="utf-8")
