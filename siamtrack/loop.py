@@ -13,14 +13,14 @@ from typing import Optional, Sequence, Union
 
 import numpy as np
 
-from .annotate import annotate
+from .annotate import annotate_all
 from .detect import Detector
 from .display import KEY_QUIT, KEY_RESELECT, KEY_RESET, Display
 from .errors import InputError
 from .events import EventLog
 from .formats import KILL_SAFE_VIDEO
 from .outputs import ResultWriter, VideoSink
-from .progress import Progress
+from .progress import FrameRate, Progress
 from .results import Box, TrackResult
 from .sources import Frame, FrameSource, SourceError
 from .tracker import MultiTracker, Tracker
@@ -97,13 +97,10 @@ def _as_box_list(boxes: Union[Box, Sequence[Box], np.ndarray, None]) -> Optional
 
 
 def _annotated(image, results: Sequence[TrackResult], fps: Optional[float], several: bool):
-    if not results:
+    if not results and fps is None:
         return image
-    canvas = image.copy()
-    for index, result in enumerate(results):
-        annotate(canvas, result, label=f"#{result.target_id}" if several else None,
-                 fps=fps if index == 0 else None, in_place=True)
-    return canvas
+    labels = [f"#{result.target_id}" if several else None for result in results]
+    return annotate_all(image, results, labels, fps)
 
 
 class _TargetStarter:
@@ -238,6 +235,7 @@ def run_tracking(source: FrameSource, tracker: Union[Tracker, MultiTracker],
     several = initial is None or len(initial) > 1
     sink = _open_video(video_path, source, first)
     processed, tracked, ended_by = 0, 0, "end"
+    rate = FrameRate()  # what the overlay shows: frames over the last seconds, not since the model loaded
     frame_size = (first.image.shape[1], first.image.shape[0])
     try:
         targets.clear()
@@ -249,10 +247,11 @@ def run_tracking(source: FrameSource, tracker: Union[Tracker, MultiTracker],
             _record(frame, results, writers, events, frame_size)
             tracked += bool(results)
             processed += 1
+            fps = rate.tick(time.monotonic())
             if progress is not None:
                 progress.update(f"dropped {source.dropped}" if source.live else "")
             if sink is not None or display is not None:
-                image = _annotated(frame.image, results, progress.fps if progress is not None else None, several)
+                image = _annotated(frame.image, results, fps if processed > 1 else None, several)
                 if sink is not None:
                     sink.write(image)
                 if display is not None and _handle_key(display.show(image), targets, display, frame):

@@ -18,7 +18,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import deque
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,11 +26,12 @@ from typing import Any, Callable, Optional, Sequence
 import cv2
 import numpy as np
 
-from .annotate import annotate
+from .annotate import annotate_all
 from .errors import InputError, TrackingStopped
 from .events import EventLog
 from .files import redact_credentials
 from .outputs import OutputWriteError, ResultWriter
+from .progress import FrameRate
 from .results import TrackResult
 from .sources import FrameSource, SourceError, SourceOptions, open_source
 
@@ -339,34 +339,14 @@ class TrackingServer:
                 writer.write(number, view.time, result, result.target_id)
         self.events[index].observe(number, view.time, results, view.size)
         if self.watchers > 0 or self.snapshot_wanted:
-            canvas = image.copy()
-            for result in results.values():
-                annotate(canvas, result, label=f"#{result.target_id}", in_place=True)
+            shown = list(results.values())
+            canvas = annotate_all(image, shown, [f"#{result.target_id}" for result in shown])
             ok, encoded = cv2.imencode(".jpg", canvas, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
             if ok:
                 view.jpeg = encoded.tobytes()
         with self._changed:
             view.version += 1
             self._changed.notify_all()
-
-
-class FrameRate:
-    """Frames per second over the last ``window`` seconds: frames counted over the time they took.
-
-    (An average of 1 / interval overstates the rate whenever intervals vary: two frames 10 ms and
-    60 ms apart average 58 fps, though 2 frames came in 70 ms, 29 fps.)"""
-
-    def __init__(self, window: float = 2.0) -> None:
-        self.window = window
-        self._times: deque[float] = deque()
-
-    def tick(self, now: float) -> float:
-        """Count a frame processed at ``now`` (seconds); returns the rate (0 before the second frame)."""
-        self._times.append(now)
-        while len(self._times) > 2 and now - self._times[0] > self.window:
-            self._times.popleft()
-        elapsed = now - self._times[0]
-        return (len(self._times) - 1) / elapsed if elapsed > 0 else 0.0
 
 
 def stream_names(sources: Sequence[str]) -> list[str]:

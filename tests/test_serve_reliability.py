@@ -184,7 +184,7 @@ def test_a_port_in_use_is_a_one_line_error(tmp_path):
 
 def test_the_reported_fps_is_the_sources_pace():
     """A 25 fps file is played in real time: the page's figure is frames over elapsed time, within 10 %."""
-    from siamtrack.server import FrameRate
+    from siamtrack.progress import FrameRate
 
     rate, now, shown = FrameRate(window=2.0), 0.0, 0.0
     for index in range(100):  # uneven intervals around 40 ms: 10, 70, 10, 70, ...
