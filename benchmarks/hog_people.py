@@ -30,7 +30,8 @@ GROUND = {"dev": ["Crossing", "Biker", "KiteSurf"],
                     "Skiing", "Woman", "David", "Freeman1", "Human9", "Dancer2", "Singer1", "vot2014_drunk",
                     "vot2014_gymnastics", "vot2016_graduate", "vot2016_iceskater1", "Basketball", "Bolt2"]}
 AERIAL = {"dev": ["person11", "group3_2", "wakeboard4", "Surfing06"],
-          "train": ["group1_1", "group1_2", "group2_1", "group2_3", "person9", "person12_1", "wakeboard3", "wakeboard7"]}
+          "train": ["group1_1", "group1_2", "group2_1", "group2_3", "person9", "person12_1", "wakeboard3",
+                    "wakeboard7"]}
 
 
 def first_detection(sequence, detector, frames: int) -> dict:
