@@ -7,22 +7,22 @@ into the output folder, under a temporary name renamed when the job completes, s
 exactly the jobs that finished. ``summary.json`` and ``summary.csv`` describe every job.
 
 With ``events`` set (``siamtrack batch --events``), each job also writes its targets' events
-(:mod:`siamtrack.events`) to ``<id>.events.jsonl``.
+(`siamtrack.events`) to ``<id>.events.jsonl``.
 
 Two engines run the jobs:
 
-* :func:`run_local`: a pool of worker processes on this machine. Each worker builds a tracker
+* `run_local`: a pool of worker processes on this machine. Each worker builds a tracker
   once per (model, config) and reuses it for all its jobs. A worker that dies mid-job (killed,
   out of memory) is replaced and its job retried.
-* :func:`run_ray`: one Ray task per job on an existing cluster or one started here. Model files
+* `run_ray`: one Ray task per job on an existing cluster or one started here. Model files
   named by jobs go into Ray's object store once; results travel back to the driver, which
   writes them, so workers need to read the sources but not to share the output folder.
 
 Both retry a failed job once, then record it as failed without stopping the others; errors that
-a retry cannot change (a bad box, preset or model: :class:`~siamtrack.errors.SiamtrackError`) are
+a retry cannot change (a bad box, preset or model: [SiamtrackError][siamtrack.SiamtrackError]) are
 not retried.
 
-However a run ends (finished, Ctrl-C, SIGTERM, SIGHUP, a failing worker), :func:`run_batch`
+However a run ends (finished, Ctrl-C, SIGTERM, SIGHUP, a failing worker), `run_batch`
 writes the summary, with the jobs it did not finish marked ``interrupted``. A rerun treats a
 result file that is empty, damaged or not a siamtrack result as unfinished (kept aside as
 ``<id>.damaged-<time>.jsonl``) and runs its job again. One output folder takes one batch at a
@@ -362,7 +362,7 @@ class _Worker:
 
 @dataclass
 class BatchRun:
-    """What :func:`run_batch` did: outcomes in job-file order, and totals."""
+    """What `run_batch` did: outcomes in job-file order, and totals."""
 
     outcomes: list[JobOutcome]
     seconds: float

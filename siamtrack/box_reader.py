@@ -3,11 +3,11 @@
 Two layouts of maps are read (the model's metadata ``head`` names which), both with the box as
 left, top, right, bottom distances in channels 2-5:
 
-* ``box`` (siamtrack's box head, :mod:`siamtrack.network.box_head`): a class logit and a quality
+* ``box`` (siamtrack's box head, `siamtrack.network.box_head`): a class logit and a quality
   logit; score = sigmoid(class) x sigmoid(quality), the target's center is here *and* the box
   drawn from here is good; cell ``j`` at ``(j - (r - 1) / 2) * stride`` from the crop center; a
   Hann window.
-* ``nanotrack`` (NanoTrack's layout, :mod:`siamtrack.network.nano_head`): background and target
+* ``nanotrack`` (NanoTrack's layout, `siamtrack.network.nano_head`): background and target
   logits; score = their softmax's target probability; cell ``j`` at ``(j - r // 2) * stride``;
   OpenCV's Hann window (the square root of the outer product). This is what OpenCV's
   ``TrackerNano`` computes, step for step, so NanoTrack's graphs track here as they do there.
@@ -113,7 +113,7 @@ def read_box(maps: np.ndarray, stride: int, size: tuple[float, float], window_in
         window_influence: weight of the Hann window against the penalised score.
         penalty_k: strength of the size and aspect-change penalty (0: none).
         box_lr: largest step of the size towards the chosen box (times penalty x score).
-        size_gain: factors on every predicted width and height (:func:`size_gain`).
+        size_gain: factors on every predicted width and height (`size_gain`).
         layout: ``box`` or ``nanotrack`` (the module docstring).
     """
     score = scores(maps, layout)

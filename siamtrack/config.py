@@ -35,7 +35,7 @@ class TrackerConfig:
 
     The scale-search fields (``scale_*``, ``pyramid_below``, ``window_influence``,
     ``response_upsample``) apply to SiamFC response models (and to box-head models with
-    ``box_size: scales``), the ``box_*`` fields to box-head models (see :mod:`siamtrack.steps`);
+    ``box_size: scales``), the ``box_*`` fields to box-head models (see `siamtrack.steps`);
     the rest to both.
 
     Attributes:
@@ -205,7 +205,7 @@ def default_preset(head: str) -> str:
 
 
 def default_config(head: str) -> TrackerConfig:
-    """The config of :func:`default_preset` (``siamfc-3s`` holds the dataclass's defaults)."""
+    """The config of `default_preset` (``siamfc-3s`` holds the dataclass's defaults)."""
     return load_config(default_preset(head))
 
 
@@ -215,7 +215,7 @@ def preset_names() -> list[str]:
 
 
 def load_config(name_or_path: str | Path) -> TrackerConfig:
-    """Load a preset by name (see :func:`preset_names`) or a JSON file of config keys.
+    """Load a preset by name (see [preset_names][siamtrack.preset_names]) or a JSON file of config keys.
 
     Keys a file leaves out take the SiamFC-3s defaults.
     """

@@ -63,5 +63,5 @@ def crop_regions(frame: np.ndarray, centers: Sequence[tuple[float, float]], size
 
 def crop_squares(frame: np.ndarray, center: tuple[float, float], sizes: Sequence[float],
                  out_size: int, pad_color: Sequence[float]) -> np.ndarray:
-    """Square crops of several sizes all around one ``center`` (a scale pyramid); see :func:`crop_regions`."""
+    """Square crops of several sizes all around one ``center`` (a scale pyramid); see `crop_regions`."""
     return crop_regions(frame, [center] * len(sizes), sizes, out_size, pad_color)

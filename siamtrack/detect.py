@@ -1,6 +1,6 @@
 """Detectors: frame -> boxes, scores and class ids, to start targets and to get lost ones back.
 
-One small protocol, :class:`Detector` (``detect(frame) -> Detections``), and three built-in
+One small protocol, [Detector][siamtrack.detect.Detector] (``detect(frame) -> Detections``), and three built-in
 kinds, none of which needs a download:
 
 * ``person``: OpenCV's HOG + linear SVM people detector (Dalal and Triggs; ships inside OpenCV).
@@ -15,7 +15,7 @@ kinds, none of which needs a download:
   go through per-class non-maximum suppression. Class names come from the graph's ``names``
   metadata (Ultralytics writes it) or from ``names=``.
 
-A user's own detector is any object with a ``detect(frame)`` method returning :class:`Detections`.
+A user's own detector is any object with a ``detect(frame)`` method returning [Detections][siamtrack.detect.Detections].
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Nothing here is bundled with siamtrack: ``siamtrack weights download nanotrack`` fetches NanoTrack
 v2's two published graphs (Apache-2.0) into ``$SIAMTRACK_CACHE/models/nanotrack_v2`` (see
-:func:`siamtrack.datasets.video.cache_root`) and prints the folder, which ``--model`` then takes.
+`siamtrack.datasets.video.cache_root`) and prints the folder, which ``--model`` then takes.
 
 Each file is checked against the SHA-256 recorded here before it is published in the cache, and
 is written to a temporary name first, so an interrupted or tampered download leaves nothing a

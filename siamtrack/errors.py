@@ -1,8 +1,8 @@
 """Exceptions raised by siamtrack.
 
 Every error a user can cause (bad input, bad file, unavailable backend) derives from
-:class:`SiamtrackError`, so applications can catch one type and report its message. Errors about
-argument values also derive from :class:`ValueError`, as Python users expect.
+[SiamtrackError][siamtrack.SiamtrackError], so applications can catch one type and report its message. Errors about
+argument values also derive from `ValueError`, as Python users expect.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Events for pipelines: what happened to each target, as it happens.
 
-:class:`EventLog` watches the results of each frame and reports changes, to a callback and/or a
+[EventLog][siamtrack.events.EventLog] watches the results of each frame and reports changes, to a callback and/or a
 JSON lines file (``siamtrack track --events FILE.jsonl``)::
 
     {"event": "lost", "target": 2, "frame": 118, "time": 3.93, "box": [x, y, w, h], "score": 0.12, "class": "person"}
@@ -8,15 +8,15 @@ JSON lines file (``siamtrack track --events FILE.jsonl``)::
 Events:
 
 * ``started``: a target appeared (added from a box or a detection); its first box.
-* ``lost``: it became lost (:attr:`~siamtrack.TrackResult.lost`) away from the frame's border.
+* ``lost``: it became lost (`lost`) away from the frame's border.
 * ``left``: it became lost and the last box it was tracked with (not lost) touched the frame's
   border: it most likely walked out of view.
 
 ``lost`` and ``left`` report the box where the target was last tracked (the tracker's box
 drifts for a few frames before the lost flag is raised).
 * ``reacquired``: it was lost and is tracked again (found by the tracker's own re-detection or
-  by a detector, :meth:`~siamtrack.MultiTracker.reacquire`).
-* ``ended``: it was removed, or the run ended (:meth:`EventLog.close`); its last box.
+  by a detector, [reacquire][siamtrack.MultiTracker.reacquire]).
+* ``ended``: it was removed, or the run ended ([EventLog.close][siamtrack.events.EventLog.close]); its last box.
 
 ``frame`` and ``time`` are the source's frame index and timestamp; ``class`` is the class name of
 the detection it started from (null when it started from a box).
@@ -64,14 +64,14 @@ def touches_border(box: tuple[float, float, float, float], frame_size: tuple[int
 
 
 class EventLog:
-    """Turns per-frame results into :class:`Event` objects.
+    """Turns per-frame results into [Event][siamtrack.events.Event] objects.
 
     Args:
         callback: called with each event as it happens.
         path: a JSON lines file to write the events to (written as result files are: see
-            :mod:`siamtrack.outputs`).
+            `siamtrack.outputs`).
         append: add to ``path`` itself, event by event (``siamtrack serve``: see
-            :class:`~siamtrack.outputs.ResultWriter`).
+            [ResultWriter][siamtrack.outputs.ResultWriter]).
         classes: class name of each target that has one (e.g. from the detections it started on).
     """
 

@@ -54,7 +54,7 @@ def make_folder(path: str | Path, error: Callable[[str], Exception]) -> Path:
 
 def check_folder_possible(path: str | Path, error: Callable[[str], Exception]) -> None:
     """Refuse, before any work and without creating anything, an output folder that
-    :func:`make_folder` could not make: a file in the way, or an existing ancestor that is not a
+    `make_folder` could not make: a file in the way, or an existing ancestor that is not a
     writable folder."""
     folder = Path(path)
     reason = path_too_long(folder)
@@ -85,7 +85,7 @@ def path_too_long(path: Path) -> str:
 
 def sibling(path: Path, tag: str, hidden: bool = False) -> Path:
     """``NAME.TAG.EXT`` (``.NAME.TAG.EXT`` when ``hidden``) beside ``path``, shortened (with a hash of
-    the full name) so the name fits :data:`NAME_MAX` however long ``path``'s own name is. The same
+    the full name) so the name fits `NAME_MAX` however long ``path``'s own name is. The same
     path always gives the same name."""
     dot = "." if hidden else ""
     name = f"{dot}{path.stem}.{tag}{path.suffix}"
@@ -98,7 +98,7 @@ def sibling(path: Path, tag: str, hidden: bool = False) -> Path:
 
 
 def hidden_sibling(path: Path, tag: str) -> Path:
-    """:func:`sibling` with a leading dot (temporary and partial files)."""
+    """`sibling` with a leading dot (temporary and partial files)."""
     return sibling(path, tag, hidden=True)
 
 
@@ -122,12 +122,12 @@ def write_atomically(path: str | Path, write: Callable[[Path], object]) -> Path:
 
 
 def write_text_atomically(path: str | Path, text: str) -> Path:
-    """:func:`write_atomically` for text (UTF-8)."""
+    """`write_atomically` for text (UTF-8)."""
     return write_atomically(path, lambda temporary: temporary.write_text(text, encoding="utf-8"))
 
 
 def write_bytes_atomically(path: str | Path, content: bytes) -> Path:
-    """:func:`write_atomically` for bytes."""
+    """`write_atomically` for bytes."""
     return write_atomically(path, lambda temporary: temporary.write_bytes(content))
 
 
@@ -153,7 +153,7 @@ def json_safe(value: Any) -> Any:
 
 
 def json_text(value: Any, indent: int | None = None) -> str:
-    """Strict JSON for ``value`` (non-finite numbers written as null, see :func:`json_safe`)."""
+    """Strict JSON for ``value`` (non-finite numbers written as null, see `json_safe`)."""
     return json.dumps(json_safe(value), indent=indent, allow_nan=False)
 
 

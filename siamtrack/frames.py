@@ -1,7 +1,7 @@
 """Checking and normalising what users pass in: frames and boxes.
 
 Frames are OpenCV images. The tracker works on H x W x 3 uint8 BGR; grayscale (H x W or
-H x W x 1) and BGRA (H x W x 4) frames are converted. Anything else is an :class:`InputError`
+H x W x 1) and BGRA (H x W x 4) frames are converted. Anything else is an [InputError][siamtrack.InputError]
 that says what was wrong, rather than a failure deep inside OpenCV or the network.
 """
 

@@ -4,7 +4,7 @@ SiamFC upsamples every r x r response map 16x (bicubic, 17 -> 272 for its AlexNe
 the whole upsampled map. This head gets the same peak while computing only small windows of it:
 
 1. Bicubic upsampling is linear: the upsampled map is ``A @ R @ A.T``, with ``A`` the
-   (r * upsample, r) matrix of OpenCV's INTER_CUBIC weights (:func:`interpolation_matrix`). A
+   (r * upsample, r) matrix of OpenCV's INTER_CUBIC weights (`interpolation_matrix`). A
    window of it is a product with a few rows of ``A``, and its sum is ``c @ R @ c`` with ``c``
    the column sums of ``A``: the normalisation and the mean need no upsampled map either.
 2. Scale: each map's maximum (in the upsampled window around its raw maximum) times its scale
@@ -82,7 +82,7 @@ class Peak:
 
     Attributes:
         map_index: which of the given maps holds the peak. For a normal step that is the scale
-            index in :func:`scale_factors`; the tracker maps it to (crop, scale) for tiles.
+            index in `scale_factors`; the tracker maps it to (crop, scale) for tiles.
         offset: (dx, dy) of the peak from the search-crop center, in search-crop pixels
             (i.e. at the network's instance-size resolution).
         response: the raw (unpenalised, unwindowed) upsampled response at the peak: the
@@ -128,7 +128,7 @@ class _MapGeometry:
 
 
 class ResponseHead:
-    """Finds peaks in response maps for one :class:`TrackerConfig` and backbone stride.
+    """Finds peaks in response maps for one [TrackerConfig][siamtrack.TrackerConfig] and backbone stride.
 
     Args:
         config: the tracker's configuration (scales, penalty, window, upsampling).
@@ -151,7 +151,7 @@ class ResponseHead:
         return self._geometries[side]
 
     def contrast(self, response: np.ndarray) -> float:
-        """Peak minus mean of one (r, r) raw map, upsampled as in :meth:`locate`."""
+        """Peak minus mean of one (r, r) raw map, upsampled as in `locate`."""
         return self._peak(response[None], np.ones(1), 0.0).contrast
 
     def locate(self, responses: np.ndarray) -> Peak:

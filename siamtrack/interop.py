@@ -11,7 +11,8 @@
     crossed_in, crossed_out = line_zone.trigger(detections)
 
 and a detector whose output is already ``sv.Detections`` (an Ultralytics or Roboflow model, say)
-starts targets through :func:`from_supervision` and :meth:`~siamtrack.MultiTracker.add_detections`.
+starts targets through [from_supervision][siamtrack.interop.from_supervision] and
+[add_detections][siamtrack.MultiTracker.add_detections].
 Lost targets are left out by default: their box is where they were last seen, not where they are,
 so a zone or line counter should not count it.
 """
@@ -43,7 +44,7 @@ def to_supervision(results: Mapping[int, TrackResult], tracker: Optional["MultiT
     """One frame's results as ``supervision.Detections``.
 
     Args:
-        results: ``{target id: TrackResult}`` as :meth:`~siamtrack.MultiTracker.update` returns.
+        results: ``{target id: TrackResult}`` as [update][siamtrack.MultiTracker.update] returns.
         tracker: the tracker, to fill ``class_id`` from the detections the targets started on
             (-1 for a target started from a box, or without a tracker).
         include_lost: keep lost targets too (their boxes are where they were last seen).
@@ -63,8 +64,8 @@ def to_supervision(results: Mapping[int, TrackResult], tracker: Optional["MultiT
 
 
 def from_supervision(detections: Any, names: tuple[str, ...] = ()) -> Detections:
-    """``supervision.Detections`` -> siamtrack's :class:`~siamtrack.detect.Detections` (for
-    :meth:`~siamtrack.MultiTracker.add_detections` and :meth:`~siamtrack.MultiTracker.reacquire`).
+    """``supervision.Detections`` -> siamtrack's [Detections][siamtrack.detect.Detections] (for
+    [add_detections][siamtrack.MultiTracker.add_detections] and [reacquire][siamtrack.MultiTracker.reacquire]).
     Missing confidences count as 1, missing class ids as 0."""
     xyxy = np.asarray(detections.xyxy, dtype=np.float64).reshape(-1, 4)
     count = len(xyxy)

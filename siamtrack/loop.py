@@ -1,7 +1,7 @@
 """The capture loop: frames from a source through the tracker to outputs and a window.
 
-:func:`run_tracking` is what ``siamtrack track`` runs; embedders can call it too, or drive a
-:class:`~siamtrack.Tracker` or :class:`~siamtrack.MultiTracker` from their own loop.
+[run_tracking][siamtrack.loop.run_tracking] is what ``siamtrack track`` runs; embedders can call it too, or drive a
+[Tracker][siamtrack.Tracker] or [MultiTracker][siamtrack.MultiTracker] from their own loop.
 """
 
 from __future__ import annotations
@@ -37,13 +37,13 @@ class DetectorUse:
     """How the loop uses a detector (``siamtrack track --detect``).
 
     Attributes:
-        detector: finds objects in a frame (:class:`~siamtrack.detect.Detector`).
+        detector: finds objects in a frame ([Detector][siamtrack.detect.Detector]).
         start: with no initial box, start targets from the detections of the first frame that has
             any (skipping frames with none).
         max_targets: start on the most confident ones only (None: all).
         pick: (x, y): start on the detection nearest this point only.
         reacquire: while a target is lost, run the detector every ``every`` frames and give the
-            target back its best match (:meth:`~siamtrack.MultiTracker.reacquire`).
+            target back its best match ([reacquire][siamtrack.MultiTracker.reacquire]).
         every: frames between detector runs while a target is lost.
         threshold: match score a detection needs to re-acquire a target.
     """
@@ -212,7 +212,7 @@ def run_tracking(source: FrameSource, tracker: Union[Tracker, MultiTracker],
         events: where to report each target's changes (closed by the caller).
 
     Returns:
-        A :class:`LoopSummary`. Outputs are complete and valid however the loop ends,
+        A `LoopSummary`. Outputs are complete and valid however the loop ends,
         including by an exception (the video is finalised on the way out).
 
     Raises:

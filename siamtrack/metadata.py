@@ -58,9 +58,9 @@ class ModelMetadata:
             used as the correlation kernel; 0 uses them all (unpadded backbones such as AlexNet).
         head: ``response`` (SiamFC: the correlation is the output, one map per kernel),
             ``box`` (a target-estimation head turns the correlation into classification,
-            quality and box-distance maps: :mod:`siamtrack.network.box_head`) or ``nanotrack``
+            quality and box-distance maps: `siamtrack.network.box_head`) or ``nanotrack``
             (NanoTrack's layout: background and target logits and box distances per cell, on a
-            grid whose center cell is ``side // 2``: :mod:`siamtrack.network.nano_head`).
+            grid whose center cell is ``side // 2``: `siamtrack.network.nano_head`).
         head_width: channels of the head's towers (0 for ``response``).
         provenance: free-form strings: where the weights came from, licence, converter, etc.
     """
@@ -149,7 +149,7 @@ class ModelMetadata:
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> "ModelMetadata":
-        """Inverse of :meth:`to_dict`; unknown or missing keys are a :class:`WeightsError`."""
+        """Inverse of `to_dict`; unknown or missing keys are a [WeightsError][siamtrack.WeightsError]."""
         names = {f.name for f in dataclasses.fields(cls)}
         # Files written before the project settled on one spelling say input_colour.
         values = {LEGACY_KEYS.get(key, key): value for key, value in values.items()}

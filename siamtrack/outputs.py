@@ -1,7 +1,7 @@
 """Where results go: an annotated video and per-frame result files.
 
 Every writer checks its destination when it opens (so a bad path fails before any work is done),
-writes each frame as it comes, and flushes. How a destination is written (:class:`OutputFile`):
+writes each frame as it comes, and flushes. How a destination is written (`OutputFile`):
 
 * a regular file (new or existing, also through a symlink, whose target is replaced and the link
   kept) is written to a hidden temporary file beside it (``.NAME.part.EXT``, shortened to fit the
@@ -11,14 +11,14 @@ writes each frame as it comes, and flushes. How a destination is written (:class
   processed so far. An existing file without write permission is refused, not replaced.
 * a path that exists and is not a regular file (a FIFO, a character device such as a null
   device) and ``-`` (standard output, result files only) are written to directly, as ffmpeg does.
-  A FIFO that no process reads is an error after :data:`FIFO_WAIT` seconds, not a hang.
+  A FIFO that no process reads is an error after `FIFO_WAIT` seconds, not a hang.
 * a second run writing the same destination while the first is alive is refused with the first
   one's process id (an OS lock on the temporary file); a run killed outright (SIGKILL, power
   loss) leaves its temporary file, which the next writer keeps under a visible
-  ``NAME.recovered-<time>.EXT`` name (:meth:`OutputFile.claim`). Killed ``.mkv`` / ``.avi`` videos
+  ``NAME.recovered-<time>.EXT`` name (`OutputFile.claim`). Killed ``.mkv`` / ``.avi`` videos
   play up to their last flushed frames, ``.mp4`` not at all.
 * a write that fails (disk full, I/O error, file too large) ends the run with
-  :class:`OutputWriteError`, and what was written is kept as ``NAME.incomplete.EXT``; a video is
+  `OutputWriteError`, and what was written is kept as ``NAME.incomplete.EXT``; a video is
   checked when it is closed (it must open and hold the frames written) before it is published.
 
 Use the writers as context managers.
@@ -356,7 +356,7 @@ class ResultWriter:
             live run writing it is refused as above.
 
     Raises:
-        OutputError: the destination cannot be written (see :class:`OutputFile`).
+        OutputError: the destination cannot be written (see `OutputFile`).
     """
 
     def __init__(self, path: str | Path, format: Optional[str] = None, atomic: bool = True,

@@ -28,7 +28,7 @@ class TrackResult:
         frame_index: 0 for the frame the target was added on (``init``/``add``), then 1, 2, ...
             for each ``update``.
         target_id: the target's id (1, 2, ... in the order targets were added to a
-            :class:`~siamtrack.MultiTracker`; 1 for the single target of a ``Tracker``).
+            [MultiTracker][siamtrack.MultiTracker]; 1 for the single target of a ``Tracker``).
     """
 
     box: Box

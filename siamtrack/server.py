@@ -1,16 +1,16 @@
 """Live tracking of several streams for ``siamtrack serve``: the engine behind the web page and API.
 
-One :class:`StreamPump` thread per source keeps that source's newest frame (a live source's own
+One `StreamPump` thread per source keeps that source's newest frame (a live source's own
 reader already drops what the tracker has no time for; a file or folder is played at its frame
 rate, and with ``loop`` starts over at its end). One tracking thread takes, round after round, the
 newest unprocessed frame of every stream and updates all their targets in one network call
-(:func:`siamtrack.update_streams`), so the view is never behind live. Targets are added and removed
-through :meth:`TrackingServer.add_target` / :meth:`remove_target`, which queue the change for the
+([siamtrack.update_streams][siamtrack.update_streams]), so the view is never behind live. Targets are added and removed
+through `TrackingServer.add_target` / `remove_target`, which queue the change for the
 tracking thread (trackers are not thread-safe) and wait for it. Each processed frame is annotated
 and JPEG-encoded only while someone watches or asks for a snapshot; results also go to the usual
 result files and events.
 
-Nothing here knows HTTP: :mod:`siamtrack.webapp` serves it.
+Nothing here knows HTTP: `siamtrack.webapp` serves it.
 """
 
 from __future__ import annotations
@@ -199,7 +199,7 @@ class TrackingServer:
 
     @property
     def stopped(self) -> bool:
-        """Whether tracking has ended (:meth:`stop_tracking`, :meth:`close`, or a failed output)."""
+        """Whether tracking has ended (`stop_tracking`, `close`, or a failed output)."""
         return self._stop.is_set() or self.failure is not None
 
     def stop_tracking(self) -> None:

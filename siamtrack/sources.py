@@ -6,8 +6,8 @@ frame, so a tracker slower than the camera works on the latest view instead of f
 and further behind; the frames it never saw are counted in ``dropped``. A live stream that dies
 is reopened with back-off for up to ``reconnect_timeout`` seconds before the source ends.
 
-Use :func:`open_source` (a context manager and an iterator of :class:`Frame`) or the
-:func:`frames` generator.
+Use [open_source][siamtrack.sources.open_source] (a context manager and an iterator of `Frame`) or the
+`frames` generator.
 """
 
 from __future__ import annotations
@@ -111,7 +111,7 @@ class Capture(Protocol):
 
 
 class FrameSource:
-    """Base of all sources: iterate it for :class:`Frame` objects; close it when done."""
+    """Base of all sources: iterate it for `Frame` objects; close it when done."""
 
     kind = "source"
     live = False
@@ -272,7 +272,7 @@ class LiveSource(FrameSource):
         """Reopen a dead stream with exponential back-off; False once reconnect_timeout passes.
 
         Every loss and every reconnect is logged; the frames the stream would have delivered
-        meanwhile (its frame rate times the time it was down) are counted in :attr:`lost`."""
+        meanwhile (its frame rate times the time it was down) are counted in `lost`."""
         lost_at = self._last_frame
         deadline = time.monotonic() + self.options.reconnect_timeout
         delay = 0.25
@@ -416,6 +416,6 @@ def open_source(spec: SourceSpec, options: SourceOptions = SourceOptions()) -> F
 
 def frames(spec: SourceSpec, start: int = 0, stride: int = 1, end: Optional[int] = None,
            reconnect_timeout: float = 10.0) -> Iterator[Frame]:
-    """Yield the frames of a source and close it afterwards (see :class:`SourceOptions`)."""
+    """Yield the frames of a source and close it afterwards (see [SourceOptions][siamtrack.sources.SourceOptions])."""
     with open_source(spec, SourceOptions(start, stride, end, reconnect_timeout)) as source:
         yield from source

@@ -1,14 +1,14 @@
 """How a network's outputs become a target's next box: one small interface, two implementations.
 
-A model's metadata names its head (:attr:`~siamtrack.metadata.ModelMetadata.head`), and
-:func:`tracking_step` returns the matching :class:`TrackingStep`:
+A model's metadata names its head ([head][siamtrack.ModelMetadata.head]), and
+`tracking_step` returns the matching `TrackingStep`:
 
-* :class:`ScaleSearchStep` (``response``): SiamFC. The network gives one response map per kernel;
+* `ScaleSearchStep` (``response``): SiamFC. The network gives one response map per kernel;
   the target's size changes only by one of a few scales, searched with an image pyramid or, in a
-  single pass, with one exemplar kernel per scale (see :mod:`siamtrack.tracker`). Peaks are found
-  by :class:`~siamtrack.head.ResponseHead`.
-* :class:`BoxStep` (``box`` and ``nanotrack``): a box-predicting head. One search crop, one
-  kernel; the maps give position, size and aspect ratio, read by :mod:`siamtrack.box_reader` in
+  single pass, with one exemplar kernel per scale (see `siamtrack.tracker`). Peaks are found
+  by `ResponseHead`.
+* `BoxStep` (``box`` and ``nanotrack``): a box-predicting head. One search crop, one
+  kernel; the maps give position, size and aspect ratio, read by `siamtrack.box_reader` in
   the layout the metadata names (NanoTrack's layout exactly as OpenCV's ``TrackerNano`` reads it).
 
 The tracker asks its step which exemplars to cut, what to measure when a target is added, which
@@ -72,7 +72,7 @@ class Calibration:
             later peaks are scored against (SiamFC; 1 for the box head, whose score is absolute).
         size_gain: per-axis factors on the box head's widths and heights that make its box match
             the target's known size on the frame it was added on
-            (:func:`siamtrack.box_reader.size_gain`; ones for SiamFC).
+            (`siamtrack.box_reader.size_gain`; ones for SiamFC).
     """
 
     gains: np.ndarray = field(default_factory=lambda: np.ones(1))
@@ -157,7 +157,7 @@ class ScaleSearchStep:
     """SiamFC: response maps, a peak per frame, the size changed by one of a few damped scales.
 
     For a box-head model (``box_size: scales``) the maps are its class logits: the channel
-    :meth:`responses` picks from its outputs."""
+    `responses` picks from its outputs."""
 
     def __init__(self, config: TrackerConfig, metadata: ModelMetadata) -> None:
         self.config, self.metadata = config, metadata
@@ -226,7 +226,7 @@ class ScaleSearchStep:
         return scores
 
     def from_peak(self, plan: Plan, peak: Peak) -> Estimate:
-        """The estimate a :class:`~siamtrack.head.Peak` (found here or on the device) stands for."""
+        """The estimate a `Peak` (found here or on the device) stands for."""
         target = plan.target
         score = 0.0 if target.featureless else min(max(peak.contrast / target.calibration.reference_contrast, 0.0),
                                                    1.0)

@@ -1,10 +1,10 @@
-"""The trackers: :class:`MultiTracker` (any number of targets) and :class:`Tracker` (one).
+"""The trackers: [MultiTracker][siamtrack.MultiTracker] (any number of targets) and [Tracker][siamtrack.Tracker] (one).
 
-Per frame, for all targets together: cut each target's search crops (:mod:`siamtrack.crops`) -
+Per frame, for all targets together: cut each target's search crops (`siamtrack.crops`) -
 one crop (single-pass scale search) or SiamFC's scale pyramid, or while it is lost a grid of
-tiles over a growing region (:mod:`siamtrack.redetect`) - run them through the backbone and
-cross-correlation in one batched call (a :class:`~siamtrack.backends.Backend`), find each
-target's peak (:mod:`siamtrack.head`), then move its box, update its size and its confidence here.
+tiles over a growing region (`siamtrack.redetect`) - run them through the backbone and
+cross-correlation in one batched call (a [Backend][siamtrack.backends.Backend]), find each
+target's peak (`siamtrack.head`), then move its box, update its size and its confidence here.
 
 Single pass: when a target is added, its exemplar is cut at every candidate scale (side
 ``exemplar / s``, so a target grown by ``s`` matches kernel ``s``), giving one kernel per scale.
@@ -61,11 +61,11 @@ def _as_config(config: ConfigLike, metadata: ModelMetadata) -> TrackerConfig:
 
 @dataclass(frozen=True)
 class StageTimes:
-    """Where one update's time went, in milliseconds (:attr:`MultiTracker.stage_times`).
+    """Where one update's time went, in milliseconds ([MultiTracker.stage_times][siamtrack.MultiTracker.stage_times]).
 
     Attributes:
         crop: checking the frame, planning and cutting the search crops.
-        network: the backbone and cross-correlation call; with :func:`update_streams` it is the
+        network: the backbone and cross-correlation call; with [update_streams][siamtrack.update_streams] it is the
             batched call shared by all trackers of that update.
         head: finding each target's peak and moving its box.
 
@@ -83,27 +83,27 @@ class MultiTracker:
     """Tracks any number of targets, all in one batched network call per frame.
 
     Args:
-        model: weights file (any layout :func:`siamtrack.weights.load_weights` reads), loaded
-            :class:`~siamtrack.weights.ModelWeights`, an exported ONNX folder (``siamtrack
+        model: weights file (any layout [siamtrack.weights.load_weights][siamtrack.load_weights] reads), loaded
+            [ModelWeights][siamtrack.ModelWeights], an exported ONNX folder (``siamtrack
             export``), or a built-in model's name (``default``; ``fast``, meant for
             ``config="single-pass"``); None loads the default model, in the form the backend reads.
-        backend: ``auto``, a backend name (see :data:`siamtrack.backends.BACKEND_NAMES`), or an
-            object implementing :class:`~siamtrack.backends.Backend` (then ``model`` must be None).
+        backend: ``auto``, a backend name (see `siamtrack.backends.BACKEND_NAMES`), or an
+            object implementing [Backend][siamtrack.backends.Backend] (then ``model`` must be None).
             An explicitly requested backend that cannot run here is an error, never a fallback.
         device: ``auto``, ``cpu``, ``cuda`` or ``cuda:N``.
-        config: a :class:`TrackerConfig`, a mapping of its fields, or a preset name / JSON path;
-            None is the model's own (:func:`siamtrack.config.default_config`: SiamFC-3s, or
+        config: a [TrackerConfig][siamtrack.TrackerConfig], a mapping of its fields, or a preset name / JSON path;
+            None is the model's own (`siamtrack.config.default_config`: SiamFC-3s, or
             TrackerNano's settings for a nanotrack-layout model).
         threads: CPU threads for inference; None keeps the framework's default.
         pipeline: where crops and the response head run. ``opencv``: on the CPU (OpenCV and
             NumPy), the right choice for CPU backends. ``tensor``: on the backend's device with
-            torch (:mod:`siamtrack.gpu`): the frame is uploaded once and nothing but the peaks
+            torch (`siamtrack.gpu`): the frame is uploaded once and nothing but the peaks
             comes back, which is what makes a GPU fast. ``auto``: ``tensor`` when the backend
             runs on CUDA, else ``opencv``.
         cuda_graphs: on the tensor pipeline on CUDA, capture each frame's step as a CUDA graph
             and replay it (less launch overhead); False launches the kernels one by one.
 
-    Example:
+    Examples:
         >>> tracker = MultiTracker()
         >>> car = tracker.add(frame, (x, y, w, h)).target_id
         >>> for frame in frames:
@@ -150,7 +150,7 @@ class MultiTracker:
 
     @property
     def stage_times(self) -> StageTimes:
-        """Where the last :meth:`update`'s time went (all zero before the first)."""
+        """Where the last `update`'s time went (all zero before the first)."""
         return self._stage_times
 
     @property
@@ -246,14 +246,14 @@ class MultiTracker:
 
         Args:
             frame: the frame the detections are in.
-            detections: :class:`~siamtrack.detect.Detections`, or (x, y, w, h) boxes (score 1).
+            detections: [Detections][siamtrack.detect.Detections], or (x, y, w, h) boxes (score 1).
             max_targets: keep only the most confident ones (None: all).
             pick: (x, y): keep only the detection nearest this point (its box's center).
             min_score: drop detections scoring below this.
 
         Returns:
             The new targets' first results, in the order chosen (most confident first). Their
-            class ids are kept (:meth:`target_class`).
+            class ids are kept (`target_class`).
         """
         from .detect import Detections
 
@@ -278,7 +278,7 @@ class MultiTracker:
         return self._targets[target_id].class_id
 
     def lost_ids(self) -> list[int]:
-        """Ids of the targets that are lost now (see :attr:`TrackResult.lost`)."""
+        """Ids of the targets that are lost now (see `TrackResult.lost`)."""
         return [target_id for target_id, target in self._targets.items() if self._is_lost(target)]
 
     def _is_lost(self, target: TargetState) -> bool:
@@ -470,7 +470,7 @@ def update_streams(streams: Sequence[tuple[MultiTracker, np.ndarray]]) -> list[d
     """Update several trackers (e.g. one per camera) with one network call for all their targets.
 
     The trackers must share one backend object (build it once with
-    :func:`siamtrack.backends.create_backend` and pass it as ``backend=`` to each), because
+    [siamtrack.backends.create_backend][siamtrack.backends.create_backend] and pass it as ``backend=`` to each), because
     their crops and kernels go through it together. Per-target state stays in each tracker.
     Trackers whose scale searches need different numbers of kernels per crop get one call per
     kind. On the ``tensor`` pipeline each frame is its own device step (crops are cut from that
@@ -532,12 +532,12 @@ def update_streams(streams: Sequence[tuple[MultiTracker, np.ndarray]]) -> list[d
 
 
 class Tracker:
-    """SiamFC single-object tracker: the one-target face of :class:`MultiTracker`.
+    """SiamFC single-object tracker: the one-target face of [MultiTracker][siamtrack.MultiTracker].
 
     Its arguments (``model``, ``backend``, ``device``, ``config``, ``threads``, ``pipeline``) are
-    :class:`MultiTracker`'s.
+    [MultiTracker][siamtrack.MultiTracker]'s.
 
-    Example:
+    Examples:
         >>> tracker = Tracker(model="weights.pth")
         >>> tracker.init(first_frame, (x, y, w, h))
         >>> for frame in frames:

@@ -22,8 +22,8 @@ header (a loopback name, or one given with ``--allow-host``), and a change (``PO
 sent by a web page must come from a page of this server (its ``Origin``): a page elsewhere that
 rebinds its own name to 127.0.0.1 can neither watch nor steer (DNS rebinding); with a token, the
 token keeps such pages out. Request bodies are limited to
-:data:`MAX_BODY` bytes as they are read (a chunked body without a length included), changes are
-rate-limited per client (:data:`CHANGES_PER_SECOND`), targets per stream are limited (the server's
+`MAX_BODY` bytes as they are read (a chunked body without a length included), changes are
+rate-limited per client (`CHANGES_PER_SECOND`), targets per stream are limited (the server's
 ``max_targets``); every refused request gets a 4xx status and a one-line JSON ``{"error": ...}``;
 once tracking has stopped (an output failed) changes get ``503``. Nothing a client sends names a
 file: streams and targets are numbers.

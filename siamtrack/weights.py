@@ -52,7 +52,7 @@ class ModelWeights:
 
     Attributes:
         metadata: architecture, input conventions and provenance.
-        state_dict: tensors named as in :class:`siamtrack.network.SiameseNet`.
+        state_dict: tensors named as in `siamtrack.network.SiameseNet`.
         layout: the layout the file was read from (one of ``LAYOUTS``).
         source: path of the file read, or a description.
     """
@@ -167,7 +167,7 @@ def _build(state_dict: dict[str, torch.Tensor], metadata: dict[str, Any], layout
 
 
 def check_compatible(weights: ModelWeights) -> None:
-    """Raise :class:`WeightsError` unless the tensors fit the network the metadata describes."""
+    """Raise [WeightsError][siamtrack.WeightsError] unless the tensors fit the network the metadata describes."""
     from .network.siamese import SiameseNet  # the network module imports torch.nn
 
     network = SiameseNet(weights.metadata)

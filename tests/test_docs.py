@@ -25,6 +25,14 @@ def test_site_builds_in_strict_mode(tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
     built = {p.relative_to(tmp_path / "site").as_posix() for p in (tmp_path / "site").rglob("index.html")}
     assert {"guides/outputs/index.html", "reference/index.html", "model-card/index.html"} <= built
+    # The API reference renders as a reader sees it: cross-references are links, not Sphinx roles
+    # printed as text, and every >>> example sits in a code block, not run into a paragraph.
+    reference = (tmp_path / "site" / "reference" / "index.html").read_text(encoding="utf-8")
+    assert not re.search(r":(class|func|meth|mod|data|attr):", reference)
+    assert reference.count("autorefs-internal") > 50
+    prompts = reference.count("&gt;&gt;&gt;")
+    in_code = sum(block.count("&gt;&gt;&gt;") for block in re.findall(r"<pre>.*?</pre>", reference, re.DOTALL))
+    assert prompts > 0 and in_code == prompts
 
 
 def test_every_page_is_in_the_navigation():

@@ -1,10 +1,10 @@
-"""Inference backends behind one small interface (:class:`Backend`).
+"""Inference backends behind one small interface ([Backend][siamtrack.backends.Backend]).
 
-:func:`create_backend` is the only place that knows which backends exist; the tracker asks it
-for one by name and never branches on the answer. :func:`choose_backend` maps ``auto`` to the
+[create_backend][siamtrack.backends.create_backend] is the only place that knows which backends
+exist; the tracker asks it for one by name and never branches on the answer. `choose_backend` maps ``auto`` to the
 fastest backend this machine can run, in the order TensorRT -> torch CUDA -> ONNX Runtime CPU
 -> torch CPU, and logs its choice. TensorRT is taken only when its responses match ONNX
-Runtime's on the same export (:mod:`siamtrack.backends.parity`); else the next one, with a warning.
+Runtime's on the same export (`siamtrack.backends.parity`); else the next one, with a warning.
 """
 
 from __future__ import annotations
@@ -136,7 +136,7 @@ def _why_no_cuda() -> str:
 
 
 def resolve_backend_name(backend: str, device: str = "auto", model: ModelSource = None) -> str:
-    """Map ``auto`` to a concrete backend name (see :func:`choose_backend`); reject unknown names."""
+    """Map ``auto`` to a concrete backend name (see `choose_backend`); reject unknown names."""
     if backend not in BACKEND_NAMES:
         raise BackendUnavailableError(
             f"unknown backend {backend!r}; available: {', '.join(BACKEND_NAMES)}")
@@ -152,9 +152,9 @@ def create_backend(backend: str, model: ModelSource = None, device: str = "auto"
     Args:
         backend: ``auto`` or a name from ``BACKEND_NAMES``. A named backend that cannot run
             here is an error, never a silent fallback.
-        model: a weights file (any layout :func:`siamtrack.weights.load_weights` reads), loaded
-            :class:`~siamtrack.weights.ModelWeights`, an exported ONNX folder, or the name of a
-            built-in model (``default``, ``fast``: :mod:`siamtrack.models`); None loads the
+        model: a weights file (any layout [siamtrack.weights.load_weights][siamtrack.load_weights] reads), loaded
+            [ModelWeights][siamtrack.ModelWeights], an exported ONNX folder, or the name of a
+            built-in model (``default``, ``fast``: `siamtrack.models`); None loads the
             default model. A built-in model is read in the format the backend reads.
         device: ``auto``, ``cpu``, ``cuda`` or ``cuda:N``.
         threads: CPU threads for inference; None keeps the framework's default.
@@ -184,7 +184,7 @@ def create_backend(backend: str, model: ModelSource = None, device: str = "auto"
 
 
 def _verified_tensorrt(model: ModelSource, device: str, threads: int | None, options: dict[str, Any]) -> Backend:
-    """The TensorRT backend, after :func:`~siamtrack.backends.parity.check_parity` against ONNX Runtime."""
+    """The TensorRT backend, after `check_parity` against ONNX Runtime."""
     from .parity import check_parity
 
     candidate = _load("tensorrt", model, device, threads, options)

@@ -1,6 +1,6 @@
 """The one small interface every inference backend implements.
 
-The tracker hands a backend uint8 BGR crops (NHWC, as cut by :mod:`siamtrack.crops`) and gets
+The tracker hands a backend uint8 BGR crops (NHWC, as cut by `siamtrack.crops`) and gets
 back float32 response maps; it never knows which framework runs the network.
 """
 
@@ -49,10 +49,11 @@ class Backend(Protocol):
 class DeviceBackend(Backend, Protocol):
     """A backend that also runs on tensors already on its device (torch, TensorRT).
 
-    The tensor pipeline (:mod:`siamtrack.gpu`) cuts crops on the device and calls
+    The tensor pipeline (`siamtrack.gpu`) cuts crops on the device and calls
     ``track_tensors``, so nothing but the peaks crosses to the host.
     """
 
     def track_tensors(self, search_crops: Any, kernels: Any) -> Any:
-        """Like :meth:`Backend.track` for crops already on the device; responses stay there (no sync)."""
+        """Like [Backend.track][siamtrack.backends.Backend.track] for crops already on the device; responses
+        stay there (no sync)."""
         ...

@@ -6,9 +6,9 @@ Apache-2.0): ``nanotrack_backbone_sim.onnx`` (crop -> 48-channel features, strid
 class scores and four box distances on a 16 x 16 grid). Passed as a model
 (``Tracker(model=FOLDER)``, ``--model FOLDER``), it runs through siamtrack's own pipeline: its
 crops, every target and stream in one batched call, its lost flag, detectors, ``serve`` and
-``batch``; :mod:`siamtrack.box_reader` decodes the maps as ``TrackerNano`` does (metadata head
+``batch``; `siamtrack.box_reader` decodes the maps as ``TrackerNano`` does (metadata head
 ``nanotrack``). Nothing of NanoTrack is bundled: a folder, or ``siamtrack weights download
-nanotrack`` (:mod:`siamtrack.downloads`).
+nanotrack`` (`siamtrack.downloads`).
 
 The published graphs declare a batch of 1 and a 255 px backbone input; they are rewritten in
 memory with a dynamic batch (their reshapes' constant 1 becomes ONNX's "copy this dimension")
@@ -102,7 +102,7 @@ def _one_kernel_per_crop(crops: int, kernels: int) -> None:
 
 
 class NanoTrackOnnxBackend:
-    """NanoTrack v2's graphs in ONNX Runtime on the CPU (the :class:`~siamtrack.backends.Backend` interface).
+    """NanoTrack v2's graphs in ONNX Runtime on the CPU (the [Backend][siamtrack.backends.Backend] interface).
 
     Args:
         model: the NanoTrack folder.
@@ -162,8 +162,8 @@ class NanoTrackOnnxBackend:
 
 class NanoTrackNet:
     """NanoTrack v2's graphs as torch modules, with the ``template`` / ``track`` pair of
-    :class:`~siamtrack.network.siamese.SiameseNet`, which
-    :class:`~siamtrack.backends.torch_backend.TorchBackend` runs."""
+    `SiameseNet`, which
+    `TorchBackend` runs."""
 
     def __init__(self, folder: str | Path) -> None:
         import torch

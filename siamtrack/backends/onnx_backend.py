@@ -1,7 +1,7 @@
 """ONNX Runtime backend: runs the exported graphs on the CPU, with no torch in the process.
 
 The model is a folder written by ``siamtrack export MODEL --format onnx`` (see
-:mod:`siamtrack.export.contract`).
+`siamtrack.export.contract`).
 """
 
 from __future__ import annotations

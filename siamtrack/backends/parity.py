@@ -1,7 +1,7 @@
 """Do two backends compute the same responses? The gate a backend passes before ``auto`` uses it.
 
 TensorRT builds its own kernels (and may run in FP16), and this project has never been able to run
-it (see :mod:`siamtrack.backends.tensorrt_backend`). So ``auto`` does not trust it blindly: a
+it (see `siamtrack.backends.tensorrt_backend`). So ``auto`` does not trust it blindly: a
 freshly loaded TensorRT backend must reproduce ONNX Runtime's responses to the same crops of the
 same export, else ``auto`` logs why and takes the next backend. A named backend is never checked
 or replaced: asking for ``tensorrt`` by name gets TensorRT.
@@ -20,7 +20,7 @@ PARITY_TOLERANCE = 0.02
 
 
 class ParityError(BackendUnavailableError):
-    """A backend's responses differ from the reference's by more than :data:`PARITY_TOLERANCE`."""
+    """A backend's responses differ from the reference's by more than `PARITY_TOLERANCE`."""
 
 
 def response_difference(candidate: Backend, reference: Backend, targets: int = 2, seed: int = 0) -> float:
@@ -58,7 +58,7 @@ def response_difference(candidate: Backend, reference: Backend, targets: int = 2
 
 
 def check_parity(candidate: Backend, reference: Backend, tolerance: float = PARITY_TOLERANCE) -> float:
-    """:func:`response_difference`, raising :class:`ParityError` above ``tolerance``; returns it."""
+    """`response_difference`, raising `ParityError` above ``tolerance``; returns it."""
     difference = response_difference(candidate, reference)
     if not difference <= tolerance:  # NaN fails too
         raise ParityError(f"{candidate.name} on {candidate.device} differs from {reference.name} on "

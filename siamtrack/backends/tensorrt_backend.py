@@ -1,7 +1,7 @@
 """TensorRT backend: the exported graphs as TensorRT 10 engines on an NVIDIA GPU.
 
 Engines are built from an ONNX export folder on first use and cached (see
-:mod:`siamtrack.export.tensorrt_engines`). Buffers are torch CUDA tensors; every call binds
+`siamtrack.export.tensorrt_engines`). Buffers are torch CUDA tensors; every call binds
 them by tensor name and runs on torch's current CUDA stream, so the engine orders correctly with
 any torch work around it.
 

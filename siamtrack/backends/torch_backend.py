@@ -68,12 +68,12 @@ def _frozen_backbone(network: SiameseNet) -> tuple[torch.nn.Module, str]:
 
 
 class TorchBackend:
-    """Runs a :class:`SiameseNet` with PyTorch.
+    """Runs a `SiameseNet` with PyTorch.
 
     Args:
-        model: a weights file (any layout :func:`~siamtrack.weights.load_weights` reads), loaded
-            :class:`~siamtrack.weights.ModelWeights`, or a NanoTrack folder
-            (:mod:`siamtrack.backends.nanotrack`, run as published).
+        model: a weights file (any layout [load_weights][siamtrack.load_weights] reads), loaded
+            [ModelWeights][siamtrack.ModelWeights], or a NanoTrack folder
+            (`siamtrack.backends.nanotrack`, run as published).
         device: ``auto`` (CUDA when available, else CPU), ``cpu``, ``cuda`` or ``cuda:N``.
         threads: CPU threads for PyTorch (process-wide setting); None leaves PyTorch's default.
             Fewer threads leave cores for other work (e.g. several trackers in one process).

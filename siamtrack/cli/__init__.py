@@ -73,7 +73,7 @@ class StoppedBySignal(KeyboardInterrupt):
 
 def _stop_on_signals() -> None:
     """Turn SIGTERM (timeout, docker stop, systemd) and SIGHUP (a closed terminal) into
-    :class:`StoppedBySignal`; their default action would kill the process with outputs unfinished."""
+    `StoppedBySignal`; their default action would kill the process with outputs unfinished."""
     import signal
     import threading
 

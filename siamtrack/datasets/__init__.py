@@ -1,9 +1,9 @@
 """Annotated sequences in the layouts trackers are benchmarked and trained on.
 
-Every reader returns :class:`Sequence` objects with 0-based (x, y, w, h) boxes and an
+Every reader returns `Sequence` objects with 0-based (x, y, w, h) boxes and an
 ``absent`` mask (frames where the target is not visible: NaN rows, absence/occlusion labels).
-:func:`load_dataset` recognises the layout of a folder by itself; sequences stored as one video
-file each are decoded once into a frame cache (:mod:`siamtrack.datasets.video`).
+`load_dataset` recognises the layout of a folder by itself; sequences stored as one video
+file each are decoded once into a frame cache (`siamtrack.datasets.video`).
 """
 
 from .base import Sequence, detect_layout, load_dataset

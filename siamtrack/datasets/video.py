@@ -66,7 +66,7 @@ def decoded_frames(video: str | Path, root: str | Path | None = None) -> list[Pa
 
     Args:
         video: the video file.
-        root: cache folder (default :func:`cache_root`).
+        root: cache folder (default `cache_root`).
 
     Raises:
         InputError: the video cannot be opened or holds no frame, or the cache is not writable.

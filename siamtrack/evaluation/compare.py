@@ -1,7 +1,7 @@
 """Is one tracker better than another, beyond the luck of which sequences were tested?
 
 Per-sequence AUCs swing by 0.4 either way between two models on the same sequences, so a mean
-difference over 17 or 30 sequences says little on its own. :func:`bootstrap_difference` resamples
+difference over 17 or 30 sequences says little on its own. `bootstrap_difference` resamples
 the sequences (with replacement) many times and reports the mean difference with a percentile
 interval: a new default model is taken only when the interval's lower end is above 0.
 """

@@ -1,4 +1,4 @@
-"""Turning tracker names from the command line into :class:`TrackerEntry` objects."""
+"""Turning tracker names from the command line into `TrackerEntry` objects."""
 
 from __future__ import annotations
 

@@ -78,7 +78,7 @@ def run_sequence(tracker: SingleTargetTracker, sequence: Sequence,
     """Run ``tracker`` one pass over ``sequence``.
 
     Args:
-        tracker: anything with ``init`` / ``update`` (see :class:`SingleTargetTracker`).
+        tracker: anything with ``init`` / ``update`` (see `SingleTargetTracker`).
         sequence: the annotated sequence.
         frames: already decoded frames (so several trackers can share one decode); None decodes.
         max_frames: stop after this many frames (None: all).

@@ -7,7 +7,7 @@ their ONNX models, looked up under a folder laid out as ``../shared/weights``::
     nanotrack_v2/nanotrack_backbone_sim.onnx, nanotrack_v2/nanotrack_head_sim.onnx
     vittrack/vitTracker.onnx
 
-A peer that cannot be built here raises :class:`PeerUnavailable` with the reason.
+A peer that cannot be built here raises `PeerUnavailable` with the reason.
 """
 
 from __future__ import annotations

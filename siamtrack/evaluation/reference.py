@@ -1,9 +1,9 @@
-"""A literal SiamFC tracking loop, kept as the reference that :class:`siamtrack.Tracker` is checked against.
+"""A literal SiamFC tracking loop, kept as the reference that [siamtrack.Tracker][siamtrack.Tracker] is checked against.
 
 It follows the published implementations step by step, without siamtrack's optimisations:
 each scale is cropped separately with integer-rounded corners, padded with ``copyMakeBorder``
 and resized with ``cv2.resize``; each response map is upsampled on its own. It shares only the
-network (through a :class:`~siamtrack.backends.Backend`) and the hyper-parameters, so a
+network (through a [Backend][siamtrack.backends.Backend]) and the hyper-parameters, so a
 difference in results between the two points at the crop and head code, which is what the
 comparison is for. Not meant for production use: it is slower and handles no edge cases.
 """

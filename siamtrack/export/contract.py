@@ -7,14 +7,14 @@ An exported model is a folder of two graphs, split where the tracker's work spli
 * ``search.onnx``: search crops ``(N, I, I, 3)`` uint8 BGR and K kernels per crop
   ``(N, K, C, h, w)`` -> responses ``(N, K, r, r)`` float32, run every frame; for a box-head
   model (metadata ``head`` = ``box``) the output is its maps, ``(N, K, 6, r, r)``: class logit,
-  quality logit, left, top, right, bottom (see :mod:`siamtrack.network.box_head`). The
+  quality logit, left, top, right, bottom (see `siamtrack.network.box_head`). The
   single-pass step sends one crop per target with one kernel per scale (K = scales); SiamFC's
   pyramid and the box head send one kernel per crop (K = 1); N and K are both dynamic.
 
 Version 2 of the format added the K axis (version 1 took one kernel per crop, ``(N, C, h, w)``);
 version 3 added the head to the metadata and the box head's output.
 
-Both take crops exactly as :mod:`siamtrack.crops` cuts them; color order and normalisation are
+Both take crops exactly as `siamtrack.crops` cuts them; color order and normalisation are
 inside the graphs. Each graph carries the same metadata (ONNX ``metadata_props``), so a backend
 can check that the two belong together and prepare inputs without guessing.
 
@@ -157,7 +157,7 @@ def write_checksums(folder: Path) -> Path:
 
 
 def verify_checksums(folder: Path, paths: Iterable[Path]) -> None:
-    """Raise :class:`WeightsError` unless every graph file matches ``checksums.json``."""
+    """Raise [WeightsError][siamtrack.WeightsError] unless every graph file matches ``checksums.json``."""
     record = folder / CHECKSUMS_FILE
     try:
         sums = json.loads(record.read_text(encoding="utf-8"))

@@ -1,4 +1,4 @@
-"""Export a siamtrack network to the two ONNX graphs described in :mod:`.contract`.
+"""Export a siamtrack network to the two ONNX graphs described in `contract`.
 
 Needs torch, onnx and onnxscript (``pip install siamtrack[export]``); the graphs then run with
 ONNX Runtime or TensorRT without torch.
@@ -51,7 +51,7 @@ class SearchGraph(nn.Module):
     with a box or nanotrack head its maps (N, K, 6, r, r).
 
     The correlations are the forms without run-time convolution weights
-    (:func:`cross_correlate_per_crop`, :func:`depthwise_correlate_per_crop`)."""
+    (`cross_correlate_per_crop`, `depthwise_correlate_per_crop`)."""
 
     def __init__(self, network: SiameseNet) -> None:
         super().__init__()
@@ -160,7 +160,7 @@ def export_onnx(weights_path: str | Path, output_dir: str | Path, opset: int = c
     """Export the weights' template and search branches as ONNX graphs.
 
     Args:
-        weights_path: any weights file :func:`siamtrack.weights.load_weights` reads.
+        weights_path: any weights file [siamtrack.weights.load_weights][siamtrack.load_weights] reads.
         output_dir: folder to write ``template.onnx`` and ``search.onnx`` into (created).
         opset: ONNX opset (>= 17; 18 is written without conversion).
         tolerance: largest relative difference from torch accepted when ONNX Runtime is

@@ -2,7 +2,7 @@
 
 Formulation: TensorRT handles a convolution whose weights are a run-time tensor poorly (it wants
 build-time weights), so the search graph computes the correlation as a batched MatMul plus
-static slices (:func:`siamtrack.network.correlation.cross_correlate_per_crop`). The engine
+static slices (`siamtrack.network.correlation.cross_correlate_per_crop`). The engine
 therefore maps (search crops, K kernels per crop) -> responses in one call, and the same graph
 serves ONNX Runtime.
 
@@ -11,7 +11,7 @@ header (graph, model metadata, checksums, TensorRT version, GPU, precision, batc
 the serialized engine. Engines only run on the GPU model and TensorRT version that built them,
 so built engines are cached under a key made of exactly those plus the ONNX checksum.
 
-Everything here except :func:`build_engine` runs without TensorRT (and is tested that way).
+Everything here except `build_engine` runs without TensorRT (and is tested that way).
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ class EngineHeader:
 
     Attributes:
         graph: ``template`` or ``search``.
-        graph_props: the ONNX graph's siamtrack metadata (see :mod:`.contract`).
+        graph_props: the ONNX graph's siamtrack metadata (see `contract`).
         onnx_sha256: checksum of the ONNX file the engine was built from.
         tensorrt_version: TensorRT version that built it (engines do not move between versions).
         gpu: GPU name that built it.
@@ -118,7 +118,7 @@ def write_engine_file(path: str | Path, header: EngineHeader, engine: bytes) -> 
 
 
 def read_engine_file(path: str | Path) -> tuple[EngineHeader, bytes]:
-    """Read an engine file written by :func:`write_engine_file`.
+    """Read an engine file written by `write_engine_file`.
 
     Raises:
         WeightsError: missing, not a siamtrack engine, truncated, or an unreadable header.
@@ -190,7 +190,7 @@ def build_engine(onnx_path: Path, graph: str, info: contract.GraphInfo, max_batc
         max_batch: largest batch of the optimisation profile.
         fp16: True, False, or ``auto``: FP16 only where the platform has fast FP16.
         workspace_bytes: scratch memory TensorRT may use while choosing kernels.
-        compute_capability: of the target GPU, e.g. ``9.0`` (see :func:`has_fast_fp16`).
+        compute_capability: of the target GPU, e.g. ``9.0`` (see `has_fast_fp16`).
 
     Returns:
         The serialized engine and whether FP16 was enabled.
@@ -252,8 +252,8 @@ def engines_for(onnx_folder: str | Path, gpu: str, compute_capability: str, tens
     Args:
         onnx_folder: the ONNX export folder.
         gpu, compute_capability, tensorrt_version: the machine the engines are for.
-        cache_dir: where engines are kept (default: :func:`default_cache_dir`).
-        fp16: see :func:`build_engine`.
+        cache_dir: where engines are kept (default: `default_cache_dir`).
+        fp16: see `build_engine`.
         max_batch: largest search batch (targets x scales); the template profile uses the
             same bound for targets.
     """

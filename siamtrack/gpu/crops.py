@@ -1,4 +1,4 @@
-"""Square crops by bilinear sampling on the device, matching :func:`siamtrack.crops.crop_regions`.
+"""Square crops by bilinear sampling on the device, matching `siamtrack.crops.crop_regions`.
 
 Output pixel ``u`` of a crop of side ``s`` around ``c`` samples the frame at
 ``c + (u - (out - 1) / 2) * s / out`` (pixel-center coordinates), as the OpenCV path does.

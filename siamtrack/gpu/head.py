@@ -1,4 +1,4 @@
-"""The response head on torch tensors, batched over targets (see :mod:`siamtrack.head`).
+"""The response head on torch tensors, batched over targets (see `siamtrack.head`).
 
 The same algorithm as the NumPy head: upsampled windows as products with rows of OpenCV's
 bicubic interpolation matrix, scale penalty, normalisation by the raw minimum and the exact
@@ -15,7 +15,7 @@ from ..head import MAXIMUM_WINDOW, PEAK_WINDOW, ResponseHead
 
 
 class DeviceHead:
-    """The tensors :func:`locate` needs for one raw map side, on one device."""
+    """The tensors `locate` needs for one raw map side, on one device."""
 
     def __init__(self, head: ResponseHead, side: int, device: torch.device) -> None:
         geometry = head.geometry(side)

@@ -1,12 +1,12 @@
 """One frame's tracking work for all targets on the backend's device, one synchronisation.
 
-:class:`TensorStep` turns a frame and the tracker's crop plans into
-:class:`~siamtrack.steps.Estimate` objects: upload the frame once (pinned memory, asynchronous),
-cut every crop of every target on the device (:mod:`.crops`), run the network (the backend's
+`TensorStep` turns a frame and the tracker's crop plans into
+`Estimate` objects: upload the frame once (pinned memory, asynchronous),
+cut every crop of every target on the device (`crops`), run the network (the backend's
 ``track_tensors``) and copy back what the host needs in one transfer. For SiamFC response models
-that is each target's peak, found on the device (:mod:`.head`: 5 numbers per target instead of its
+that is each target's peak, found on the device (`head`: 5 numbers per target instead of its
 upsampled maps); a box-head model's maps are already small (6 x r x r per target), so they come
-back as they are and are read by the same code as on the CPU (:mod:`siamtrack.box_reader`). On
+back as they are and are read by the same code as on the CPU (`siamtrack.box_reader`). On
 CUDA, frames whose targets all track normally replay the step as a CUDA graph captured for that
 number of targets and frame size.
 """
@@ -38,7 +38,7 @@ class StepInputs(NamedTuple):
 
 
 class TensorStep:
-    """Per-frame work on torch tensors for a :class:`~siamtrack.backends.DeviceBackend`.
+    """Per-frame work on torch tensors for a [DeviceBackend][siamtrack.backends.DeviceBackend].
 
     Args:
         backend: a backend with ``track_tensors(crops, kernels) -> responses`` on its device
@@ -84,7 +84,7 @@ class TensorStep:
 
     def compute(self, frame: torch.Tensor, inputs: StepInputs, kernels: Any,
                 groups: Sequence[tuple[int, int, bool]]) -> torch.Tensor:
-        """Crops -> outputs -> peaks, all on the device; (len(groups) rows, 5) as in :func:`.head.locate`.
+        """Crops -> outputs -> peaks, all on the device; (len(groups) rows, 5) as in `head.locate`.
         ``groups`` lists (first map, map count, re-detecting) per target, in map order. When no
         target re-detects (the only case captured in a CUDA graph) every target has the same
         map count and the maps are a reshape away: no index tensor, no host-to-device copy.
@@ -112,7 +112,7 @@ class TensorStep:
 
     def estimates(self, image: np.ndarray, plans: Sequence[Any], kernels: Any,
                   pad_colors: Sequence[Sequence[float]]) -> list[Estimate]:
-        """One :class:`~siamtrack.steps.Estimate` per plan (the tracker's crop plans), after one
+        """One `Estimate` per plan (the tracker's crop plans), after one
         device synchronisation."""
         groups, start = [], 0
         for plan in plans:
@@ -151,7 +151,7 @@ class TensorStep:
 
 
 class _GraphedStep:
-    """:meth:`TensorStep.compute` captured as a CUDA graph for one batch layout and frame size.
+    """`TensorStep.compute` captured as a CUDA graph for one batch layout and frame size.
 
     Inputs are copied into static buffers before each replay; the output buffer is the graph's.
     Checked against eager launches on an H200 (``tests/gpu/test_cuda.py``), targets added and removed.

@@ -27,7 +27,7 @@ class AlexNetBackbone(nn.Module):
         widths: output channels of conv1..conv5 (the paper: 96, 256, 384, 384, 256). Each width
             feeding a grouped conv must be even.
         batch_norm: BatchNorm after conv1..conv4. False for networks whose BN was folded into
-            the convolutions (and for inference after :meth:`fold_batch_norm`).
+            the convolutions (and for inference after `fold_batch_norm`).
         bn_eps: BatchNorm epsilon; must match the weights (siamfc-pytorch uses 1e-6).
     """
 

@@ -23,7 +23,7 @@ Separable convolutions keep the head at a few M multiply-accumulates (a 64-wide 
 17 map: about 6 M, against the backbone's 124 M), as NanoTrack's towers do.
 
 Outputs, per kernel: ``(6, r, r)`` = class logit, quality logit, then left, top, right, bottom
-(:data:`siamtrack.metadata.BOX_OUTPUTS`) in search-crop pixels from the cell's position (cell
+(`siamtrack.metadata.BOX_OUTPUTS`) in search-crop pixels from the cell's position (cell
 ``j`` sits ``(j - (r - 1) / 2) * stride`` pixels from the crop center).
 """
 
@@ -66,7 +66,7 @@ def depthwise_correlate(kernels: torch.Tensor, search: torch.Tensor) -> torch.Te
 
 
 def depthwise_correlate_per_crop(kernels: torch.Tensor, search: torch.Tensor) -> torch.Tensor:
-    """:func:`depthwise_correlate` as h x w shifted multiply-adds (what the exported graph uses).
+    """`depthwise_correlate` as h x w shifted multiply-adds (what the exported graph uses).
 
     A convolution whose weights are a run-time input is poorly supported by TensorRT and several
     ONNX runtimes; elementwise products of static slices run everywhere.
@@ -180,7 +180,7 @@ class BoxHead(nn.Module):
 
 
 def _folded_tower(tower: nn.Sequential) -> nn.Sequential:
-    """A tower of :func:`separable` units with every BatchNorm folded."""
+    """A tower of `separable` units with every BatchNorm folded."""
     units = []
     for unit in tower:
         assert isinstance(unit, nn.Sequential)

@@ -36,7 +36,7 @@ def cross_correlate(kernels: torch.Tensor, search: torch.Tensor, response_scale:
 
 def cross_correlate_per_crop(kernels: torch.Tensor, search: torch.Tensor, response_scale: float,
                              response_bias: float = 0.0) -> torch.Tensor:
-    """The same correlation as :func:`cross_correlate`, written as one batched matrix product.
+    """The same correlation as `cross_correlate`, written as one batched matrix product.
 
     This is the form the exported search graph uses. A convolution whose weights are a run-time
     input (the exemplar features) is poorly supported by TensorRT and by several ONNX runtimes;
@@ -49,8 +49,8 @@ def cross_correlate_per_crop(kernels: torch.Tensor, search: torch.Tensor, respon
     Args:
         kernels: (N, K, C, h, w) exemplar features, K per search crop.
         search: (N, C, H, W) search features.
-        response_scale: as in :func:`cross_correlate`.
-        response_bias: as in :func:`cross_correlate`.
+        response_scale: as in `cross_correlate`.
+        response_bias: as in `cross_correlate`.
 
     Returns:
         (N, K, H - h + 1, W - w + 1) response maps.

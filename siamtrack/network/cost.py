@@ -43,7 +43,7 @@ class NetworkCost:
 
 
 def search_cost(network: SiameseNet) -> NetworkCost:
-    """:class:`NetworkCost` of one search crop of the network's instance size."""
+    """`NetworkCost` of one search crop of the network's instance size."""
     macs, values = [0], [0]
 
     def count(module: nn.Module, inputs: object, output: torch.Tensor) -> None:

@@ -5,7 +5,7 @@ per second than a depth-wise one, so at equal time a plain stack beats a mobile-
 with more but cheaper operations. Four stages halve the resolution (a 3x3 stride-2 convolution,
 then one at stride 1), and a final 1x1 convolution without ReLU gives the feature maps: 127 px
 exemplars become 8 x 8 cells and 255 px search crops 16 x 16, the grid of NanoTrack's backbone,
-whose maps these features are trained to reproduce (see :mod:`siamtrack.training.nano_loss`).
+whose maps these features are trained to reproduce (see `siamtrack.training.nano_loss`).
 
 ``widths``: the four stages' channels, then the output channels (e.g. 16, 32, 64, 128, 48).
 """

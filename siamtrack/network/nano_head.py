@@ -11,9 +11,9 @@ convolutions turn that into::
 
 per cell of the search grid (16 x 16 for a 255 px crop), cell ``j`` at ``(j - side // 2) * stride``
 pixels from the crop center. That is the layout of NanoTrack v2's head, which OpenCV's
-``TrackerNano`` decodes; :mod:`siamtrack.box_reader` decodes it the same way, so a network of this
+``TrackerNano`` decodes; `siamtrack.box_reader` decodes it the same way, so a network of this
 layout is judged by its maps alone, and NanoTrack's maps can be learnt cell by cell
-(:mod:`siamtrack.training.nano_loss`).
+(`siamtrack.training.nano_loss`).
 """
 
 from __future__ import annotations

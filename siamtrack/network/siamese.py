@@ -6,7 +6,7 @@ graphs and other backends reuse. Both take crops as the tracker cuts them, uint8
 layout, and apply the color order and normalisation the weights were trained with.
 
 What ``track`` returns depends on the metadata's ``head``: SiamFC's cross-correlation gives one
-response map per kernel, ``(M, r, r)``; the box head (:mod:`.box_head`) gives class, quality and
+response map per kernel, ``(M, r, r)``; the box head (`box_head`) gives class, quality and
 box maps per kernel, ``(M, 6, r, r)``.
 """
 
@@ -91,7 +91,7 @@ class SiameseNet(nn.Module):
     def track(self, search_crops: torch.Tensor, kernels: torch.Tensor) -> torch.Tensor:
         """Search crops (N, 255, 255, 3) uint8 + kernels (N * K, C, h, w) -> outputs per kernel.
 
-        Crop n is correlated with kernels n*K .. n*K+K-1 (see :func:`cross_correlate`). Returns
+        Crop n is correlated with kernels n*K .. n*K+K-1 (see `cross_correlate`). Returns
         responses (N * K, r, r), or with the box head its maps (N * K, 6, r, r).
         """
         features = self.backbone(self.preprocess(search_crops))

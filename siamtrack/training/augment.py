@@ -69,7 +69,7 @@ def _crop(image: np.ndarray, center: tuple[float, float], side_x: float, side_y:
           pad: tuple[float, ...]) -> np.ndarray:
     """Axis-aligned crop of ``side_x`` x ``side_y`` frame pixels around ``center``, resized to out x out.
 
-    Same mapping as :func:`siamtrack.crops.crop_squares` (which it equals when the sides match).
+    Same mapping as `siamtrack.crops.crop_squares` (which it equals when the sides match).
     """
     sx, sy = side_x / out, side_y / out
     matrix = np.array([[sx, 0.0, center[0] - sx * (out - 1) / 2], [0.0, sy, center[1] - sy * (out - 1) / 2]])

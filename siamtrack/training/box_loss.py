@@ -1,13 +1,13 @@
 """The box head's losses: class, box and quality, each a term of its own so each can be measured.
 
 * **class**: SiamFC's balanced logistic loss on the class logits against the center labels of
-  :func:`~siamtrack.training.targets.box_targets` (positives and negatives each carry half).
+  `box_targets` (positives and negatives each carry half).
 * **box**: generalised-IoU loss (1 - GIoU) of the predicted distances on every cell inside the
   box; GIoU still pulls a box that does not overlap the target (plain IoU's gradient is zero there).
 * **quality**: binary cross-entropy of the quality logit against the IoU its own box reached
   (detached), on the same cells, so at tracking time ``class x quality`` prefers the cell whose
   box is best, and a low quality says the box is doubtful.
-* **box_teacher** (optional, :func:`box_teacher_loss`): the same GIoU loss toward a teacher's
+* **box_teacher** (optional, `box_teacher_loss`): the same GIoU loss toward a teacher's
   boxes (NanoTrack v2's) instead of the ground truth's, on the cells inside the target's box.
 """
 
@@ -41,7 +41,7 @@ def box_head_losses(outputs: torch.Tensor, targets: torch.Tensor, stride: int,
     """The weighted loss terms of a batch of box-head outputs.
 
     Args:
-        outputs: (B, 6, r, r) box-head maps (see :mod:`siamtrack.network.box_head`).
+        outputs: (B, 6, r, r) box-head maps (see `siamtrack.network.box_head`).
         targets: (B, 4) target center offset from the crop center and size, (dx, dy, w, h), in
             search-crop pixels.
         stride: crop pixels per cell.

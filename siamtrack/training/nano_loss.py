@@ -4,7 +4,7 @@ Each is a term of its own, so a log shows what every signal contributes:
 
 * ``class`` and ``box``: the ground truth. Cells in the central ellipse of the target's box are
   positives of the two-way softmax, every other cell a negative (positives and negatives carry
-  half each: :func:`~siamtrack.training.loss.balanced_logistic_loss` on ``target - background``,
+  half each: `balanced_logistic_loss` on ``target - background``,
   the logit of that softmax); the box distances learn 1 - GIoU on the positive cells. A hard
   negative's crop (the search cut around a look-alike) has no positive at all.
 * ``class_teacher`` and ``box_teacher``: NanoTrack's head on the same crops. Its target
@@ -43,7 +43,7 @@ class NanoWeights:
 
 @dataclass(frozen=True)
 class TeacherMaps:
-    """NanoTrack's outputs for a batch of pairs (see :class:`~siamtrack.training.nanotrack.NanoTrackTeacher`).
+    """NanoTrack's outputs for a batch of pairs (see `NanoTrackTeacher`).
 
     Attributes:
         exemplar_features: (B, C, 8, 8) backbone maps of the exemplars.

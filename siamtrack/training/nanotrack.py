@@ -69,7 +69,7 @@ class NanoTrackTeacher:
 
     def maps(self, exemplars: np.ndarray, searches: np.ndarray) -> TeacherMaps:
         """(B, 127, 127, 3) and (B, 255, 255, 3) uint8 BGR crops -> its backbone maps of both and its
-        head's probability and box distances (see :meth:`__call__`), as CPU tensors."""
+        head's probability and box distances (see `__call__`), as CPU tensors."""
         exemplar_features, search_features = self._features(exemplars), self._features(searches)
         scores, distances = self._head.run(["output1", "output2"], {"input1": exemplar_features,
                                                                     "input2": search_features})

@@ -5,16 +5,16 @@ signal contributes:
 
 * ``class`` (and, with the box head, ``box`` and ``quality``): ground truth. SiamFC's response
   learns the balanced logistic loss on a disc of positives; the box head learns
-  :mod:`.box_loss`.
-* ``distill``: a trained Siamese network's response maps (:class:`Teacher`), matched as spatial
-  distributions (:func:`.loss.distillation_loss`) by the response or the class map.
-* ``class_teacher``: NanoTrack's classification map (:class:`ClassTeacher`), learnt by the
+  `box_loss`.
+* ``distill``: a trained Siamese network's response maps (`Teacher`), matched as spatial
+  distributions (`loss.distillation_loss`) by the response or the class map.
+* ``class_teacher``: NanoTrack's classification map (`ClassTeacher`), learnt by the
   response or the class map with the balanced logistic loss, the teacher's probabilities as
   soft labels.
 * ``box_teacher``: NanoTrack's boxes from the same call, learnt by the box head's distances
-  (:func:`.box_loss.box_teacher_loss`).
+  (`box_loss.box_teacher_loss`).
 
-A nanotrack-layout network learns its own set (:mod:`.nano_loss`): ground truth, NanoTrack's
+A nanotrack-layout network learns its own set (`nano_loss`): ground truth, NanoTrack's
 class and box maps cell by cell, and NanoTrack's backbone maps (``feature_teacher``).
 """
 
@@ -43,7 +43,7 @@ class Teacher:
         network: the teacher, in eval mode; its crops are the student's (same exemplar and
             search sizes), so it sees exactly the pairs the student sees.
         weight: factor on the distillation loss, added to the SiamFC loss.
-        temperature: softmax temperature of :func:`distillation_loss`.
+        temperature: softmax temperature of `distillation_loss`.
     """
 
     network: SiameseNet
@@ -57,7 +57,7 @@ class ClassTeacher:
     whose boxes the box head's distances may learn.
 
     Attributes:
-        model: the teacher (:class:`~siamtrack.training.nanotrack.NanoTrackTeacher`).
+        model: the teacher (`NanoTrackTeacher`).
         weight: factor on the class-map term.
         box_weight: factor on the box term (box head only; 0: its boxes are not used).
     """
@@ -145,7 +145,7 @@ def pair_losses(network: torch.nn.Module, exemplars: torch.Tensor, searches: tor
 
 def nanotrack_losses(network: torch.nn.Module, exemplars: torch.Tensor, searches: torch.Tensor,
                      targets: torch.Tensor, signals: Signals) -> dict[str, torch.Tensor]:
-    """The terms of :mod:`.nano_loss` for a nanotrack-layout network (see :func:`pair_losses`)."""
+    """The terms of `nano_loss` for a nanotrack-layout network (see `pair_losses`)."""
     outputs, exemplar_features, search_features = network(exemplars, searches, with_features=True)
     weights = signals.nano
     losses = truth_losses(outputs, targets, unwrapped(network).metadata.total_stride, weights.box)
@@ -171,7 +171,7 @@ def nanotrack_losses(network: torch.nn.Module, exemplars: torch.Tensor, searches
 
 def pair_loss(network: torch.nn.Module, exemplars: torch.Tensor, searches: torch.Tensor, targets: torch.Tensor,
               signals: Signals = Signals()) -> torch.Tensor:
-    """The sum of :func:`pair_losses`."""
+    """The sum of `pair_losses`."""
     return torch.stack(list(pair_losses(network, exemplars, searches, targets, signals).values())).sum()
 
 

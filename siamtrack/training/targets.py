@@ -55,7 +55,7 @@ def box_targets(targets: torch.Tensor, size: int, stride: int, center: float | N
         targets: target center offset and size in search-crop pixels (the pair sampler's output).
         size: side r of the output maps.
         stride: crop pixels per cell.
-        center: the cell at the crop's center (:func:`cell_positions`).
+        center: the cell at the crop's center (`cell_positions`).
     """
     cells = cell_positions(size, stride, targets.device, center)
     dx, dy, w, h = (targets[:, i, None, None].float() for i in range(4))

@@ -183,7 +183,7 @@ def load_position(path: Path, network: SiameseNet, optimizer: torch.optim.Optimi
 
 def load_checkpoint(path: Path, network: SiameseNet, optimizer: torch.optim.Optimizer,
                     scheduler: torch.optim.lr_scheduler.LRScheduler, config: TrainConfig) -> int:
-    """Restore a checkpoint; returns the epoch to continue with (see :func:`load_position`)."""
+    """Restore a checkpoint; returns the epoch to continue with (see `load_position`)."""
     return load_position(path, network, optimizer, scheduler, config).epoch
 
 
@@ -259,8 +259,8 @@ def pair_loader(dataset: PairDataset, batch_size: int, workers: int, drop_last: 
 class DeferredStop:
     """Holds Ctrl-C, SIGTERM and SIGHUP until the batch in flight is done (see the module docstring).
 
-    Inside the ``with`` block a signal only sets :attr:`signum`; the loop checks it after each
-    batch, writes its checkpoint and calls :meth:`deliver`, which restores the previous handlers
+    Inside the ``with`` block a signal only sets `signum`; the loop checks it after each
+    batch, writes its checkpoint and calls `deliver`, which restores the previous handlers
     and sends the signal again, so it ends the process as it would have (Ctrl-C raises
     KeyboardInterrupt, SIGTERM ends with the command line's exit code 143). Outside the main thread
     (handlers cannot be installed there) signals act at once.
