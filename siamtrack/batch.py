@@ -46,7 +46,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Optional
 
 from .errors import InputError, SiamtrackError
-from .files import json_text, lock_holder, make_folder, try_lock, write_text_atomically
+from .files import hidden_sibling, json_text, lock_holder, make_folder, try_lock, write_text_atomically
 from .models import builtin_model_name
 from .results import Box
 
@@ -325,6 +325,7 @@ def run_job(job: Job, output: Path, trackers: TrackerCache, attempt: int) -> Job
         os.replace(partial, result_path(output, job.id))
     except Exception as exc:  # recorded in the summary; one job's failure must not stop the others
         partial.unlink(missing_ok=True)
+        events_path(output, job.id).unlink(missing_ok=True)  # no events of a job without results
         # siamtrack's own errors say what is wrong with the job (box, model, preset, source):
         # a retry would fail the same way. Anything else (a crash, an I/O hiccup) may not.
         return JobOutcome(job.id, "failed", seconds=time.monotonic() - began, attempts=attempt,
@@ -575,6 +576,14 @@ def run_ray(jobs: list[Job], output: Path, settings: TrackerSettings, address: s
 # -- the whole batch --------------------------------------------------------------------------
 
 
+def _settled(job: Job, output: Path) -> JobOutcome:
+    """A job the batch heard nothing back from (it stopped): done if its result file is complete
+    (the worker finished it as the stop came), else interrupted."""
+    done = result_path(output, job.id)
+    frames = finished_frames(done, expected_frames(job)) if done.is_file() else 0
+    return JobOutcome(job.id, "ok", frames) if frames else JobOutcome(job.id, "interrupted")
+
+
 def write_summary(output: Path, run: BatchRun, command: str = "") -> None:
     """``summary.json`` (totals and jobs) and ``summary.csv`` (one row per job), each replaced whole.
 
@@ -675,6 +684,9 @@ def run_batch(jobs: Iterable[Job], output: Path, settings: TrackerSettings, work
         for job in jobs:
             done = result_path(output, job.id)
             (output / f"{job.id}{PARTIAL_SUFFIX}").unlink(missing_ok=True)
+            # An interrupted job's events, under the name EventLog writes through: the job runs
+            # again, so they are dropped here rather than kept as a killed run's leftovers.
+            hidden_sibling(events_path(output, job.id), "part").unlink(missing_ok=True)
             frames = finished_frames(done, expected_frames(job)) if done.is_file() else 0
             if frames:
                 record(JobOutcome(job.id, "skipped", frames))
@@ -691,7 +703,7 @@ def run_batch(jobs: Iterable[Job], output: Path, settings: TrackerSettings, work
             engine = "local"
             run_local(todo, output, settings, workers, record)
     finally:
-        outcomes = [by_id.get(job.id, JobOutcome(job.id, "interrupted")) for job in jobs]
+        outcomes = [by_id.get(job.id) or _settled(job, output) for job in jobs]
         run = BatchRun(outcomes, time.monotonic() - began, engine, workers if ray_address is None else 0, notes)
         try:
             write_summary(output, run, command)

@@ -92,6 +92,9 @@ def _sigmoid(values: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-values))
 
 
+MAX_HOG_SIDE = 1920  # px: the longest side HOG scans
+
+
 class PeopleDetector:
     """OpenCV's HOG people detector (see the module docstring).
 
@@ -110,8 +113,10 @@ class PeopleDetector:
         self.min_height, self.hit_threshold = min_height, hit_threshold
 
     def detect(self, frame: np.ndarray) -> Detections:
-        scale = max(1.0, 128.0 / self.min_height)
-        image = cv2.resize(frame, None, fx=scale, fy=scale) if scale > 1 else frame
+        # Upscaled so min_height becomes HOG's 128 px window, but never past MAX_HOG_SIDE: on an
+        # 8000 px frame one pass took ~40 s (and a stop signal waited for it).
+        scale = min(max(1.0, 128.0 / self.min_height), MAX_HOG_SIDE / max(frame.shape[:2]))
+        image = cv2.resize(frame, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale != 1 else frame
         found, weights = self._hog.detectMultiScale(image, hitThreshold=self.hit_threshold, winStride=(8, 8),
                                                     padding=(8, 8), scale=1.05)
         if len(found) == 0:
@@ -182,6 +187,15 @@ def non_maximum_suppression(boxes: np.ndarray, scores: np.ndarray, class_ids: np
         iou = overlap / (areas[best] + areas[rest] - overlap + 1e-12)
         order = rest[iou <= iou_threshold]
     return np.asarray(kept, np.int64)
+
+
+def clip_to_frame(boxes: np.ndarray, shape: tuple[int, ...], min_side: float = 2.0) -> tuple[np.ndarray, np.ndarray]:
+    """(x, y, w, h) boxes cut to the frame, and which of them keep at least ``min_side`` px each way."""
+    height, width = shape[:2]
+    x0, y0 = np.clip(boxes[:, 0], 0, width), np.clip(boxes[:, 1], 0, height)
+    x1, y1 = np.clip(boxes[:, 0] + boxes[:, 2], 0, width), np.clip(boxes[:, 1] + boxes[:, 3], 0, height)
+    clipped = np.stack([x0, y0, x1 - x0, y1 - y0], axis=1)
+    return clipped, (clipped[:, 2] >= min_side) & (clipped[:, 3] >= min_side)
 
 
 def letterbox(frame: np.ndarray, size: tuple[int, int]) -> tuple[np.ndarray, float, tuple[float, float]]:
@@ -284,6 +298,8 @@ class OnnxDetector:
         boxes = np.stack([(centers[:, 0] - centers[:, 2] / 2 - pad_x) / scale,
                           (centers[:, 1] - centers[:, 3] / 2 - pad_y) / scale,
                           centers[:, 2] / scale, centers[:, 3] / scale], axis=1) if len(centers) else np.zeros((0, 4))
+        boxes, inside = clip_to_frame(boxes, frame.shape)  # a box in the letterbox's padding is no object
+        boxes, scores, class_ids = boxes[inside], scores[inside], class_ids[inside]
         kept = non_maximum_suppression(boxes, scores, class_ids, self.iou_threshold)
         return Detections(boxes[kept], scores[kept], class_ids[kept], self.names)
 

@@ -33,10 +33,11 @@ from .files import redact_credentials
 from .outputs import OutputWriteError, ResultWriter
 from .progress import FrameRate
 from .results import TrackResult
-from .sources import FrameSource, SourceError, SourceOptions, open_source
+from .sources import FrameSource, SourceError, SourceOptions, describe_spec, open_source
 
 LOG = logging.getLogger(__name__)
 JPEG_QUALITY = 80
+LIVE_RETRY_MAX = 30.0  # seconds between tries to open a camera or stream that is down
 STALE_SECONDS = 2.0
 
 
@@ -92,20 +93,33 @@ class StreamPump:
         return frame
 
     def _run(self) -> None:
-        count = 0
-        try:
-            while not self._stop.is_set():
-                with open_source(self.spec, self.options) as source:
-                    self.status = "live"
-                    count = self._play(source, count)
-                    if source.failure:
-                        self.status, self.detail = "failed", source.failure
-                        return
-                if not (self.loop and not source.live):
-                    self.status = "ended"
+        count, delay = 0, 1.0
+        live = describe_spec(self.spec) in ("camera", "stream")
+        while not self._stop.is_set():
+            try:
+                source = open_source(self.spec, self.options)
+            except SourceError as exc:
+                if not live:  # a missing or broken file stays so
+                    self.status, self.detail = "failed", str(exc)
                     return
-        except SourceError as exc:
-            self.status, self.detail = "failed", str(exc)
+                # A camera that is down now may be up later: a server runs for days, so it keeps
+                # trying (every few seconds, at most every LIVE_RETRY_MAX s).
+                self.status, self.detail = "reconnecting", str(exc)
+                self._stop.wait(delay)
+                delay = min(delay * 2, LIVE_RETRY_MAX)
+                continue
+            with source:
+                self.status, self.detail, delay = "live", "", 1.0
+                count = self._play(source, count)
+                if source.failure and not live:
+                    self.status, self.detail = "failed", source.failure
+                    return
+                if source.failure:
+                    self.status, self.detail = "reconnecting", source.failure
+                    continue
+            if not (self.loop and not source.live):
+                self.status = "ended"
+                return
 
     def _play(self, source: FrameSource, count: int) -> int:
         period = 0.0 if source.live else 1.0 / (source.fps or 25.0)

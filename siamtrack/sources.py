@@ -153,6 +153,9 @@ class VideoFileSource(FrameSource):
         too_long = path_too_long(path)
         if too_long:
             raise SourceError(f"cannot open {describe_path(str(path)[:60])}...: {too_long}")
+        if path.exists() and not path.is_file():
+            raise SourceError(f"{path} is not a video file (a FIFO or device?); siamtrack reads video files, image "
+                              f"folders, cameras and stream URLs")
         if not path.is_file():
             raise SourceError(f"video file not found: {path}")
         self._capture = open_capture(str(path))

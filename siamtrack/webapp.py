@@ -161,8 +161,11 @@ def create_app(server: TrackingServer, token: Optional[str] = None, allowed_host
              response_class=Response, response_model=None)
     async def snapshot(stream: int) -> Response:
         view = stream_or_404(stream)
-        server.snapshot_wanted = True  # from now on every frame is encoded; wait for the next one
-        await asyncio.to_thread(server.wait_for_change, view.version, stream, 2.0)
+        server.snapshot_wanted = True  # the next frame is encoded; wait for it
+        try:
+            await asyncio.to_thread(server.wait_for_change, view.version, stream, 2.0)
+        finally:
+            server.snapshot_wanted = False  # one request encodes one frame, not every frame from now on
         if not view.jpeg:
             return error(503, f"stream {stream} has no frame yet ({view.status})")
         return Response(view.jpeg, media_type="image/jpeg")

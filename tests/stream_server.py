@@ -16,11 +16,11 @@ class StreamServer:
     connection stays open, as a hung camera's does); every later connection is accepted and
     never answered. ``frames=0`` never answers anyone (a host that accepts and hangs)."""
 
-    def __init__(self, frames: int = 20, period: float = 0.03) -> None:
+    def __init__(self, frames: int = 20, period: float = 0.03, port: int = 0) -> None:
         self.frames, self.period = frames, period
         self._socket = socket.socket()
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._socket.bind(("127.0.0.1", 0))
+        self._socket.bind(("127.0.0.1", port))
         self._socket.listen(8)
         self._held: list[socket.socket] = []
         self.url = f"http://127.0.0.1:{self._socket.getsockname()[1]}/stream.mjpg"

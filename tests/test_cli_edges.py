@@ -126,3 +126,50 @@ def test_a_batch_on_a_full_disk_fails_its_jobs_and_says_the_summary_could_not_be
     result = batch(jobs, "--output", full_disk / "out")
     assert result.returncode == 4, result.stderr
     assert "summary" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_fifo_as_source_is_named_for_what_it_is(tmp_path):
+    import os
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    result = siamtrack("track", fifo, "--box", "1,2,30,30")
+    assert result.returncode == 2 and "not a video file (a FIFO or device?)" in result.stderr
+
+
+def test_a_missing_optional_package_names_its_extra(monkeypatch, capsys):
+    import siamtrack.cli.evaluate as evaluate
+    from siamtrack.cli import main
+
+    def needs_matplotlib(args):
+        raise ModuleNotFoundError("No module named 'matplotlib'", name="matplotlib")
+
+    monkeypatch.setattr(evaluate, "run", needs_matplotlib)
+    assert main(["eval", "x", "--report", "y"]) == 2
+    assert "pip install 'siamtrack[eval]'" in capsys.readouterr().err
+
+
+def test_hog_on_a_huge_frame_answers_in_seconds():
+    import time
+
+    import numpy as np
+
+    from siamtrack.detect import PeopleDetector
+
+    began = time.monotonic()
+    PeopleDetector().detect(np.zeros((8000, 8000, 3), np.uint8))
+    assert time.monotonic() - began < 10
+
+
+def test_a_failed_job_leaves_no_events_and_a_killed_runs_events_part_is_not_reported(clips, tmp_path):  # noqa: F811
+    from siamtrack.files import hidden_sibling
+
+    jobs = write_jobs(clips / "jobs.csv", 'id,source,box\na,a.mp4,"30,40,40,40"\nbad,a.mp4,"900,900,40,40"\n')
+    output = tmp_path / "out"
+    output.mkdir()
+    hidden_sibling(output / "a.events.jsonl", "part").write_text('{"event": "started"}\n')  # a killed run's
+    result = batch(jobs, "--output", output, "--events")
+    assert result.returncode == 1  # the bad box fails its job
+    assert "killed" not in result.stderr
+    assert (output / "a.events.jsonl").is_file() and not (output / "bad.events.jsonl").exists()
+    assert not hidden_sibling(output / "a.events.jsonl", "part").exists()

