@@ -35,6 +35,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from .geometry import SIAMFC_CONTEXT
 from .metadata import BOX, CLASS, NANOTRACK_CLASSES, QUALITY
 
 LAYOUTS = ("box", "nanotrack")
@@ -75,8 +76,9 @@ def _sigmoid(values: np.ndarray) -> np.ndarray:
 
 
 def padded_size(width: np.ndarray | float, height: np.ndarray | float) -> np.ndarray:
-    """SiamFC's context side: sqrt((w + p) (h + p)) with p = (w + h) / 2."""
-    pad = (np.asarray(width) + np.asarray(height)) / 2
+    """SiamFC's context side (:func:`siamtrack.geometry.context_side`, amount 0.5) of every cell's box
+    at once: the size measure of the change penalty, fixed by the penalty's definition."""
+    pad = SIAMFC_CONTEXT * (np.asarray(width) + np.asarray(height))
     return np.sqrt((np.asarray(width) + pad) * (np.asarray(height) + pad))
 
 

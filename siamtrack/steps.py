@@ -50,12 +50,6 @@ class TargetState:
     searching_frames: int = 0  # > 0: lost, re-detecting for this many frames
     frame_index: int = 0
 
-    def search_side(self, metadata: ModelMetadata) -> float:
-        """Frame pixels a search crop covers: the padded size scaled by instance / exemplar size."""
-        width, height = self.size
-        pad = (width + height) / 2
-        return math.sqrt((width + pad) * (height + pad)) * metadata.instance_size / metadata.exemplar_size
-
     def box(self) -> tuple[float, float, float, float]:
         (cx, cy), (w, h) = self.center, self.size
         return (cx - (w - 1) / 2, cy - (h - 1) / 2, w, h)

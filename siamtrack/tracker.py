@@ -18,7 +18,6 @@ the middle kernel's.
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +31,7 @@ from .config import TrackerConfig, default_config, load_config
 from .crops import crop_regions
 from .errors import ConfigError, InputError, NotInitializedError
 from .frames import as_bgr, validate_box
+from .geometry import box_center, context_side, search_side
 from .metadata import ModelMetadata
 from .models import default_model_path  # noqa: F401  (public via siamtrack.default_model_path)
 from .redetect import search_tiles
@@ -217,11 +217,10 @@ class MultiTracker:
         image = self._check_frame(frame)
         x, y, w, h = validate_box(box, image.shape)
         config, model = self.config, self.metadata
-        context = config.context_amount * (w + h)
-        exemplar_side = math.sqrt((w + context) * (h + context))
+        exemplar_side = context_side(w, h, config.context_amount)
         blue, green, red = cv2.mean(image)[:3]
         pad_color = (blue, green, red)
-        center = (x + (w - 1) / 2, y + (h - 1) / 2)
+        center = box_center((x, y, w, h))
         search_side = exemplar_side * model.instance_size / model.exemplar_size
         scales = self._step.exemplar_scales()
         exemplar = crop_regions(image, [center] * len(scales), [exemplar_side / s for s in scales],
@@ -306,12 +305,9 @@ class MultiTracker:
         if not free:
             return {}
         model = self.metadata
-        centers = [tuple(detections.boxes[i, :2] + (detections.boxes[i, 2:] - 1) / 2) for i in free]
-        sides = []
-        for i in free:
-            w, h = detections.boxes[i, 2:]
-            pad = (w + h) / 2
-            sides.append(float(np.sqrt((w + pad) * (h + pad))) * model.instance_size / model.exemplar_size)
+        centers = [box_center(detections.boxes[i]) for i in free]
+        sides = [search_side(float(detections.boxes[i, 2]), float(detections.boxes[i, 3]), model.exemplar_size,
+                             model.instance_size, self.config.context_amount) for i in free]
         per_crop = self._step.kernels_per_crop
         plans = [Plan(target, centers, sides, per_crop, True) for target in lost]
         crops = [crop_regions(image, centers, sides, model.instance_size, target.pad_color) for target in lost]
@@ -356,17 +352,18 @@ class MultiTracker:
 
     def _plan(self, target: TargetState, frame_size: tuple[int, int]) -> Plan:
         per_crop = self._step.kernels_per_crop
-        search_side = target.search_side(self.metadata)
+        side = search_side(target.size[0], target.size[1], self.metadata.exemplar_size,
+                           self.metadata.instance_size, self.config.context_amount)
         if target.searching_frames == 0:
             scales, fallback = self._step.search_scales(target)
-            return Plan(target, [target.center] * len(scales), [search_side * s for s in scales], per_crop, False,
+            return Plan(target, [target.center] * len(scales), [side * s for s in scales], per_crop, False,
                         fallback)
         # Lost: cover a region that grows every frame, with crops of the normal search size.
-        region = search_side * self.config.redetect_growth ** target.searching_frames
-        exemplar_side = search_side * self.metadata.exemplar_size / self.metadata.instance_size
-        centers, side = search_tiles(target.center, search_side, exemplar_side, region, frame_size,
-                                     self.config.max_tiles)
-        return Plan(target, centers, [side] * len(centers), per_crop, True)
+        region = side * self.config.redetect_growth ** target.searching_frames
+        exemplar_side = side * self.metadata.exemplar_size / self.metadata.instance_size
+        centers, tile_side = search_tiles(target.center, side, exemplar_side, region, frame_size,
+                                          self.config.max_tiles)
+        return Plan(target, centers, [tile_side] * len(centers), per_crop, True)
 
     def _batched_kernels(self, plans: Sequence[Plan]) -> Any:
         """Each crop's kernels, for all targets; rebuilt only when the targets or their crop counts change."""

@@ -22,6 +22,7 @@ import cv2
 import numpy as np
 
 from ..errors import ConfigError
+from ..geometry import context_side
 
 
 @dataclass(frozen=True)
@@ -56,13 +57,6 @@ class Augmentation:
 
 
 NO_AUGMENTATION = Augmentation(max_shift=0.0, stretch=0.0, color=0.0, blur_probability=0.0, gray_probability=0.0)
-
-
-def context_side(box: np.ndarray, context_amount: float) -> float:
-    """Side of the square exemplar region around ``box`` (SiamFC's context rule)."""
-    w, h = float(box[2]), float(box[3])
-    pad = context_amount * (w + h)
-    return math.sqrt((w + pad) * (h + pad))
 
 
 def _crop(image: np.ndarray, center: tuple[float, float], side_x: float, side_y: float, out: int,
@@ -142,11 +136,11 @@ def training_pair(exemplar_image: np.ndarray, exemplar_box: np.ndarray, search_i
                 side * (1 + rng.uniform(-aug.stretch, aug.stretch)))
 
     z_pad = tuple(float(c) for c in cv2.mean(exemplar_image)[:3])
-    z_side = context_side(exemplar_box, config.context_amount)
+    z_side = context_side(float(exemplar_box[2]), float(exemplar_box[3]), config.context_amount)
     exemplar = _crop(exemplar_image, tuple(box_center(exemplar_box)), *stretched(z_side), config.exemplar_size, z_pad)
 
     anchor = search_box if distractor_box is None else distractor_box
-    x_side = np.array(stretched(context_side(anchor, config.context_amount) * ratio))
+    x_side = np.array(stretched(context_side(float(anchor[2]), float(anchor[3]), config.context_amount) * ratio))
     if aug.scale > 0:  # drawn only when asked for, so runs without it keep their pairs
         x_side *= math.exp(rng.uniform(-math.log1p(aug.scale), math.log1p(aug.scale)))
     shift = rng.uniform(-aug.max_shift, aug.max_shift, 2)

@@ -3,7 +3,8 @@ import pytest
 
 from siamtrack.crops import crop_squares
 from siamtrack.errors import ConfigError
-from siamtrack.training.augment import NO_AUGMENTATION, Augmentation, context_side, training_pair
+from siamtrack.geometry import context_side
+from siamtrack.training.augment import NO_AUGMENTATION, Augmentation, training_pair
 
 
 def scene(seed=0):
@@ -21,7 +22,7 @@ def test_without_augmentation_crops_equal_the_trackers():
     exemplar, search, target = training_pair(image, BOX, image, BOX, np.random.default_rng(0), NO_AUGMENTATION)
     center = (BOX[0] + (BOX[2] - 1) / 2, BOX[1] + (BOX[3] - 1) / 2)
     pad = image.reshape(-1, 3).mean(axis=0)
-    side = context_side(BOX, 0.5)
+    side = context_side(BOX[2], BOX[3], 0.5)
     expected_z = crop_squares(image, center, [side], 127, pad)[0]
     expected_x = crop_squares(image, center, [side * 255 / 127], 255, pad)[0]
     assert np.abs(exemplar.astype(int) - expected_z).max() <= 1
@@ -80,7 +81,7 @@ def test_distractor_pairs_are_cut_around_the_distractor():
     blue = np.argwhere(search[:, :, 0] > 150)
     assert np.abs(blue.mean(axis=0) - 127).max() < 2  # the distractor is in the middle
     # The offset still points at the target: 140 px right and 80 px up of the distractor, in crop pixels.
-    scale = 255 / (context_side(distractor, 0.5) * 255 / 127)
+    scale = 255 / (context_side(distractor[2], distractor[3], 0.5) * 255 / 127)
     assert target.tolist() == pytest.approx([140 * scale, -80 * scale, 60 * scale, 40 * scale], abs=1e-3)
 
 
@@ -94,7 +95,7 @@ def test_scale_jitter_shows_the_target_at_varied_sizes_and_says_which():
         extent = bright.max(axis=0) - bright.min(axis=0) + 1
         assert extent[1] == pytest.approx(target[2], abs=2.0) and extent[0] == pytest.approx(target[3], abs=2.0)
         widths.append(target[2])
-    natural = 60 * 127 / context_side(BOX, 0.5)  # the block's width in a crop cut at its own size
+    natural = 60 * 127 / context_side(BOX[2], BOX[3], 0.5)  # the block's width in a crop cut at its own size
     assert min(widths) >= natural / 1.25 - 1e-3 and max(widths) <= natural * 1.25 + 1e-3
     assert max(widths) / min(widths) > 1.25  # the sizes really vary
     plain = training_pair(image, BOX, image, BOX, np.random.default_rng(0), NO_AUGMENTATION)[2]

@@ -1,0 +1,33 @@
+"""Box geometry every stage shares: the context side of a box, its center, the search side.
+
+One copy of each rule, so that the tracker calibrates a target on the crop it will track it on,
+training cuts the crops tracking cuts, and a changed ``context_amount`` changes all of them alike.
+Importing this module needs nothing beyond the standard library.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+# SiamFC's context: half the box's perimeter around it (Bertinetto et al., 2016).
+SIAMFC_CONTEXT = 0.5
+
+
+def context_side(width: float, height: float, amount: float = SIAMFC_CONTEXT) -> float:
+    """Side of the square region around a ``width`` x ``height`` box with ``amount`` x (w + h) of context:
+    ``sqrt((w + p) (h + p))``, ``p = amount (w + h)``, the exemplar crop's side in frame pixels."""
+    pad = amount * (width + height)
+    return math.sqrt((width + pad) * (height + pad))
+
+
+def search_side(width: float, height: float, exemplar_size: int, instance_size: int,
+                amount: float = SIAMFC_CONTEXT) -> float:
+    """Frame pixels a search crop covers: the context side scaled by instance / exemplar size."""
+    return context_side(width, height, amount) * instance_size / exemplar_size
+
+
+def box_center(box: Sequence[float]) -> tuple[float, float]:
+    """The center of an (x, y, w, h) box in pixel-center coordinates (pixel i spans i - 0.5 .. i + 0.5)."""
+    x, y, w, h = (float(v) for v in box[:4])
+    return x + (w - 1) / 2, y + (h - 1) / 2
