@@ -45,7 +45,7 @@ from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any, Callable, Iterable, Optional
 
-from .errors import InputError, SiamtrackError
+from .errors import InputError, JobFailed, SiamtrackError
 from .files import hidden_sibling, json_text, lock_holder, make_folder, try_lock, write_text_atomically
 from .models import builtin_model_name
 from .results import Box
@@ -449,17 +449,6 @@ def _pack_model(path: str) -> dict[str, bytes]:
     if not root.is_file():
         raise InputError(f"model {path}: no such file or folder")
     return {root.name: root.read_bytes()}
-
-
-class JobFailed(SiamtrackError):
-    """A Ray task's job failed; the message is the job's error line."""
-
-    def __init__(self, message: str, permanent: bool = False) -> None:
-        super().__init__(message)
-        self.permanent = permanent
-
-    def __reduce__(self):  # Ray pickles it back to the driver with both arguments
-        return (JobFailed, (str(self), self.permanent))
 
 
 @functools.lru_cache(maxsize=None)

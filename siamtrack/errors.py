@@ -38,3 +38,39 @@ class DownloadError(SiamtrackError):
 
 class TrackingStopped(SiamtrackError):
     """``siamtrack serve``'s tracking has stopped (an output failed); it takes no more changes."""
+
+
+class SourceError(InputError):
+    """A source (camera, stream, file, folder) cannot be opened or read."""
+
+
+class OutputError(InputError):
+    """An output cannot be written (a bad path, a read-only file, another run writing it)."""
+
+
+class OutputWriteError(SiamtrackError, OSError):
+    """Writing an output failed part-way (disk full, I/O error, file too large, reader gone): the
+    world failed, not a value the user gave, so it is an ``OSError`` and not a ``ValueError``."""
+
+
+class ExportError(SiamtrackError, RuntimeError):
+    """A graph or engine could not be produced or failed its checks."""
+
+
+class ParityError(BackendUnavailableError):
+    """A backend's responses differ from the reference's by more than its tolerance."""
+
+
+class PeerUnavailable(SiamtrackError):
+    """A peer tracker cannot be built here (missing model, or absent from this OpenCV build)."""
+
+
+class JobFailed(SiamtrackError):
+    """A Ray task's job failed; the message is the job's error line."""
+
+    def __init__(self, message: str, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+
+    def __reduce__(self) -> tuple:  # Ray pickles it back to the driver with both arguments
+        return (JobFailed, (str(self), self.permanent))

@@ -50,7 +50,7 @@ from typing import IO, Optional
 import cv2
 import numpy as np
 
-from .errors import InputError
+from .errors import OutputError, OutputWriteError
 from .files import describe_path, hidden_sibling, lock_holder, path_too_long, sibling, try_lock
 from .formats import RESULT_FORMATS, VIDEO_CODECS, listed
 from .results import TrackResult
@@ -59,14 +59,6 @@ LOG = logging.getLogger(__name__)
 
 # How long to wait for a process to open a FIFO for reading before giving up.
 FIFO_WAIT = 10.0
-
-
-class OutputError(InputError):
-    """An output cannot be written."""
-
-
-class OutputWriteError(OutputError):
-    """Writing an output failed part-way (disk full, I/O error, file too large, reader gone)."""
 
 
 def _check_parent(path: Path) -> None:

@@ -23,7 +23,7 @@ from typing import Callable, Iterator, Optional, Protocol, Union
 import cv2
 import numpy as np
 
-from .errors import InputError
+from .errors import InputError, SourceError
 from .files import describe_path, path_too_long, redact_credentials
 
 LOG = logging.getLogger(__name__)
@@ -34,10 +34,6 @@ RTSP_TRANSPORTS = ("auto", "tcp", "udp")
 # OpenCV reads FFmpeg's demuxer options from this variable when a capture opens.
 FFMPEG_OPTIONS_VARIABLE = "OPENCV_FFMPEG_CAPTURE_OPTIONS"
 _OPEN_LOCK = threading.Lock()
-
-
-class SourceError(InputError):
-    """A source cannot be opened or read."""
 
 
 @dataclass(frozen=True)

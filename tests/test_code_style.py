@@ -41,3 +41,17 @@ def test_docstrings_use_the_cross_reference_style_the_docs_render():
              for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
              if re.search(r":(class|func|meth|mod|data|attr):`", line)]
     assert not roles, roles
+
+
+def test_every_error_class_lives_in_errors_py():
+    """One place to see what siamtrack raises; a write failure is the world's fault, not a bad value."""
+    import ast
+
+    from siamtrack.errors import OutputWriteError
+
+    defined = [f"{path.relative_to(REPO)}: {node.name}" for path in (REPO / "siamtrack").rglob("*.py")
+               if path.name != "errors.py"
+               for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+               if isinstance(node, ast.ClassDef) and (node.name.endswith("Error") or node.name.endswith("Unavailable"))]
+    assert not defined, defined
+    assert issubclass(OutputWriteError, OSError) and not issubclass(OutputWriteError, ValueError)

@@ -11,16 +11,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import BackendUnavailableError
+from ..errors import ParityError
 from .base import Backend
 
 # Largest response difference accepted, as a fraction of the reference's response range. FP16
 # engines differ by ~1e-3 of the range; a wrong graph (layout, color order, scale) by 0.1 or more.
 PARITY_TOLERANCE = 0.02
-
-
-class ParityError(BackendUnavailableError):
-    """A backend's responses differ from the reference's by more than `PARITY_TOLERANCE`."""
 
 
 def response_difference(candidate: Backend, reference: Backend, targets: int = 2, seed: int = 0) -> float:

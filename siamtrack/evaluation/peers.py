@@ -19,7 +19,7 @@ from typing import Any, Callable, Optional
 import cv2
 import numpy as np
 
-from ..errors import SiamtrackError
+from ..errors import PeerUnavailable
 from ..results import Box, TrackResult
 
 PEER_NAMES = ("csrt", "kcf", "mil", "nano", "vit")
@@ -27,10 +27,6 @@ NANO_FILES = ("nanotrack_v2/nanotrack_backbone_sim.onnx", "nanotrack_v2/nanotrac
 VIT_FILE = "vittrack/vitTracker.onnx"
 OPENCV_DISTRIBUTIONS = ("opencv-python", "opencv-contrib-python", "opencv-python-headless",
                         "opencv-contrib-python-headless")
-
-
-class PeerUnavailable(SiamtrackError):
-    """A peer tracker cannot be built here (missing model, or absent from this OpenCV build)."""
 
 
 def installed_opencv() -> list[str]:

@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from .. import __version__
-from ..errors import SiamtrackError
+from ..errors import ExportError
 from ..files import make_folder, sha256_of, write_atomically
 from ..network.box_head import depthwise_correlate_per_crop
 from ..network.correlation import cross_correlate_per_crop
@@ -29,10 +29,6 @@ LOG = logging.getLogger(__name__)
 # Largest batch (targets x scales) the dynamic axis is declared for; runtimes accept any batch
 # up to it. 64 = 21 targets at 3 scales, 12 at 5.
 MAX_EXPORT_BATCH = 64
-
-
-class ExportError(SiamtrackError, RuntimeError):
-    """A graph or engine could not be produced or failed its checks."""
 
 
 class TemplateGraph(nn.Module):
