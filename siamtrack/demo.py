@@ -15,7 +15,7 @@ import numpy as np
 
 from .annotate import annotate
 from .config import default_preset
-from .evaluation.metrics import iou
+from .geometry import iou
 from .outputs import VideoSink
 from .synthetic import ClipSpec, make_clip
 from .tracker import Tracker

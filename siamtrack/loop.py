@@ -19,6 +19,7 @@ from .display import KEY_QUIT, KEY_RESELECT, KEY_RESET, Display
 from .errors import InputError
 from .events import EventLog
 from .formats import KILL_SAFE_VIDEO
+from .geometry import iou
 from .outputs import ResultWriter, VideoSink
 from .progress import FrameRate, Progress
 from .results import Box, TrackResult
@@ -123,7 +124,6 @@ class _TargetStarter:
 
     def start(self, image: np.ndarray, running: Sequence[TrackResult]) -> list[TrackResult]:
         """New targets on this frame's detections; their first results."""
-        from .evaluation.metrics import iou
 
         found = self.detection.detector.detect(image)
         if len(running) and len(found):

@@ -31,7 +31,7 @@ from .config import TrackerConfig, default_config, load_config
 from .crops import crop_regions
 from .errors import ConfigError, InputError, NotInitializedError
 from .frames import as_bgr, validate_box
-from .geometry import box_center, context_side, search_side
+from .geometry import box_center, context_side, iou, search_side
 from .metadata import ModelMetadata
 from .models import default_model_path  # noqa: F401  (public via siamtrack.default_model_path)
 from .redetect import search_tiles
@@ -293,7 +293,6 @@ class MultiTracker:
         Returns:
             ``{target id: TrackResult}`` of the targets resumed on this frame.
         """
-        from .evaluation.metrics import iou
 
         image = self._check_frame(frame)
         lost = [target for target in self._targets.values() if self._is_lost(target) and not target.featureless]

@@ -17,24 +17,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..geometry import iou  # noqa: F401  (the metrics read boxes with the tracker's rule)
+
 SUCCESS_THRESHOLDS = np.linspace(0.0, 1.0, 21)  # IoU thresholds of the OTB success plot
 PRECISION_THRESHOLDS = np.arange(0, 51)  # center-error thresholds in pixels
 NORMALIZED_THRESHOLDS = np.linspace(0.0, 0.5, 51)  # normalised center-error thresholds
-
-
-def iou(predicted: np.ndarray, truth: np.ndarray) -> np.ndarray:
-    """Intersection over union of matching rows; 0 where a box has no area."""
-    predicted = np.asarray(predicted, dtype=np.float64).reshape(-1, 4)
-    truth = np.asarray(truth, dtype=np.float64).reshape(-1, 4)
-    left = np.maximum(predicted[:, 0], truth[:, 0])
-    top = np.maximum(predicted[:, 1], truth[:, 1])
-    right = np.minimum(predicted[:, 0] + predicted[:, 2], truth[:, 0] + truth[:, 2])
-    bottom = np.minimum(predicted[:, 1] + predicted[:, 3], truth[:, 1] + truth[:, 3])
-    intersection = np.clip(right - left, 0, None) * np.clip(bottom - top, 0, None)
-    union = predicted[:, 2] * predicted[:, 3] + truth[:, 2] * truth[:, 3] - intersection
-    with np.errstate(divide="ignore", invalid="ignore"):
-        overlap = np.where(union > 0, intersection / union, 0.0)
-    return np.clip(np.nan_to_num(overlap, nan=0.0), 0.0, 1.0)
 
 
 def center_error(predicted: np.ndarray, truth: np.ndarray) -> np.ndarray:
