@@ -54,6 +54,7 @@ def test_the_tracking_core_imports_nothing_above_it(path):
 
 def test_a_lazy_crossing_is_found(tmp_path):
     source = tmp_path / "tracker.py"
-    source.write_text("def f():\n    from .evaluation.metrics import iou\n    from siamtrack.outputs import ResultWriter\n")
+    source.write_text("def f():\n    from .evaluation.metrics import iou\n"
+                      "    from siamtrack.outputs import ResultWriter\n")
     found = imported_modules(source, "siamtrack")
     assert {"evaluation.metrics", "outputs"} <= found
