@@ -62,6 +62,9 @@ class TrainConfig:
         feature_teacher_weight: factor on matching NanoTrack's backbone maps of both crops
             (``nanotrack`` head only; needs ``class_teacher``'s folder).
         box_weight, quality_weight: factors on the box head's box and quality terms.
+        class_weight: factor on a nanotrack head's ground-truth class term (0 with the other
+            head terms at 0 trains the backbone on NanoTrack's features alone: the first stage of
+            preset ``nanostudent``).
         checkpoint_minutes: also write the checkpoint this often inside an epoch, so a stopped
             run (killed, machine gone) resumes at the batch it reached, not at the epoch's start.
         max_frame_gap, min_box_side, max_aspect: pair sampling rules.
@@ -102,6 +105,7 @@ class TrainConfig:
     class_teacher_weight: float = 0.0
     box_teacher_weight: float = 0.0
     feature_teacher_weight: float = 0.0
+    class_weight: float = 1.0
     box_weight: float = 3.0
     quality_weight: float = 1.0
     checkpoint_minutes: float = 10.0
@@ -156,8 +160,8 @@ class TrainConfig:
                 self.class_teacher and self.head == "nanotrack")):
             raise ConfigError("feature_teacher_weight must be >= 0, and > 0 needs head=nanotrack and a "
                               "class_teacher folder")
-        if min(self.box_weight, self.quality_weight) < 0 or self.checkpoint_minutes <= 0:
-            raise ConfigError("need box_weight, quality_weight >= 0 and checkpoint_minutes > 0")
+        if min(self.box_weight, self.quality_weight, self.class_weight) < 0 or self.checkpoint_minutes <= 0:
+            raise ConfigError("need box_weight, quality_weight, class_weight >= 0 and checkpoint_minutes > 0")
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> "TrainConfig":

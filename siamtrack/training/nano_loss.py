@@ -33,12 +33,13 @@ BOX_CHANNELS = slice(2, 6)
 
 @dataclass(frozen=True)
 class NanoWeights:
-    """Factors on the terms (``class`` has weight 1)."""
+    """Factors on the terms (``truth_class`` is the ground truth's ``class``)."""
 
     box: float = 1.0
     class_teacher: float = 1.0
     box_teacher: float = 1.0
     feature_teacher: float = 1.0
+    truth_class: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -64,12 +65,12 @@ def target_logit(outputs: torch.Tensor) -> torch.Tensor:
     return classes[:, 1] - classes[:, 0]
 
 
-def truth_losses(outputs: torch.Tensor, targets: torch.Tensor, stride: int,
-                 box_weight: float) -> dict[str, torch.Tensor]:
+def truth_losses(outputs: torch.Tensor, targets: torch.Tensor, stride: int, box_weight: float,
+                 class_weight: float = 1.0) -> dict[str, torch.Tensor]:
     """``class`` and ``box`` against (B, 4) targets (dx, dy, w, h) in search-crop pixels."""
     side = outputs.shape[-1]
     truth = box_targets(targets, side, stride, center=side // 2)
-    losses = {"class": balanced_logistic_loss(target_logit(outputs), truth.labels)}
+    losses = {"class": class_weight * balanced_logistic_loss(target_logit(outputs), truth.labels)}
     positive = truth.labels > 0
     if not bool(positive.any()):
         losses["box"] = outputs[:, BOX_CHANNELS].sum() * 0.0

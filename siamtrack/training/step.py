@@ -148,7 +148,8 @@ def nanotrack_losses(network: torch.nn.Module, exemplars: torch.Tensor, searches
     """The terms of `nano_loss` for a nanotrack-layout network (see `pair_losses`)."""
     outputs, exemplar_features, search_features = network(exemplars, searches, with_features=True)
     weights = signals.nano
-    losses = truth_losses(outputs, targets, unwrapped(network).metadata.total_stride, weights.box)
+    losses = truth_losses(outputs, targets, unwrapped(network).metadata.total_stride, weights.box,
+                          weights.truth_class)
     if signals.class_teacher is None:
         return losses
     device = outputs.device

@@ -321,7 +321,7 @@ def training_signals(config: TrainConfig, student: ModelMetadata, device: torch.
         class_teacher = ClassTeacher(NanoTrackTeacher(config.class_teacher), config.class_teacher_weight,
                                      config.box_teacher_weight)
     nano = NanoWeights(config.box_weight, config.class_teacher_weight, config.box_teacher_weight,
-                       config.feature_teacher_weight)
+                       config.feature_teacher_weight, config.class_weight)
     return Signals(config.label_radius, load_teacher(config, student, device), class_teacher,
                    BoxLossWeights(config.box_weight, config.quality_weight), nano)
 
