@@ -25,6 +25,7 @@ the detection it started from (null when it started from a box).
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable, Mapping, Optional
@@ -126,6 +127,21 @@ class EventLog:
             self._last_tracked.pop(target_id, None)
             self._emit("ended", self._last.pop(target_id))
         self._last.update(results)
+
+    @property
+    def size(self) -> int:
+        """Bytes in an appended events file so far (0 otherwise)."""
+        output = self._output
+        return os.stat(output.destination).st_size if output is not None and output.append else 0
+
+    def rotate(self) -> None:
+        """An appended events file: its events so far go to ``NAME.<time>.EXT`` and the file starts
+        anew; the targets go on (no ``ended`` events)."""
+        if self._output is None or not self._output.append or self._file is None:
+            return
+        self._file.close()
+        self._output.rotate()
+        self._file = self._output.open_text()
 
     def close(self) -> None:
         """End every target still tracked, and finish the file; safe to call twice."""

@@ -206,6 +206,23 @@ class OutputFile:
         """Where a writer that opens files itself (OpenCV's video writer) writes."""
         return self.path if self.direct else self.partial
 
+    def rotate(self) -> Path:
+        """An appended file: move what it holds aside as ``NAME.<time>.EXT`` and start it anew, still
+        locked by this run; returns where the old part went (``--rotate-mb``)."""
+        if not self.append or self.direct:
+            raise ValueError("only an appended regular file is rotated")
+        now = time.time()
+        stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now)) + f"{int(now * 1000) % 1000:03d}"  # sorts by time
+        kept, number = sibling(self.destination, stamp), 1
+        while kept.exists():  # two rotations in one second keep both parts
+            number += 1
+            kept = sibling(self.destination, f"{stamp}-{number}")
+        os.replace(self.destination, kept)  # our descriptor follows the moved file
+        previous, self._lock_fd = self._lock_fd, self._open_appending()
+        if previous is not None:
+            os.close(previous)
+        return kept
+
     def _release(self) -> None:
         if self._lock_fd is not None:
             os.close(self._lock_fd)  # drops the lock
@@ -416,6 +433,26 @@ class ResultWriter:
             self._guarded(lambda: file.write(f"{frame_index + 1},{target},{x + 1:.2f},{y + 1:.2f},{w:.2f},{h:.2f},"
                                              f"{score:.4f},-1,-1,-1\n"))
         self.rows_written += 1
+
+    @property
+    def size(self) -> int:
+        """Bytes in the file so far (an appended file's whole size)."""
+        return os.stat(self._output.destination).st_size if self._output is not None and not self._output.direct \
+            and self._output.append else 0
+
+    def rotate(self) -> Optional[Path]:
+        """An appended results file: its rows so far go to ``NAME.<time>.EXT`` and the file starts
+        anew (None when the file is not appended)."""
+        if self._output is None or not self._output.append or self._file is None:
+            return None
+        self._file.close()
+        kept = self._output.rotate()
+        self._file = self._output.open_text()
+        if self._csv is not None:
+            self._csv = csv.writer(self._file)
+            self._guarded(lambda: self._csv.writerow(["frame", "time", "target", "x", "y", "w", "h", "score",
+                                                      "lost"]))
+        return kept
 
     def close(self) -> None:
         """Finish the file and move it into place; safe to call twice."""

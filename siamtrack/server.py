@@ -151,12 +151,15 @@ class ServerSettings:
         results: result file per stream (``{stream}`` in the name is replaced by its name; with
             several streams and no ``{stream}``, the name gets ``.NAME`` before its extension).
         events: events file per stream, named the same way.
+        rotate_bytes: when a results or events file grows past this, its content moves to
+            ``NAME.<time>.EXT`` and it starts anew (None: never).
     """
 
     max_targets: int = 16
     loop: bool = False
     results: Optional[str] = None
     events: Optional[str] = None
+    rotate_bytes: Optional[int] = None
 
 
 def per_stream(path: Optional[str], name: str, several: bool) -> Optional[Path]:
@@ -352,6 +355,12 @@ class TrackingServer:
             for result in results.values():
                 writer.write(number, view.time, result, result.target_id)
         self.events[index].observe(number, view.time, results, view.size)
+        limit = self.settings.rotate_bytes
+        if limit is not None:
+            if writer is not None and writer.size > limit:
+                writer.rotate()
+            if self.events[index].size > limit:
+                self.events[index].rotate()
         if self.watchers > 0 or self.snapshot_wanted:
             shown = list(results.values())
             canvas = annotate_all(image, shown, [f"#{result.target_id}" for result in shown])

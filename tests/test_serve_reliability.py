@@ -245,3 +245,21 @@ def test_a_camera_that_is_down_at_start_is_tried_again_until_it_is_up(tmp_path):
         client.close()
         process.send_signal(signal.SIGTERM)
         process.communicate(timeout=30)
+
+
+def test_results_and_events_rotate_by_size(tmp_path):
+    clip, truth = write_clip(tmp_path)
+    server = Served(tmp_path, clip, "--loop", "--results", tmp_path / "r.jsonl", "--events", tmp_path / "e.jsonl",
+                    "--rotate-mb", "0.002")
+    try:
+        assert server.client.post("/api/streams/0/targets", json={"box": list(truth[0])}).status_code == 201
+        time.sleep(3.0)
+    finally:
+        server.close()
+    parts = sorted(tmp_path.glob("r.*.jsonl"))  # NAME.<date-time, to the millisecond>.EXT sorts by time
+    assert len(parts) >= 2
+    rows = [json.loads(line) for path in [*parts, tmp_path / "r.jsonl"] for line in path.read_text().splitlines()]
+    frames = [row["frame"] for row in rows]
+    assert frames == sorted(frames) and len(set(frames)) == len(frames)  # nothing lost, nothing twice
+    assert all(path.stat().st_size < 2000 + 200 for path in parts)
+    assert (tmp_path / "e.jsonl").is_file()

@@ -43,7 +43,8 @@ def run(args: argparse.Namespace) -> int:
 
     listening = _listen(args.host, args.port)
     backend = create_backend(args.backend, args.model, device=args.device, threads=args.threads)  # shared by all
-    settings = ServerSettings(max_targets=args.max_targets, loop=args.loop, results=args.results, events=args.events)
+    settings = ServerSettings(max_targets=args.max_targets, loop=args.loop, results=args.results, events=args.events,
+                              rotate_bytes=int(args.rotate_mb * 1e6) if args.rotate_mb else None)
     options = SourceOptions(reconnect_timeout=args.reconnect_timeout, rtsp_transport=args.rtsp_transport)
     server = TrackingServer(args.sources, lambda: MultiTracker(backend=backend, config=args.config), options,
                             settings)
@@ -151,6 +152,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
                        help="results per stream as JSON lines, appended frame by frame while the server runs; "
                             "{stream} in the name is the stream's name (several streams without it: FILE.NAME.EXT)")
     serve.add_argument("--events", metavar="FILE", help="target events per stream as JSON lines, named as --results")
+    serve.add_argument("--rotate-mb", type=positive_float, metavar="MB",
+                       help="when a results or events file passes this size, move it to NAME.<time>.EXT and start "
+                            "it anew (default: never)")
     serve.add_argument("--reconnect-timeout", type=positive_float, default=10.0, metavar="SECONDS",
                        help="live streams: how long to keep reopening a stream that died (default: 10)")
     serve.add_argument("--rtsp-transport", choices=("auto", "tcp", "udp"), default="auto",
