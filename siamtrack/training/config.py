@@ -46,7 +46,8 @@ class TrainConfig:
         learning_rate, final_learning_rate: SGD rate, decayed geometrically per epoch.
         backbone_learning_rate_factor: the backbone's rate as a fraction of that (< 1 keeps a
             trained backbone from being disturbed while a new head is still random).
-        momentum, weight_decay: SGD settings.
+        optimizer: ``sgd`` (with ``momentum``) or ``adam`` (AdamW).
+        momentum, weight_decay: SGD's momentum; weight decay for both.
         still_fraction: share of pairs cut from still images.
         negative_fraction: share of still-image pairs cut as hard negatives (search crop around
             another object of the same image).
@@ -94,6 +95,7 @@ class TrainConfig:
     learning_rate: float = 0.01
     final_learning_rate: float = 0.0005
     backbone_learning_rate_factor: float = 1.0
+    optimizer: str = "sgd"
     momentum: float = 0.9
     weight_decay: float = 0.0005
     still_fraction: float = 0.2
@@ -126,6 +128,8 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if self.architecture not in ("efficientnet-lite0-s8", "alexnet", "dense-s16"):
             raise ConfigError(f"unknown architecture {self.architecture!r}")
+        if self.optimizer not in ("sgd", "adam"):
+            raise ConfigError(f"optimizer must be 'sgd' or 'adam', got {self.optimizer!r}")
         if self.pretrained not in ("imagenet", "none"):
             raise ConfigError("pretrained must be 'imagenet' or 'none'")
         if self.start_from and self.pretrained != "none":

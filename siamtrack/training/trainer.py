@@ -313,6 +313,14 @@ def parameter_groups(network: SiameseNet, config: TrainConfig) -> list[dict[str,
     return groups + ([{"params": rest}] if rest else [])
 
 
+def make_optimizer(network: SiameseNet, config: TrainConfig) -> torch.optim.Optimizer:
+    """SGD with momentum (the default), or Adam (``optimizer=adam``: weight decay as AdamW's)."""
+    groups = parameter_groups(network, config)
+    if config.optimizer == "adam":
+        return torch.optim.AdamW(groups, lr=config.learning_rate, weight_decay=config.weight_decay)
+    return torch.optim.SGD(groups, lr=config.learning_rate, momentum=config.momentum, weight_decay=config.weight_decay)
+
+
 def training_signals(config: TrainConfig, student: ModelMetadata, device: torch.device) -> Signals:
     """The teachers and loss factors ``config`` asks for."""
     class_teacher = None
@@ -400,8 +408,7 @@ def train(config: TrainConfig, output: Path, device: str = "cpu", show_progress:
                          if validation_set is not None else None)
     network = build_network(config).to(target)
     signals = training_signals(config, network.metadata, target)
-    optimizer = torch.optim.SGD(parameter_groups(network, config), lr=config.learning_rate, momentum=config.momentum,
-                                weight_decay=config.weight_decay)
+    optimizer = make_optimizer(network, config)
     decay = (config.final_learning_rate / config.learning_rate) ** (1 / max(config.epochs - 1, 1))
     scheduler = torch.optim.lr_scheduler.ExponentialLR(optimizer, decay)
     checkpoint = output / CHECKPOINT_NAME

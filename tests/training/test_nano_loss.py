@@ -83,3 +83,15 @@ def test_a_training_step_with_nanotrack_as_teacher_lowers_the_loss():
     for _ in range(15):
         last = train_step(network, optimizer, batch, signals)["total"]
     assert last < first
+
+
+def test_the_optimizer_is_a_setting():
+    from siamtrack.errors import ConfigError
+    from siamtrack.training.config import TrainConfig
+    from siamtrack.training.trainer import build_network, make_optimizer
+
+    config = TrainConfig(architecture="dense-s16", widths=(8, 8, 8, 8, 8), head="nanotrack", head_width=8,
+                         pretrained="none", template_crop=0, optimizer="adam")
+    assert isinstance(make_optimizer(build_network(config), config), torch.optim.AdamW)
+    with pytest.raises(ConfigError, match="optimizer"):
+        TrainConfig(optimizer="lbfgs")
