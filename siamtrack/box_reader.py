@@ -76,7 +76,7 @@ def _sigmoid(values: np.ndarray) -> np.ndarray:
 
 
 def padded_size(width: np.ndarray | float, height: np.ndarray | float) -> np.ndarray:
-    """SiamFC's context side (:func:`siamtrack.geometry.context_side`, amount 0.5) of every cell's box
+    """SiamFC's context side (`siamtrack.geometry.context_side`, amount 0.5) of every cell's box
     at once: the size measure of the change penalty, fixed by the penalty's definition."""
     pad = SIAMFC_CONTEXT * (np.asarray(width) + np.asarray(height))
     return np.sqrt((np.asarray(width) + pad) * (np.asarray(height) + pad))
