@@ -45,6 +45,9 @@ def main() -> int:
     parser.add_argument("--report", default=str(REPO / "benchmarks" / "results" / "model_selection"))
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--baseline", help="candidate name to compare every other one with (bootstrap over sequences)")
+    parser.add_argument("--baseline-report", type=Path,
+                        help="an earlier report of this script on the same preset holding the baseline's run (tracking "
+                             "is deterministic: its per-sequence AUCs are reused instead of tracking it again)")
     parser.add_argument("--backend", default="torch", help="backend every candidate runs on (default: torch)")
     parser.add_argument("--configs", default="",
                         help="comma-separated tracker presets to run each candidate with besides the default "
@@ -64,7 +67,7 @@ def main() -> int:
     command = ["eval", *config.data, "--sequences", ",".join(config.holdout), "--trackers", ",".join(names),
                "--report", args.report, "--threads", str(args.threads), "--quiet", "--backend", args.backend,
                "--title", f"model selection on the held-out sequences of preset {args.preset}"]
-    if args.baseline and args.baseline not in names:
+    if args.baseline and args.baseline not in names and args.baseline_report is None:
         print(f"model_selection: --baseline {args.baseline} is none of the candidates ({', '.join(names)})",
               file=sys.stderr)
         return 2
@@ -72,15 +75,18 @@ def main() -> int:
         command += ["--siamtrack", f"{name}={path}{config_suffix}"]
     code = siamtrack_main(command)
     if code == 0 and args.baseline:
-        compare_with_baseline(Path(args.report), names, args.baseline)
+        compare_with_baseline(Path(args.report), names, args.baseline, args.baseline_report)
     return code
 
 
-def compare_with_baseline(report: Path, names: list[str], baseline: str) -> None:
+def compare_with_baseline(report: Path, names: list[str], baseline: str, earlier: Path | None = None) -> None:
     """Per candidate: mean AUC difference to the baseline, its 95 % bootstrap interval, sequences won."""
     from siamtrack.evaluation.compare import bootstrap_difference
 
     sequences = json.loads((report / "report.json").read_text())["sequences"]
+    if earlier is not None:
+        sequences += [row for row in json.loads((earlier / "report.json").read_text())["sequences"]
+                      if row["tracker"] == baseline]
     auc: dict[str, dict[str, float]] = {}
     for row in sequences:
         if row.get("error") is None:
