@@ -37,7 +37,11 @@ BAD_VALUES = [
     ("export --format onnx --output {out}", "--max-batch", ["0"]),
     ("weights download nanotrack", "--timeout", ["nan", "0", "-3"]),
     ("weights convert {clip} {out}/w.pth", "--response-scale", ["nan", "0", "inf"]),
+    ("train --output {out}", "--device", ["quantum", "cuda:99"]),
+    ("train --output {out}", "--preset", ["nosuch"]),
 ]
+# Training settings are KEY=VALUE words, checked by the same rule.
+BAD_SETTINGS = ["epochs=-1", "learning_rate=nan", "learning_rate=inf", "colour=1", "batch_size=0", "optimizer=lbfgs"]
 CASES = [(command, option, value) for command, option, values in BAD_VALUES for value in values]
 
 
@@ -173,3 +177,48 @@ def test_a_failed_job_leaves_no_events_and_a_killed_runs_events_part_is_not_repo
     assert "killed" not in result.stderr
     assert (output / "a.events.jsonl").is_file() and not (output / "bad.events.jsonl").exists()
     assert not hidden_sibling(output / "a.events.jsonl", "part").exists()
+
+
+@pytest.mark.parametrize("signal_name, code", [("SIGTERM", 143), ("SIGHUP", 129)])
+def test_a_stop_signal_while_a_stream_reconnects_ends_cleanly(tmp_path, signal_name, code):
+    """#40 item 10 (an abort, exit 134, was reported; not reproduced here): a signal while the reader is
+    reopening a stalled stream still ends with the signal's code and a complete results file."""
+    import signal
+    import threading
+    import time
+
+    from tests.stream_server import StreamServer
+
+    with StreamServer(frames=60) as server:
+        process = subprocess.Popen([sys.executable, "-m", "siamtrack.cli", "track", server.url, "--box", "10,10,40,40",
+                                    "--reconnect-timeout", "5", "--results", str(tmp_path / "r.jsonl"), "--device",
+                                    "cpu", "--quiet"], stderr=subprocess.PIPE, text=True)
+        lines: list[str] = []
+        reconnecting = threading.Event()
+
+        def read() -> None:
+            for line in process.stderr:
+                lines.append(line)
+                if "reopening" in line:
+                    reconnecting.set()
+
+        reader = threading.Thread(target=read, daemon=True)
+        reader.start()
+        assert reconnecting.wait(60), "".join(lines)
+        time.sleep(0.5)  # inside the reopening: the reader thread is in the stream's open call
+        process.send_signal(getattr(signal, signal_name))
+        returned = process.wait(timeout=60)
+        reader.join(timeout=10)
+    stderr = "".join(lines)
+    assert returned == code, stderr
+    assert "terminate called" not in stderr and "Traceback" not in stderr
+    assert (tmp_path / "r.jsonl").read_text().strip()
+
+
+@pytest.mark.parametrize("setting", BAD_SETTINGS)
+def test_every_bad_training_setting_is_one_line_exit_2_and_creates_nothing(tmp_path, setting):
+    before = set(tmp_path.rglob("*"))
+    result = siamtrack("train", "--output", tmp_path / "out", setting, cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+    assert set(tmp_path.rglob("*")) == before

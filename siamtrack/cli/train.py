@@ -11,6 +11,7 @@ from .common import EXIT_OK
 def run(args: argparse.Namespace) -> int:
     import shlex
 
+    from ..backends.torch_backend import resolve_torch_device
     from ..errors import ConfigError
     from ..files import check_folder_possible
     from ..progress import Progress
@@ -19,6 +20,7 @@ def run(args: argparse.Namespace) -> int:
 
     config = load_train_config(args.preset, args.set)
     check_folder_possible(args.output, ConfigError)
+    resolve_torch_device(args.device)  # an unknown or absent device is a one-line error before any work
     model = train(config, Path(args.output), device=args.device, show_progress=Progress.wanted(args.quiet),
                   log=(lambda message: None) if args.quiet else print,
                   command="siamtrack " + " ".join(shlex.quote(a) for a in args.argv))

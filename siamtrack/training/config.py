@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Optional, Sequence
@@ -185,6 +186,8 @@ class TrainConfig:
                     raise TypeError
                 else:
                     converted[key] = type(default)(value)
+                    if isinstance(converted[key], float) and not math.isfinite(converted[key]):
+                        raise ValueError
             except (TypeError, ValueError):
                 raise ConfigError(f"training config {key!r}: cannot use {value!r}") from None
         return cls(**converted)
