@@ -142,7 +142,8 @@ def create_app(server: TrackingServer, token: Optional[str] = None, allowed_host
         except TrackingStopped as exc:
             return error(503, str(exc))
         except SiamtrackError as exc:
-            return error(409 if "targets, the most" in str(exc) or "no frame" in str(exc) else 422, str(exc))
+            conflict = any(words in str(exc) for words in ("targets, the most", "no frame", "no new frames"))
+            return error(409 if conflict else 422, str(exc))  # 409: the stream's state, not the request, is why
         return {"id": target_id}
 
     @app.delete("/api/streams/{stream}/targets/{target_id}", status_code=204, summary="remove a target",

@@ -57,3 +57,12 @@ def test_eval_names_each_tracker_once_per_line(tmp_path, clip):
     assert result.returncode == 0, result.stderr
     assert "siamtrack: siamtrack:" not in result.stderr
     assert "tracker 'siamtrack': backend" in result.stderr
+
+
+@pytest.mark.parametrize("command", ["track", "serve", "batch"])
+def test_the_config_default_named_in_help_is_what_a_model_gets(command):
+    from siamtrack.config import HEAD_PRESETS, default_preset
+
+    text = " ".join(help_text(command).split())
+    assert f"default: the model's own: {default_preset('response')}" in text
+    assert all(preset in text for preset in HEAD_PRESETS.values())

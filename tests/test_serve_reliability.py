@@ -263,3 +263,19 @@ def test_results_and_events_rotate_by_size(tmp_path):
     assert frames == sorted(frames) and len(set(frames)) == len(frames)  # nothing lost, nothing twice
     assert all(path.stat().st_size < 2000 + 200 for path in parts)
     assert (tmp_path / "e.jsonl").is_file()
+
+
+def test_a_target_on_an_ended_stream_is_refused(tmp_path):
+    from siamtrack.synthetic import ClipSpec
+
+    clip, truth = write_clip(tmp_path, ClipSpec(frames=20, width=320, height=240, object_size=(48, 36), seed=4,
+                                               scale_range=(1.0, 1.0)))
+    server = Served(tmp_path, clip)  # no --loop: the file ends after 20 frames
+    try:
+        deadline = time.monotonic() + 30
+        while server.client.get("/api/streams").json()[0]["status"] != "ended" and time.monotonic() < deadline:
+            time.sleep(0.2)
+        refused = server.client.post("/api/streams/0/targets", json={"box": list(truth[0])})
+        assert refused.status_code == 409 and "ended" in refused.json()["error"]
+    finally:
+        server.close()
