@@ -37,16 +37,14 @@ def dev_data() -> Path:
     return _require(DEV_DATA)
 
 
-def _tiny(**head):
-    """A narrow AlexNet with BatchNorm and random (seeded) weights and BN statistics."""
+def random_network(metadata):
+    """A SiameseNet for ``metadata`` with seeded random weights and BatchNorm statistics, and a head
+    whose every output layer contributes, in eval mode."""
     import torch
 
-    from siamtrack.metadata import ModelMetadata
     from siamtrack.network.siamese import SiameseNet
-    from siamtrack.weights import ModelWeights
 
     torch.manual_seed(0)
-    metadata = ModelMetadata(architecture="alexnet", widths=(8, 16, 16, 16, 8), batch_norm=True, **head)
     network = SiameseNet(metadata)
     with torch.no_grad():
         for module in network.modules():
@@ -55,10 +53,19 @@ def _tiny(**head):
                 module.running_var.uniform_(0.5, 2.0)
                 module.weight.uniform_(0.5, 1.5)
                 module.bias.uniform_(-0.2, 0.2)
-        for name, parameter in network.named_parameters():  # a head whose every layer contributes
+        for name, parameter in network.named_parameters():
             if name.startswith("head.") and name.endswith("out.weight"):
                 parameter.normal_(0.0, 0.1)
-    return ModelWeights(metadata, network.state_dict(), source="tiny test network")
+    return network.eval()
+
+
+def _tiny(**head):
+    """A narrow AlexNet with BatchNorm and random (seeded) weights and BN statistics."""
+    from siamtrack.metadata import ModelMetadata
+    from siamtrack.weights import ModelWeights
+
+    metadata = ModelMetadata(architecture="alexnet", widths=(8, 16, 16, 16, 8), batch_norm=True, **head)
+    return ModelWeights(metadata, random_network(metadata).state_dict(), source="tiny test network")
 
 
 @pytest.fixture(scope="session")

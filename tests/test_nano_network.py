@@ -5,22 +5,15 @@ import pytest
 import torch
 
 from siamtrack.metadata import ModelMetadata
-from siamtrack.network.nano_head import per_kernel, pixelwise_correlate
-from siamtrack.network.siamese import SiameseNet
+from siamtrack.network.correlation import per_kernel
+from siamtrack.network.nano_head import pixelwise_correlate
 from siamtrack.weights import ModelWeights, load_weights, save_weights
+from tests.conftest import random_network
 
 
-def student(seed=0):
-    torch.manual_seed(seed)
-    metadata = ModelMetadata(architecture="dense-s16", widths=(4, 8, 8, 16, 12), batch_norm=True, total_stride=16,
-                             head="nanotrack", head_width=8)
-    network = SiameseNet(metadata)
-    with torch.no_grad():
-        for module in network.modules():
-            if isinstance(module, torch.nn.BatchNorm2d):
-                module.running_mean.uniform_(-0.5, 0.5)
-                module.running_var.uniform_(0.5, 2.0)
-    return network.eval()
+def student():
+    return random_network(ModelMetadata(architecture="dense-s16", widths=(4, 8, 8, 16, 12), batch_norm=True,
+                                        total_stride=16, head="nanotrack", head_width=8))
 
 
 def crops(count, side, seed=0):

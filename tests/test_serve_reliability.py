@@ -16,6 +16,15 @@ from tests.test_output_faults import full_disk  # noqa: F401  (a fixture: a 200 
 from tests.test_serve import Served, free_port, httpx, write_clip
 
 
+@pytest.fixture()
+def looping(tmp_path):
+    """``siamtrack serve`` on a generated clip played in a loop, stopped after the test."""
+    clip, _ = write_clip(tmp_path)
+    server = Served(tmp_path, clip, "--loop")
+    yield server
+    server.close()
+
+
 def serve_once(tmp_path, *args, timeout=60):
     return subprocess.run([sys.executable, "-m", "siamtrack.cli", "serve", *map(str, args), "--port",
                            str(free_port()), "--device", "cpu"], capture_output=True, text=True, timeout=timeout,
@@ -85,35 +94,26 @@ def test_foreign_host_names_and_cross_origin_changes_are_refused(tmp_path):
         server.close()
 
 
-def test_a_chunked_body_is_limited_by_what_is_read(tmp_path):
-    clip, _ = write_clip(tmp_path)
-    server = Served(tmp_path, clip, "--loop")
-    try:
-        def chunks():
-            for _ in range(100):
-                yield b"x" * 10_000
+def test_a_chunked_body_is_limited_by_what_is_read(looping):
+    def chunks():
+        for _ in range(100):
+            yield b"x" * 10_000
 
-        response = server.client.post("/api/streams/0/targets", content=chunks(),
-                                      headers={"Content-Type": "application/json"})
-        assert response.status_code == 413
-        for box in (["1", "2", "3", "4"], [True, 1, 2, 3]):
-            assert server.client.post("/api/streams/0/targets", json={"box": box}).status_code == 422
-        extra = server.client.post("/api/streams/0/targets", json={"box": [10, 10, 20, 20], "color": "red"})
-        assert extra.status_code == 422
-        assert server.client.get("/api/streams").status_code == 200  # and it goes on
-    finally:
-        server.close()
+    response = looping.client.post("/api/streams/0/targets", content=chunks(),
+                                   headers={"Content-Type": "application/json"})
+    assert response.status_code == 413
+    for box in (["1", "2", "3", "4"], [True, 1, 2, 3]):
+        assert looping.client.post("/api/streams/0/targets", json={"box": box}).status_code == 422
+    extra = looping.client.post("/api/streams/0/targets", json={"box": [10, 10, 20, 20], "color": "red"})
+    assert extra.status_code == 422
+    assert looping.client.get("/api/streams").status_code == 200  # and it goes on
 
 
-def test_forwarded_addresses_do_not_get_round_the_change_limit(tmp_path):
-    clip, _ = write_clip(tmp_path)
-    server = Served(tmp_path, clip, "--loop")
-    try:  # changes that fail fast (no such stream), each claiming another client address
-        codes = [server.client.delete("/api/streams/9/targets/1", headers={"X-Forwarded-For": f"10.0.0.{i}"}
-                                      ).status_code for i in range(20)]
-        assert codes.count(429) >= 5, codes
-    finally:
-        server.close()
+def test_forwarded_addresses_do_not_get_round_the_change_limit(looping):
+    # Changes that fail fast (no such stream), each claiming another client address.
+    codes = [looping.client.delete("/api/streams/9/targets/1", headers={"X-Forwarded-For": f"10.0.0.{i}"}
+                                   ).status_code for i in range(20)]
+    assert codes.count(429) >= 5, codes
 
 
 def test_credentials_in_a_camera_url_are_never_shown(tmp_path):
@@ -193,27 +193,17 @@ def test_the_reported_fps_is_the_sources_pace():
     assert shown == pytest.approx(25.0, rel=0.05)
 
 
-def test_a_paced_file_reads_at_its_own_frame_rate(tmp_path):
-    clip, _ = write_clip(tmp_path)  # 25 fps
-    server = Served(tmp_path, clip, "--loop")
-    try:
-        time.sleep(3.0)
-        fps = server.client.get("/api/streams").json()[0]["fps"]
-        assert fps == pytest.approx(25.0, rel=0.10)
-    finally:
-        server.close()
+def test_a_paced_file_reads_at_its_own_frame_rate(looping):  # the clip is 25 fps
+    time.sleep(3.0)
+    fps = looping.client.get("/api/streams").json()[0]["fps"]
+    assert fps == pytest.approx(25.0, rel=0.10)
 
 
-def test_the_api_page_works_offline(tmp_path):
-    clip, _ = write_clip(tmp_path)
-    server = Served(tmp_path, clip, "--loop")
-    try:
-        page = server.client.get("/docs")
-        assert page.status_code == 200 and "openapi.json" in page.text
-        assert "src=\"http" not in page.text and "href=\"http" not in page.text  # nothing from a CDN
-        assert "/api/streams/{stream}/targets" in server.client.get("/openapi.json").text
-    finally:
-        server.close()
+def test_the_api_page_works_offline(looping):
+    page = looping.client.get("/docs")
+    assert page.status_code == 200 and "openapi.json" in page.text
+    assert "src=\"http" not in page.text and "href=\"http" not in page.text  # nothing from a CDN
+    assert "/api/streams/{stream}/targets" in looping.client.get("/openapi.json").text
 
 
 def test_a_camera_that_is_down_at_start_is_tried_again_until_it_is_up(tmp_path):

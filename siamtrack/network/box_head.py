@@ -35,6 +35,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .correlation import per_kernel
 from .layers import fold_conv_bn
 
 # Box distances are exp(raw) x stride; the raw value is clamped so a diverging output cannot
@@ -54,12 +55,8 @@ def depthwise_correlate(kernels: torch.Tensor, search: torch.Tensor) -> torch.Te
     Returns:
         (N * K, C, H - h + 1, W - w + 1), in the kernels' order.
     """
-    crops, channels, height, width = search.shape
-    if kernels.shape[0] % crops:
-        raise ValueError(f"{kernels.shape[0]} kernels cannot be split evenly among {crops} search crops")
-    per_crop = kernels.shape[0] // crops
-    repeated = search.repeat_interleave(per_crop, dim=0) if per_crop > 1 else search
-    grouped = repeated.reshape(1, -1, height, width)
+    channels, height, width = search.shape[1:]
+    grouped = per_kernel(search, kernels.shape[0]).reshape(1, -1, height, width)
     weights = kernels.reshape(-1, 1, *kernels.shape[-2:])
     output = F.conv2d(grouped, weights, groups=weights.shape[0])
     return output.reshape(kernels.shape[0], channels, *output.shape[-2:])

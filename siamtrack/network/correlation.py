@@ -68,3 +68,15 @@ def cross_correlate_per_crop(kernels: torch.Tensor, search: torch.Tensor, respon
             if i or j:
                 responses = responses + products[:, :, i * kernel_w + j, i:i + out_h, j:j + out_w]
     return responses * response_scale + response_bias
+
+
+def per_kernel(search: torch.Tensor, kernels: int) -> torch.Tensor:
+    """(N, C, H, W) search features repeated for each of a crop's kernels: (N * K, C, H, W), crop n's
+    K copies in a row. (A broadcast and a reshape, which ONNX exports with a dynamic K; a
+    ``repeat_interleave`` exports as a fixed count.)"""
+    crops = search.shape[0]
+    if kernels % crops:
+        raise ValueError(f"{kernels} kernels cannot be split evenly among {crops} search crops")
+    if kernels == crops:
+        return search
+    return search[:, None].expand(crops, kernels // crops, *search.shape[1:]).reshape(kernels, *search.shape[1:])

@@ -24,6 +24,7 @@ import torch
 from torch import nn
 
 from .box_head import MAX_LOG_DISTANCE, ConvBN
+from .correlation import per_kernel
 
 # Initial box distances: 2 cells (32 px at stride 16), about half a typical target's side in the crop.
 INITIAL_DISTANCE_CELLS = 2.0
@@ -44,18 +45,6 @@ def pixelwise_correlate(kernels: torch.Tensor, search: torch.Tensor) -> torch.Te
     cells = kernels.reshape(count, channels, -1).transpose(1, 2)
     product = torch.bmm(cells, repeated.reshape(count, channels, height * width)) / channels
     return product.reshape(count, -1, height, width)
-
-
-def per_kernel(search: torch.Tensor, kernels: int) -> torch.Tensor:
-    """(N, C, H, W) search features repeated for each of a crop's kernels: (N * K, C, H, W), crop n's
-    K copies in a row. (A broadcast and a reshape, which ONNX exports with a dynamic K; a
-    ``repeat_interleave`` exports as a fixed count.)"""
-    crops = search.shape[0]
-    if kernels % crops:
-        raise ValueError(f"{kernels} kernels cannot be split evenly among {crops} search crops")
-    if kernels == crops:
-        return search
-    return search[:, None].expand(crops, kernels // crops, *search.shape[1:]).reshape(kernels, *search.shape[1:])
 
 
 class NanoHead(nn.Module):
@@ -88,8 +77,8 @@ class NanoHead(nn.Module):
 
     def forward(self, kernels: torch.Tensor, search: torch.Tensor) -> torch.Tensor:
         """(N * K, C, h, w) kernels and (N, C, H, W) search features -> (N * K, 6, H, W)."""
-        correlation = pixelwise_correlate(kernels, search)
-        joined = torch.cat([correlation, per_kernel(search, kernels.shape[0])], dim=1)
+        features = per_kernel(search, kernels.shape[0])  # once: the correlation then finds one crop per kernel
+        joined = torch.cat([pixelwise_correlate(kernels, features), features], dim=1)
         logits = self.class_out(self.class_tower(joined))
         distances = torch.exp(self.box_out(self.box_tower(joined)).clamp(max=MAX_LOG_DISTANCE)) * self.stride
         return torch.cat([logits, distances], dim=1)
