@@ -60,11 +60,7 @@ class StudentBackboneNanoHead:
         return kernels[0] if len(kernels) == 1 else np.concatenate(kernels)
 
     def track(self, search_crops: np.ndarray, kernels: np.ndarray) -> np.ndarray:
-        from siamtrack.backends.nanotrack import HEAD_INPUTS, HEAD_OUTPUTS
-
-        classes, boxes = self._nano._head.run(list(HEAD_OUTPUTS), {HEAD_INPUTS[0]: kernels,
-                                                                   HEAD_INPUTS[1]: self._features(search_crops)})
-        return np.concatenate([classes, boxes], axis=1)
+        return np.concatenate(self._nano.head_maps(kernels, self._features(search_crops)), axis=1)
 
 
 def main() -> int:

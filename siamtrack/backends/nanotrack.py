@@ -144,20 +144,24 @@ class NanoTrackOnnxBackend:
         self.device = "cpu"
         self.threads = threads
 
-    def _features(self, crops: np.ndarray) -> np.ndarray:
+    def features(self, crops: np.ndarray) -> np.ndarray:
+        """(N, S, S, 3) uint8 BGR crops of any side -> NanoTrack's backbone maps (N, 48, S/16, S/16)."""
         return self._backbone.run(None, {"input": _rgb_planes(crops)})[0]
 
+    def head_maps(self, kernels: np.ndarray, search_features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Exemplar and search features, one pair per row -> (class scores (N, 2, r, r), box distances (N, 4, r, r))."""
+        classes, boxes = self._head.run(list(HEAD_OUTPUTS), {HEAD_INPUTS[0]: kernels, HEAD_INPUTS[1]: search_features})
+        return classes, boxes
+
     def template(self, exemplar_crops: np.ndarray) -> np.ndarray:
-        return self._features(exemplar_crops)
+        return self.features(exemplar_crops)
 
     def stack(self, kernels: Sequence[np.ndarray]) -> np.ndarray:
         return kernels[0] if len(kernels) == 1 else np.concatenate(kernels)
 
     def track(self, search_crops: np.ndarray, kernels: np.ndarray) -> np.ndarray:
         _one_kernel_per_crop(len(search_crops), len(kernels))
-        classes, boxes = self._head.run(list(HEAD_OUTPUTS), {HEAD_INPUTS[0]: kernels,
-                                                             HEAD_INPUTS[1]: self._features(search_crops)})
-        return np.concatenate([classes, boxes], axis=1)
+        return np.concatenate(self.head_maps(kernels, self.features(search_crops)), axis=1)
 
 
 class NanoTrackNet:

@@ -18,13 +18,12 @@ teacher, fed siamtrack's crops, reproduces ``cv2.TrackerNano``'s box on real fra
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
 
-from ..backends.nanotrack import BACKBONE_FILE, HEAD_FILE, dynamic_graph
-from ..errors import ConfigError
+from ..backends.nanotrack import BACKBONE_FILE, HEAD_FILE, NanoTrackOnnxBackend
+from ..errors import BackendUnavailableError, ConfigError
 from .nano_loss import TeacherMaps
 
 STRIDE = 16
@@ -48,31 +47,16 @@ class NanoTrackTeacher:
         if missing:
             raise ConfigError(f"class teacher {folder}: missing {', '.join(missing)} (NanoTrack v2's graphs)")
         try:
-            import onnxruntime
-        except ImportError:
-            raise ConfigError("the NanoTrack teacher needs onnxruntime and onnx "
-                              "(pip install 'siamtrack[export]')") from None
-        options = onnxruntime.SessionOptions()
-        options.log_severity_level = 3
-        if threads is not None:
-            options.intra_op_num_threads = threads
-        providers = ["CPUExecutionProvider"]
-        self._backbone: Any = onnxruntime.InferenceSession(
-            dynamic_graph(folder / BACKBONE_FILE, True).SerializeToString(), options, providers=providers)
-        self._head: Any = onnxruntime.InferenceSession(
-            dynamic_graph(folder / HEAD_FILE, False).SerializeToString(), options, providers=providers)
+            self._graphs = NanoTrackOnnxBackend(folder, threads=threads)
+        except BackendUnavailableError as exc:
+            raise ConfigError(f"the NanoTrack teacher needs onnxruntime and onnx: {exc}") from None
         self.folder = folder
-
-    def _features(self, crops: np.ndarray) -> np.ndarray:
-        rgb = np.ascontiguousarray(crops[..., ::-1].transpose(0, 3, 1, 2), dtype=np.float32)
-        return self._backbone.run(None, {"input": rgb})[0]
 
     def maps(self, exemplars: np.ndarray, searches: np.ndarray) -> TeacherMaps:
         """(B, 127, 127, 3) and (B, 255, 255, 3) uint8 BGR crops -> its backbone maps of both and its
         head's probability and box distances (see `__call__`), as CPU tensors."""
-        exemplar_features, search_features = self._features(exemplars), self._features(searches)
-        scores, distances = self._head.run(["output1", "output2"], {"input1": exemplar_features,
-                                                                    "input2": search_features})
+        exemplar_features, search_features = self._graphs.features(exemplars), self._graphs.features(searches)
+        scores, distances = self._graphs.head_maps(exemplar_features, search_features)
         return TeacherMaps(*(torch.from_numpy(np.ascontiguousarray(values, dtype=np.float32)) for values in
                              (exemplar_features, search_features, _target_probability(scores), distances)))
 
@@ -84,8 +68,7 @@ class NanoTrackTeacher:
             each cell (the softmax of its two class scores), and (B, 4, 16, 16) left, top,
             right, bottom in search-crop pixels.
         """
-        scores, distances = self._head.run(["output1", "output2"], {"input1": self._features(exemplars),
-                                                                    "input2": self._features(searches)})
+        scores, distances = self._graphs.head_maps(self._graphs.features(exemplars), self._graphs.features(searches))
         return _target_probability(scores), distances.astype(np.float32)
 
 
