@@ -25,7 +25,6 @@ the detection it started from (null when it started from a box).
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable, Mapping, Optional
@@ -131,8 +130,7 @@ class EventLog:
     @property
     def size(self) -> int:
         """Bytes in an appended events file so far (0 otherwise)."""
-        output = self._output
-        return os.stat(output.destination).st_size if output is not None and output.append else 0
+        return self._output.appended_size() if self._output is not None else 0
 
     def rotate(self) -> None:
         """An appended events file: its events so far go to ``NAME.<time>.EXT`` and the file starts

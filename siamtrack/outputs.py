@@ -9,6 +9,9 @@ writes each frame as it comes, and flushes. How a destination is written (`Outpu
   writer closes, only if something was written. A run that fails before its first result leaves
   an existing file untouched; one that is interrupted leaves a valid file holding every frame
   processed so far. An existing file without write permission is refused, not replaced.
+* appended (``siamtrack serve``, which runs for days): the destination itself grows row by row,
+  locked against other runs; a partial last line left by a killed run is cut when it is opened, and
+  a failed write keeps the whole rows in place.
 * a path that exists and is not a regular file (a FIFO, a character device such as a null
   device) and ``-`` (standard output, result files only) are written to directly, as ffmpeg does.
   A FIFO that no process reads is an error after `FIFO_WAIT` seconds, not a hang.
@@ -205,6 +208,12 @@ class OutputFile:
     def write_path(self) -> Path:
         """Where a writer that opens files itself (OpenCV's video writer) writes."""
         return self.path if self.direct else self.partial
+
+    def appended_size(self) -> int:
+        """Bytes in an appended file so far (0 for other outputs); from the open descriptor, no path lookup."""
+        if not self.append or self.direct or self._lock_fd is None:
+            return 0
+        return os.fstat(self._lock_fd).st_size
 
     def rotate(self) -> Path:
         """An appended file: move what it holds aside as ``NAME.<time>.EXT`` and start it anew, still
@@ -437,8 +446,7 @@ class ResultWriter:
     @property
     def size(self) -> int:
         """Bytes in the file so far (an appended file's whole size)."""
-        return os.stat(self._output.destination).st_size if self._output is not None and not self._output.direct \
-            and self._output.append else 0
+        return self._output.appended_size() if self._output is not None else 0
 
     def rotate(self) -> Optional[Path]:
         """An appended results file: its rows so far go to ``NAME.<time>.EXT`` and the file starts
