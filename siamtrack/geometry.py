@@ -48,3 +48,12 @@ def iou(first: np.ndarray, second: np.ndarray) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
         overlap = np.where(union > 0, intersection / union, 0.0)
     return np.clip(np.nan_to_num(overlap, nan=0.0), 0.0, 1.0)
+
+
+def clear_of(boxes: np.ndarray, held: np.ndarray, limit: float = 0.3) -> np.ndarray:
+    """Which of (N, 4) ``boxes`` overlap none of (M, 4) ``held`` boxes by IoU above ``limit``: a
+    detection a running target already covers belongs to it."""
+    boxes, held = np.asarray(boxes, dtype=np.float64).reshape(-1, 4), np.asarray(held, dtype=np.float64).reshape(-1, 4)
+    if not len(held):
+        return np.ones(len(boxes), dtype=bool)
+    return np.array([iou(np.repeat(box[None], len(held), axis=0), held).max() <= limit for box in boxes], dtype=bool)

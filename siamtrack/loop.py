@@ -19,7 +19,7 @@ from .display import KEY_QUIT, KEY_RESELECT, KEY_RESET, Display
 from .errors import InputError
 from .events import EventLog
 from .formats import KILL_SAFE_VIDEO
-from .geometry import iou
+from .geometry import clear_of
 from .outputs import ResultWriter, VideoSink
 from .progress import FrameRate, Progress
 from .results import Box, TrackResult
@@ -124,12 +124,8 @@ class _TargetStarter:
 
     def start(self, image: np.ndarray, running: Sequence[TrackResult]) -> list[TrackResult]:
         """New targets on this frame's detections; their first results."""
-
         found = self.detection.detector.detect(image)
-        if len(running) and len(found):
-            held = np.array([result.box for result in running])
-            free = [float(iou(np.repeat(box[None], len(held), 0), held).max()) <= 0.3 for box in found.boxes]
-            found = found.select(np.array(free, dtype=bool))
+        found = found.select(clear_of(found.boxes, np.array([result.box for result in running])))
         room = None if self.limit is None else self.limit - len(self.targets)
         results = self.targets.add_detections(image, found, room, self.detection.pick)
         self.started += len(results)

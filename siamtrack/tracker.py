@@ -31,7 +31,7 @@ from .config import TrackerConfig, default_config, load_config
 from .crops import crop_regions
 from .errors import ConfigError, InputError, NotInitializedError
 from .frames import as_bgr, validate_box
-from .geometry import box_center, context_side, iou, search_side
+from .geometry import box_center, clear_of, context_side, search_side
 from .metadata import ModelMetadata
 from .models import default_model_path  # noqa: F401  (public via siamtrack.default_model_path)
 from .redetect import search_tiles
@@ -299,8 +299,7 @@ class MultiTracker:
         if not lost or not len(detections):
             return {}
         held = np.array([target.box() for target in self._targets.values() if not self._is_lost(target)]).reshape(-1, 4)
-        free = [i for i, box in enumerate(detections.boxes)
-                if not len(held) or iou(np.repeat(box[None], len(held), axis=0), held).max() <= 0.3]
+        free = [int(i) for i in np.flatnonzero(clear_of(detections.boxes, held))]
         if not free:
             return {}
         model = self.metadata

@@ -37,3 +37,11 @@ def test_calibration_and_tracking_crops_agree_for_any_context_amount(monkeypatch
     scales = len(sides["track"][0])
     assert sides["track"][0][scales // 2] == pytest.approx(calibrated)
     assert calibrated == pytest.approx(search_side(40, 100, 127, 255, amount))
+
+
+def test_clear_of_keeps_boxes_no_held_box_covers():
+    from siamtrack.geometry import clear_of
+
+    boxes = np.array([[0, 0, 10, 10], [100, 100, 10, 10], [2, 1, 10, 10]])
+    assert clear_of(boxes, np.array([[1, 1, 10, 10]])).tolist() == [False, True, False]
+    assert clear_of(boxes, np.zeros((0, 4))).tolist() == [True, True, True]
