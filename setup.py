@@ -22,7 +22,7 @@ setup(
     license="MIT",
     python_requires=">=3.9",
     packages=find_packages(include=["siamtrack", "siamtrack.*"]),
-    package_data={"siamtrack": ["presets/*.json", "presets/training/*.json", "py.typed", "static/*.html"]},
+    package_data={"siamtrack": ["presets/*.json", "presets/training/*.json", "py.typed", "serve/static/*.html"]},
     # The project's own trained models, for installs that are not editable (Tracker looks there too).
     data_files=[
         ("share/siamtrack/weights", [str(p.relative_to(HERE)) for p in sorted((HERE / "weights").glob("*.pth"))]),
@@ -57,7 +57,7 @@ setup(
         "cluster": ["ray>=2.9"],
         # siamtrack serve: the page and HTTP API (FastAPI on uvicorn).
         "serve": ["fastapi>=0.110", "uvicorn>=0.29"],
-        # roboflow's supervision: results as sv.Detections (siamtrack.interop), demos/line_counter.py.
+        # roboflow's supervision: results as sv.Detections (siamtrack.detection.interop), demos/line_counter.py.
         "supervision": ["supervision>=0.20"],
         # got10k is the oracle for the metric tests; it imports six without declaring it.
         # ruff and mypy are pinned: a new release's rules must not fail an unchanged checkout.

@@ -31,7 +31,7 @@ def main() -> int:
     parser.add_argument("--max-frames", type=int)
     args = parser.parse_args()
     from siamtrack.errors import WeightsError
-    from siamtrack.tracker import default_model_path
+    from siamtrack.tracking.tracker import default_model_path
 
     try:
         model, title = os.path.relpath(default_model_path()), "dev set: siamtrack (default model) and peers"

@@ -2,7 +2,7 @@
 
     python benchmarks/crossing.py [MODEL ...] [--seeds 12]     # -> benchmarks/results/crossing.json
 
-Synthetic clips (``siamtrack.synthetic.make_crossing_clip``, 60 frames): A moves left to right,
+Synthetic clips (``siamtrack.app.synthetic.make_crossing_clip``, 60 frames): A moves left to right,
 B right to left in front of it and covers much of A at the crossing. Both targets are tracked in
 one ``MultiTracker`` with each model (default tracker settings otherwise). A target is kept when
 its box overlaps its own object (IoU > 0.5) in every one of the last 10 frames. The numbers
@@ -23,8 +23,8 @@ REPO = Path(__file__).resolve().parent.parent
 
 def kept(model: str, seed: int) -> tuple[bool, bool]:
     from siamtrack import MultiTracker
+    from siamtrack.app.synthetic import make_crossing_clip
     from siamtrack.evaluation.metrics import iou
-    from siamtrack.synthetic import make_crossing_clip
 
     frames, truth_a, truth_b = make_crossing_clip(frames=60, seed=seed)
     tracker = MultiTracker(model=model, device="cpu", threads=2)

@@ -37,8 +37,8 @@ PEAKS = {"H200": (989.0, 4800.0, 55.0), "H100 PCIe": (756.0, 2000.0, 55.0), "H10
 def network_cost(weights_path: Path, crops: int) -> dict[str, float]:
     """Multiply-adds and bytes of one search pass over ``crops`` crops (conv and linear layers)."""
     from siamtrack.export.onnx_export import inference_network
+    from siamtrack.model.weights import load_weights
     from siamtrack.network.cost import search_cost
-    from siamtrack.weights import load_weights
 
     cost = search_cost(inference_network(load_weights(weights_path)))  # per crop; fp16: 2 bytes a value
     return {"macs": float(cost.backbone_macs * crops), "activation_bytes": float(cost.activation_values * crops * 2),
@@ -93,6 +93,21 @@ def table(paths: list[Path]) -> str:
     return "\n".join([header, "|---|---|" + "---:|" * (1 + len(counts))] + rows)
 
 
+def measured_variants(default_model: bool) -> dict[str, dict]:
+    """The pipelines measured here: torch eager and CUDA graphs; TensorRT where it is installed
+    (it reads the default model's ONNX export)."""
+    variants = {"torch eager": dict(backend="torch", graphs=False),
+                "torch cuda-graph": dict(backend="torch", graphs=True)}
+    try:
+        import tensorrt  # noqa: F401
+
+        if default_model:
+            variants["tensorrt cuda-graph"] = dict(backend="tensorrt", graphs=True)
+    except ImportError:
+        print("TensorRT is not installed: its rows are left out", file=sys.stderr)
+    return variants
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--device", default="cuda")
@@ -119,7 +134,7 @@ def main() -> int:
     from siamtrack.errors import SiamtrackError
     from siamtrack.evaluation.ope import read_frames
     from siamtrack.evaluation.report import machine_info, write_json
-    from siamtrack.models import default_model_path
+    from siamtrack.model.builtin import default_model_path
 
     if args.device.startswith("cuda") and not torch.cuda.is_available():
         print("no CUDA device here: this benchmark needs a GPU (use --device cpu only to check the script)",
@@ -132,15 +147,7 @@ def main() -> int:
     gpu = torch.cuda.get_device_name(args.device) if args.device.startswith("cuda") else "cpu"
     weights = args.model or default_model_path("weights")
 
-    variants = {"torch eager": dict(backend="torch", graphs=False),
-                "torch cuda-graph": dict(backend="torch", graphs=True)}
-    try:
-        import tensorrt  # noqa: F401
-
-        if args.model is None:
-            variants["tensorrt cuda-graph"] = dict(backend="tensorrt", graphs=True)
-    except ImportError:
-        print("TensorRT is not installed: its rows are left out", file=sys.stderr)
+    variants = measured_variants(args.model is None)
 
     def build(variant: dict, backend_object=None) -> MultiTracker:
         model = weights if variant["backend"] == "torch" else default_model_path("onnx")

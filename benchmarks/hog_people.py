@@ -52,7 +52,7 @@ def main() -> int:
     parser.add_argument("--frames", type=int, default=100)
     args = parser.parse_args()
     from siamtrack.datasets import load_dataset
-    from siamtrack.detect import PeopleDetector
+    from siamtrack.detection.detectors import PeopleDetector
 
     detector = PeopleDetector()
     result: dict = {"command": "python benchmarks/hog_people.py " + " ".join(sys.argv[1:]), "frames": args.frames}

@@ -30,8 +30,8 @@ def calibration_samples(count_sequences: int = 6) -> list[dict[str, np.ndarray]]
     import cv2
 
     from siamtrack.backends import create_backend
-    from siamtrack.crops import crop_squares
     from siamtrack.datasets import load_dataset
+    from siamtrack.tracking.crops import crop_squares
     from siamtrack.training.augment import box_center, context_side
 
     backend = create_backend("onnx", threads=2)
@@ -66,7 +66,7 @@ def main() -> int:
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
     from siamtrack.evaluation.report import machine_info, write_json
-    from siamtrack.models import default_model_path
+    from siamtrack.model.builtin import default_model_path
 
     fp32_path = default_model_path("onnx") / "search.onnx"
     samples = calibration_samples()

@@ -42,7 +42,7 @@ class OracleDetector:
         self.boxes, self.index, self.rng = boxes, 0, np.random.default_rng(seed)
 
     def detect(self, frame: np.ndarray):
-        from siamtrack.detect import Detections
+        from siamtrack.detection.detectors import Detections
 
         height, width = frame.shape[:2]
         truth = self.boxes[self.index]
@@ -97,7 +97,7 @@ def main() -> int:
     args = parser.parse_args()
 
     from siamtrack.datasets import load_dataset
-    from siamtrack.detect import PeopleDetector
+    from siamtrack.detection.detectors import PeopleDetector
     from siamtrack.evaluation.ope import read_frames
     from siamtrack.evaluation.report import machine_info, write_json
 

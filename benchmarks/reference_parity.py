@@ -24,7 +24,7 @@ from siamtrack.evaluation.ope import mean_auc, read_frames, run_sequence
 from siamtrack.evaluation.reference import ReferenceSiamFC
 from siamtrack.evaluation.report import machine_info, write_json
 from siamtrack.files import sha256_of
-from siamtrack.weights import load_weights
+from siamtrack.model.weights import load_weights
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"

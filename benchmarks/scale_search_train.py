@@ -89,7 +89,7 @@ def main() -> int:
     from siamtrack.datasets import load_dataset
     from siamtrack.evaluation.metrics import success_auc
     from siamtrack.evaluation.report import machine_info, write_json
-    from siamtrack.head import scale_factors
+    from siamtrack.tracking.peaks import scale_factors
 
     backend = create_backend("torch", REPO / "weights" / "siamtrack-default.pth", device="cpu",
                              threads=args.threads, cpu_graph="eager")

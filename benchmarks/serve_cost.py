@@ -23,10 +23,10 @@ def main() -> int:
     import cv2
 
     from siamtrack import MultiTracker
-    from siamtrack.annotate import annotate
+    from siamtrack.app.annotate import annotate
+    from siamtrack.app.synthetic import ClipSpec, make_clip
     from siamtrack.evaluation.report import machine_info, write_json
-    from siamtrack.server import JPEG_QUALITY
-    from siamtrack.synthetic import ClipSpec, make_clip
+    from siamtrack.serve.engine import JPEG_QUALITY
 
     rows = []
     for width, height in ((320, 240), (640, 360), (1280, 720)):

@@ -82,7 +82,7 @@ def stream_soak(args: argparse.Namespace) -> int:
 
     from siamtrack import MultiTracker
     from siamtrack.evaluation.report import machine_info, write_json
-    from siamtrack.sources import SourceOptions, open_source
+    from siamtrack.io.sources import SourceOptions, open_source
 
     logging.basicConfig(format="%(asctime)s %(message)s", level=logging.WARNING)
     with socket.socket() as sock:
@@ -170,8 +170,8 @@ def main() -> int:
         return stream_soak(args)
 
     from siamtrack import MultiTracker
+    from siamtrack.app.synthetic import ClipSpec, make_clip
     from siamtrack.evaluation.report import machine_info, write_json
-    from siamtrack.synthetic import ClipSpec, make_clip
 
     frames, truth = make_clip(ClipSpec(frames=120, width=640, height=360, seed=3))
     x, y, w, h = truth[0]

@@ -59,7 +59,7 @@ def stage_breakdown(tracker, sequences, frames_per_sequence: int) -> dict[str, f
             began = time.perf_counter()
             tracker.update(frame)
             total = (time.perf_counter() - began) * 1000.0
-            stages = tracker.targets.stage_times
+            stages = tracker.multi_tracker.stage_times
             for key, value in (("crop", stages.crop), ("network", stages.network), ("head", stages.head),
                                ("other", total - stages.crop - stages.network - stages.head)):
                 timings[key].append(value)
@@ -92,7 +92,7 @@ def main() -> int:
     from siamtrack.evaluation.ope import read_frames
     from siamtrack.evaluation.peers import PEER_NAMES, PeerUnavailable, create_peer
     from siamtrack.evaluation.report import machine_info, write_json
-    from siamtrack.models import default_model_path
+    from siamtrack.model.builtin import default_model_path
 
     pin_threads(args.threads)
     scratch = Path(tempfile.mkdtemp(prefix="siamtrack-speed-"))

@@ -37,8 +37,8 @@ class StudentBackboneNanoHead:
         import torch
 
         from siamtrack.backends.nanotrack import NanoTrackOnnxBackend
+        from siamtrack.model.weights import load_weights
         from siamtrack.network.siamese import SiameseNet
-        from siamtrack.weights import load_weights
 
         weights = load_weights(student)
         network = SiameseNet(weights.metadata)

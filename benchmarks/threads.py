@@ -48,9 +48,9 @@ def busy() -> None:
 def measure(backend_name: str, threads: int | None, spin: bool, frames: int) -> dict:
     """Runs in the variant's own process: fps and CPU seconds of ``frames`` updates on the demo clip."""
     from siamtrack import Tracker
+    from siamtrack.app.demo import DEMO_CLIP
+    from siamtrack.app.synthetic import make_clip
     from siamtrack.backends import create_backend
-    from siamtrack.demo import DEMO_CLIP
-    from siamtrack.synthetic import make_clip
 
     options = {"spin_threads": spin} if backend_name == "onnx" else {"cpu_graph": "auto"}
     device = "cpu"
@@ -120,7 +120,7 @@ def main() -> int:
                         f"{1000 * by_load[str(load)]['cpu_seconds_per_frame']:8.1f}" for load in loads)
         print(f"{label:40s}{cells}")
     write_json(args.json, {"command": "python " + " ".join(sys.argv), "frames": args.frames, "loads": loads,
-                           "clip": "siamtrack.demo.DEMO_CLIP", "variants": rows, "bases": BASES,
+                           "clip": "siamtrack.app.demo.DEMO_CLIP", "variants": rows, "bases": BASES,
                            "machine": machine_info(os.cpu_count() or 1)})
     print(f"wrote {args.json}")
     return 0

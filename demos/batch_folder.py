@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Optional
 
 from siamtrack import Tracker
+from siamtrack.app.loop import run_tracking
 from siamtrack.errors import SiamtrackError
-from siamtrack.loop import run_tracking
-from siamtrack.outputs import ResultWriter
-from siamtrack.sources import open_source
+from siamtrack.io.outputs import ResultWriter
+from siamtrack.io.sources import open_source
 
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".m4v", ".webm")
 

@@ -19,7 +19,7 @@ import numpy as np
 import supervision as sv
 
 from siamtrack import MultiTracker
-from siamtrack.interop import from_supervision, to_supervision
+from siamtrack.detection.interop import from_supervision, to_supervision
 
 WIDTH, HEIGHT, LINE_X = 320, 240, 160
 # (y, x at frame 0, speed px/frame) of each object.

@@ -20,7 +20,7 @@ import numpy as np
 
 from siamtrack import Tracker
 from siamtrack.errors import SiamtrackError
-from siamtrack.sources import frames
+from siamtrack.io.sources import frames
 
 END = None  # put on the queue after the last frame
 

@@ -17,7 +17,7 @@ costs crops, not another round trip through the backend. With a detector, a stre
 are lost runs it every ``--detect-every`` rounds and gives them back their detections
 (:meth:`~siamtrack.MultiTracker.reacquire`). Each stream writes ``OUTPUT_DIR/<stream>.jsonl``
 (one JSON object per target and frame) and ``OUTPUT_DIR/<stream>.events.jsonl`` (started, lost,
-left, reacquired, ended: :mod:`siamtrack.events`). No window, no drawing.
+left, reacquired, ended: :mod:`siamtrack.app.events`). No window, no drawing.
 
 ``--generate N`` writes N synthetic cameras whose object leaves the view and comes back, each with
 a stand-in detector that reports the object when it is in view (what a real detector would), so
@@ -37,13 +37,13 @@ from typing import Iterator, Mapping, Optional, Sequence
 import numpy as np
 
 from siamtrack import MultiTracker, TrackResult, update_streams
+from siamtrack.app.events import EventLog
+from siamtrack.app.synthetic import ClipSpec, make_clip
 from siamtrack.backends import create_backend
-from siamtrack.detect import Detections, Detector, create_detector
+from siamtrack.detection.detectors import Detections, Detector, create_detector
 from siamtrack.errors import SiamtrackError
-from siamtrack.events import EventLog
-from siamtrack.outputs import ResultWriter, VideoSink
-from siamtrack.sources import Frame, frames
-from siamtrack.synthetic import ClipSpec, make_clip
+from siamtrack.io.outputs import ResultWriter, VideoSink
+from siamtrack.io.sources import Frame, frames
 
 
 def stream_name(source: str) -> str:

@@ -12,11 +12,11 @@ import sys
 from typing import Optional
 
 from siamtrack import Tracker
-from siamtrack.display import OpenCVDisplay, display_available
+from siamtrack.app.display import OpenCVDisplay, display_available
+from siamtrack.app.loop import LoopSummary, run_tracking
+from siamtrack.app.progress import Progress
 from siamtrack.errors import SiamtrackError
-from siamtrack.loop import LoopSummary, run_tracking
-from siamtrack.progress import Progress
-from siamtrack.sources import SourceOptions, open_source
+from siamtrack.io.sources import SourceOptions, open_source
 
 
 def track_webcam(camera: int = 0, model: Optional[str] = None, threads: Optional[int] = None) -> LoopSummary:

@@ -18,20 +18,21 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.3.0"
 
 _EXPORTS = {
-    "Tracker": "siamtrack.tracker",
-    "MultiTracker": "siamtrack.tracker",
-    "update_streams": "siamtrack.tracker",
-    "StageTimes": "siamtrack.tracker",
-    "default_model_path": "siamtrack.models",
+    "Tracker": "siamtrack.tracking.tracker",
+    "MultiTracker": "siamtrack.tracking.tracker",
+    "update_streams": "siamtrack.tracking.tracker",
+    "StageTimes": "siamtrack.tracking.tracker",
+    "default_model_path": "siamtrack.model.builtin",
     "TrackResult": "siamtrack.results",
     "Box": "siamtrack.results",
+    "Detections": "siamtrack.results",
     "TrackerConfig": "siamtrack.config",
     "load_config": "siamtrack.config",
     "preset_names": "siamtrack.config",
-    "ModelMetadata": "siamtrack.metadata",
-    "ModelWeights": "siamtrack.weights",
-    "load_weights": "siamtrack.weights",
-    "save_weights": "siamtrack.weights",
+    "ModelMetadata": "siamtrack.model.metadata",
+    "ModelWeights": "siamtrack.model.weights",
+    "load_weights": "siamtrack.model.weights",
+    "save_weights": "siamtrack.model.weights",
     "SiamtrackError": "siamtrack.errors",
     "ConfigError": "siamtrack.errors",
     "InputError": "siamtrack.errors",
@@ -43,8 +44,8 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS) + ["__version__"]
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
-    from .config import TrackerConfig, load_config, preset_names
-    from .errors import (
+    from siamtrack.config import TrackerConfig, load_config, preset_names
+    from siamtrack.errors import (
         BackendUnavailableError,
         ConfigError,
         InputError,
@@ -52,11 +53,11 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         SiamtrackError,
         WeightsError,
     )
-    from .metadata import ModelMetadata
-    from .models import default_model_path
-    from .results import Box, TrackResult
-    from .tracker import MultiTracker, StageTimes, Tracker, update_streams
-    from .weights import ModelWeights, load_weights, save_weights
+    from siamtrack.model.builtin import default_model_path
+    from siamtrack.model.metadata import ModelMetadata
+    from siamtrack.model.weights import ModelWeights, load_weights, save_weights
+    from siamtrack.results import Box, Detections, TrackResult
+    from siamtrack.tracking.tracker import MultiTracker, StageTimes, Tracker, update_streams
 
 
 def __getattr__(name: str) -> Any:

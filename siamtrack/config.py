@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
-from .errors import ConfigError
+from siamtrack.errors import ConfigError
 
 PRESET_DIR = Path(__file__).with_name("presets")
 # The preset a model tracks with when no config is given, by its metadata's head: NanoTrack's
@@ -35,7 +35,7 @@ class TrackerConfig:
 
     The scale-search fields (``scale_*``, ``pyramid_below``, ``window_influence``,
     ``response_upsample``) apply to SiamFC response models (and to box-head models with
-    ``box_size: scales``), the ``box_*`` fields to box-head models (see `siamtrack.steps`);
+    ``box_size: scales``), the ``box_*`` fields to box-head models (see `siamtrack.tracking.readout`);
     the rest to both.
 
     Attributes:

@@ -184,3 +184,12 @@ def try_lock(fd: int) -> bool:
             return False
         raise
     return True
+
+
+def cache_root() -> Path:
+    """siamtrack's cache folder: ``$SIAMTRACK_CACHE``, else ``$XDG_CACHE_HOME/siamtrack`` or
+    ``~/.cache/siamtrack`` (decoded training videos, downloaded models)."""
+    if os.environ.get("SIAMTRACK_CACHE"):
+        return Path(os.environ["SIAMTRACK_CACHE"])
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "siamtrack"

@@ -1,8 +1,13 @@
-"""What the tracker returns for each frame."""
+"""What the tracker returns for each frame, and what a detector gives it (`Detections`)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import numpy as np
+
+from siamtrack.errors import InputError
 
 # A box is (x, y, w, h) in pixels: x, y are the 0-based column and row of the top-left pixel,
 # w, h the size; the box covers columns x .. x + w - 1. Its center in pixel-center coordinates
@@ -49,3 +54,48 @@ class TrackResult:
         """Center (cx, cy) of ``box`` in pixel-center coordinates."""
         x, y, w, h = self.box
         return x + (w - 1) / 2, y + (h - 1) / 2
+
+
+@dataclass(frozen=True)
+class Detections:
+    """What a detector found in one frame.
+
+    Attributes:
+        boxes: (N, 4) float (x, y, w, h) in frame pixels, 0-based top-left, like every siamtrack box.
+        scores: (N,) confidence in [0, 1].
+        class_ids: (N,) int class index (0 for one-class detectors).
+        names: class names by index, where the detector knows them.
+    """
+
+    boxes: np.ndarray
+    scores: np.ndarray
+    class_ids: np.ndarray
+    names: tuple[str, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        boxes = np.asarray(self.boxes, dtype=np.float64).reshape(-1, 4)
+        count = len(boxes)
+        scores = np.asarray(self.scores, dtype=np.float64).reshape(-1)
+        class_ids = np.asarray(self.class_ids, dtype=np.int64).reshape(-1)
+        if len(scores) != count or len(class_ids) != count:
+            raise InputError(f"detections need one score and class id per box: {count} boxes, {len(scores)} scores, "
+                             f"{len(class_ids)} class ids")
+        object.__setattr__(self, "boxes", boxes)
+        object.__setattr__(self, "scores", scores)
+        object.__setattr__(self, "class_ids", class_ids)
+
+    @classmethod
+    def empty(cls, names: Sequence[str] = ()) -> "Detections":
+        return cls(np.zeros((0, 4)), np.zeros(0), np.zeros(0, np.int64), tuple(names))
+
+    def __len__(self) -> int:
+        return len(self.boxes)
+
+    def select(self, keep: Any) -> "Detections":
+        """The detections at ``keep`` (indices or a boolean mask), in that order."""
+        return Detections(self.boxes[keep], self.scores[keep], self.class_ids[keep], self.names)
+
+    def class_name(self, index: int) -> str:
+        """The name of detection ``index``'s class (its id as text when the names are unknown)."""
+        class_id = int(self.class_ids[index])
+        return self.names[class_id] if 0 <= class_id < len(self.names) else str(class_id)

@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 
-from siamtrack.synthetic import ClipSpec
+from siamtrack.app.synthetic import ClipSpec
 
 CLIP = ClipSpec(frames=16, width=160, height=120, object_size=(32, 24), seed=5)
 

@@ -61,8 +61,8 @@ def random_network(metadata):
 
 def _tiny(**head):
     """A narrow AlexNet with BatchNorm and random (seeded) weights and BN statistics."""
-    from siamtrack.metadata import ModelMetadata
-    from siamtrack.weights import ModelWeights
+    from siamtrack.model.metadata import ModelMetadata
+    from siamtrack.model.weights import ModelWeights
 
     metadata = ModelMetadata(architecture="alexnet", widths=(8, 16, 16, 16, 8), batch_norm=True, **head)
     return ModelWeights(metadata, random_network(metadata).state_dict(), source="tiny test network")
@@ -84,7 +84,7 @@ def tiny_box_weights():
 def reference_tracker_factory(reference_weights_path):
     """Builds Trackers on the reference SiamFC network (loaded once per session)."""
     from siamtrack import Tracker
-    from siamtrack.weights import load_weights
+    from siamtrack.model.weights import load_weights
 
     weights = load_weights(reference_weights_path)
 
@@ -97,7 +97,7 @@ def reference_tracker_factory(reference_weights_path):
 @pytest.fixture(scope="session")
 def clip():
     """A 16-frame 160 x 120 synthetic clip: (frames, boxes)."""
-    from siamtrack.synthetic import make_clip
+    from siamtrack.app.synthetic import make_clip
     from tests.cli_helpers import CLIP
 
     return make_clip(CLIP)
@@ -106,7 +106,7 @@ def clip():
 @pytest.fixture()
 def video(tmp_path, clip):
     """The clip as an .avi file."""
-    from siamtrack.outputs import VideoSink
+    from siamtrack.io.outputs import VideoSink
     from tests.cli_helpers import CLIP
 
     frames, _ = clip
@@ -120,6 +120,6 @@ def video(tmp_path, clip):
 @pytest.fixture()
 def model(tmp_path, tiny_weights):
     """The tiny network as a weights file."""
-    from siamtrack.weights import save_weights
+    from siamtrack.model.weights import save_weights
 
     return save_weights(tiny_weights, tmp_path / "tiny.pth")

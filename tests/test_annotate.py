@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from siamtrack.annotate import annotate_all, label_layout
+from siamtrack.app.annotate import annotate_all, label_layout
 from siamtrack.results import TrackResult
 
 

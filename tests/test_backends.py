@@ -112,7 +112,7 @@ def test_auto_choice_is_logged(caplog):
 
 
 def test_exported_model_on_torch_backend_is_refused():
-    from siamtrack.models import PROJECT_WEIGHTS_DIR
+    from siamtrack.model.builtin import PROJECT_WEIGHTS_DIR
 
     with pytest.raises(WeightsError, match="torch backend reads weights or nanotrack models"):
         create_backend("torch", PROJECT_WEIGHTS_DIR / "siamtrack-default-onnx", device="cpu")
@@ -136,10 +136,10 @@ def test_unknown_cpu_graph_is_an_error(tiny_weights):
 
 
 def test_auto_cpu_graph_is_the_recorded_choice_per_architecture(tmp_path):
-    from siamtrack.metadata import ModelMetadata
-    from siamtrack.models import PROJECT_WEIGHTS_DIR
+    from siamtrack.model.builtin import PROJECT_WEIGHTS_DIR
+    from siamtrack.model.metadata import ModelMetadata
+    from siamtrack.model.weights import ModelWeights, save_weights
     from siamtrack.network.siamese import SiameseNet
-    from siamtrack.weights import ModelWeights, save_weights
 
     shipped = create_backend("torch", PROJECT_WEIGHTS_DIR / "siamtrack-default.pth", device="cpu")
     assert shipped.metadata.architecture == "alexnet" and shipped.cpu_graph == "eager"

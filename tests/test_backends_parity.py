@@ -13,7 +13,7 @@ import siamtrack.backends as backends
 from siamtrack.backends import create_backend
 from siamtrack.backends.onnx_backend import OnnxBackend
 from siamtrack.backends.parity import PARITY_TOLERANCE, ParityError, check_parity, response_difference
-from siamtrack.models import default_model_path
+from siamtrack.model.builtin import default_model_path
 
 
 class FaithfulTensorRT(OnnxBackend):
@@ -82,7 +82,7 @@ def test_box_models_are_compared_channel_by_channel(tiny_box_weights, tmp_path):
     pytest.importorskip("onnxscript")
     from siamtrack.backends.torch_backend import TorchBackend
     from siamtrack.export.onnx_export import export_onnx
-    from siamtrack.weights import save_weights
+    from siamtrack.model.weights import save_weights
 
     weights = save_weights(tiny_box_weights, tmp_path / "box.pth")
     folder = export_onnx(weights, tmp_path / "box-onnx")

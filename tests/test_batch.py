@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from siamtrack.batch import Job, read_jobs
+from siamtrack.batch.jobs import Job, read_jobs
 from siamtrack.errors import InputError
 from tests.cli_helpers import SIAMTRACK_WITH_CTRL_C
 from tests.test_runtime_install import write_clip

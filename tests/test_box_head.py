@@ -1,4 +1,4 @@
-"""The box head network (siamtrack.network.box_head) and the reading of its maps (siamtrack.box_reader)."""
+"""The box head network (siamtrack.network.box_head) and the reading of its maps (siamtrack.tracking.box_reader)."""
 
 from dataclasses import replace
 
@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import torch
 
-from siamtrack.box_reader import padded_size, read_box, strongest_box
-from siamtrack.metadata import BOX, CLASS, QUALITY, ModelMetadata
+from siamtrack.model.metadata import BOX, CLASS, QUALITY, ModelMetadata
 from siamtrack.network.box_head import depthwise_correlate, depthwise_correlate_per_crop
 from siamtrack.network.siamese import SiameseNet
+from siamtrack.tracking.box_reader import padded_size, read_box, strongest_box
 
 BOX_META = ModelMetadata(architecture="alexnet", widths=(8, 16, 16, 16, 8), batch_norm=True, head="box", head_width=8)
 
@@ -134,7 +134,7 @@ def test_padded_size_is_siamfcs_context_side():
 
 
 def test_size_gain_matches_the_known_box_and_is_clipped():
-    from siamtrack.box_reader import size_gain
+    from siamtrack.tracking.box_reader import size_gain
 
     maps = box_maps(peak=(8, 8), size=(40.0, 60.0))
     assert size_gain(maps, 8, (50.0, 45.0)) == pytest.approx((1.25, 0.75))

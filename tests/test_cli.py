@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from siamtrack.cli import main
-from siamtrack.weights import load_weights, save_weights
+from siamtrack.model.weights import load_weights, save_weights
 
 
 def run_cli(*args):

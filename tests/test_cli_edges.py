@@ -158,7 +158,7 @@ def test_hog_on_a_huge_frame_answers_in_seconds():
 
     import numpy as np
 
-    from siamtrack.detect import PeopleDetector
+    from siamtrack.detection.detectors import PeopleDetector
 
     began = time.monotonic()
     PeopleDetector().detect(np.zeros((8000, 8000, 3), np.uint8))

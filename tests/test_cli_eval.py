@@ -8,7 +8,7 @@ import sys
 import cv2
 import numpy as np
 
-from siamtrack.weights import save_weights
+from siamtrack.model.weights import save_weights
 
 
 def make_otb(root, count=6):

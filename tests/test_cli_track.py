@@ -10,7 +10,7 @@ from pathlib import Path
 import cv2
 import pytest
 
-from siamtrack.outputs import VideoSink
+from siamtrack.io.outputs import VideoSink
 from tests.cli_helpers import CLIP, SIAMTRACK_WITH_CTRL_C, box_text, siamtrack
 
 

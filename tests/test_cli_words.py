@@ -6,8 +6,8 @@ import re
 import pytest
 
 from siamtrack.cli import build_parser
-from siamtrack.formats import RESULT_FORMATS, VIDEO_CODECS
-from siamtrack.models import BUILTIN_MODELS
+from siamtrack.io.formats import RESULT_FORMATS, VIDEO_CODECS
+from siamtrack.model.builtin import BUILTIN_MODELS
 from tests.cli_helpers import siamtrack
 
 
@@ -44,7 +44,7 @@ def test_no_help_text_quotes_a_measured_number():
 def test_eval_names_each_tracker_once_per_line(tmp_path, clip):
     import cv2
 
-    from siamtrack.synthetic import ClipSpec  # noqa: F401  (the clip fixture's spec)
+    from siamtrack.app.synthetic import ClipSpec  # noqa: F401  (the clip fixture's spec)
 
     folder = tmp_path / "data" / "seq"
     (folder / "img").mkdir(parents=True)

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from siamtrack.crops import crop_squares, sampling_grid
+from siamtrack.tracking.crops import crop_squares, sampling_grid
 
 
 def gradient_frame(height=120, width=160):

@@ -2,7 +2,7 @@ import cv2
 import numpy as np
 import pytest
 
-from siamtrack.datasets import detect_layout, load_dataset
+from siamtrack.datasets import dataset_layout, load_dataset
 from siamtrack.datasets import video as video_layout
 from siamtrack.errors import InputError
 
@@ -35,7 +35,7 @@ def cache(tmp_path, monkeypatch):
 def test_video_sequence_frames_in_order_boxes_zero_based(tmp_path, cache):
     rows = [(i + 1, 2, 8, 8) for i in range(5)] + [("NaN",) * 4]
     folder = make_sequence(tmp_path / "data", "walk", rows)
-    assert detect_layout(tmp_path / "data") == "video"
+    assert dataset_layout(tmp_path / "data") == "video"
     (sequence,) = load_dataset(tmp_path / "data")
     assert sequence.name == "walk" and len(sequence.frames) == 6
     np.testing.assert_allclose(sequence.boxes[0], [0, 1, 8, 8])
@@ -43,7 +43,7 @@ def test_video_sequence_frames_in_order_boxes_zero_based(tmp_path, cache):
     bright = [int(np.argmax(cv2.imread(str(p))[24, :, 0])) for p in sequence.frames]
     assert bright == [0, 8, 16, 24, 32, 40]
     assert all(p.parent.parent == cache for p in sequence.frames)
-    assert detect_layout(folder) == "video"
+    assert dataset_layout(folder) == "video"
 
 
 def test_decoded_once_and_again_after_the_video_changes(tmp_path, cache, monkeypatch):

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from siamtrack.outputs import VideoSink
-from siamtrack.synthetic import ClipSpec, make_clip
-from siamtrack.weights import save_weights
+from siamtrack.app.synthetic import ClipSpec, make_clip
+from siamtrack.io.outputs import VideoSink
+from siamtrack.model.weights import save_weights
 
 DEMOS = Path(__file__).resolve().parent.parent / "demos"
 

@@ -1,11 +1,11 @@
-"""Detectors (siamtrack.detect): YOLO-layout ONNX graphs whose answer is known, OpenCV's HOG and Haar
+"""Detectors (siamtrack.detection.detectors): YOLO-layout ONNX graphs whose answer is known, OpenCV's HOG and Haar
 detectors on real training frames, and non-maximum suppression by hand."""
 
 import cv2
 import numpy as np
 import pytest
 
-from siamtrack.detect import (
+from siamtrack.detection.detectors import (
     Detections,
     Detector,
     FaceDetector,
@@ -157,7 +157,7 @@ def test_nothing_to_find_gives_empty_detections():
 ])
 def test_a_detector_of_another_shape_is_refused_when_it_is_loaded(tmp_path, output_shape, input_size, words):
     pytest.importorskip("onnx")
-    from siamtrack.detect import OnnxDetector
+    from siamtrack.detection.detectors import OnnxDetector
     from siamtrack.errors import ConfigError
 
     model = constant_detector(tmp_path / "det.onnx", np.zeros(output_shape), input_size=input_size)
@@ -169,7 +169,7 @@ def test_a_detector_that_takes_one_channel_is_refused(tmp_path):
     pytest.importorskip("onnx")
     from onnx import TensorProto, helper, numpy_helper
 
-    from siamtrack.detect import OnnxDetector
+    from siamtrack.detection.detectors import OnnxDetector
     from siamtrack.errors import ConfigError
 
     answer = numpy_helper.from_array(np.zeros((1, 7, 10), np.float32), "answer")

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 
 from siamtrack import MultiTracker
-from siamtrack.detect import Detections
+from siamtrack.app.events import EventLog
+from siamtrack.app.loop import DetectorUse, run_tracking
+from siamtrack.detection.detectors import Detections
 from siamtrack.evaluation.metrics import iou
-from siamtrack.events import EventLog
-from siamtrack.loop import DetectorUse, run_tracking
-from siamtrack.sources import ImageFolderSource, SourceOptions
+from siamtrack.io.sources import ImageFolderSource, SourceOptions
 from tests.cli_helpers import siamtrack
 
 WIDTH, HEIGHT, SIZE = 320, 240, 40
@@ -180,7 +180,7 @@ class LateDetector:
 
 
 def test_detection_goes_on_until_max_targets_run_and_the_video_keeps_every_frame(tmp_path):
-    from siamtrack.outputs import ResultWriter, video_frames
+    from siamtrack.io.outputs import ResultWriter, video_frames
 
     images, _ = clip(frames=30)
     folder = write_frames(tmp_path, images)

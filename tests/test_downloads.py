@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from siamtrack.cli import main
-from siamtrack.downloads import MODELS, RemoteFile, RemoteModel, download
 from siamtrack.errors import DownloadError
+from siamtrack.io.downloads import MODELS, RemoteFile, RemoteModel, download
 
 
 class Files(http.server.SimpleHTTPRequestHandler):

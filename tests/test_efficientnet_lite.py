@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 import torch
 
-from siamtrack.metadata import ModelMetadata
+from siamtrack.model.metadata import ModelMetadata
+from siamtrack.model.weights import ModelWeights, load_weights, save_weights
 from siamtrack.network.efficientnet_lite import EfficientNetLite0S8
 from siamtrack.network.siamese import SiameseNet
-from siamtrack.weights import ModelWeights, load_weights, save_weights
 
 META = ModelMetadata(architecture="efficientnet-lite0-s8", widths=(32,), batch_norm=True, bn_eps=1e-3,
                      input_mean=(123.7, 116.3, 103.5), input_std=(58.4, 57.1, 57.4), template_crop=8)

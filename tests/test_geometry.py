@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-import siamtrack.steps
-import siamtrack.tracker
+import siamtrack.tracking.readout
+import siamtrack.tracking.tracker
 from siamtrack import MultiTracker
 from siamtrack.geometry import box_center, context_side, search_side
 
@@ -26,8 +26,9 @@ def test_calibration_and_tracking_crops_agree_for_any_context_amount(monkeypatch
             return original(image, centers, crop_sides, *args, **kwargs)
         return crop
 
-    monkeypatch.setattr(siamtrack.steps, "crop_regions", recording("calibrate", siamtrack.steps.crop_regions))
-    monkeypatch.setattr(siamtrack.tracker, "crop_regions", recording("track", siamtrack.tracker.crop_regions))
+    readout, tracking = siamtrack.tracking.readout, siamtrack.tracking.tracker
+    monkeypatch.setattr(readout, "crop_regions", recording("calibrate", readout.crop_regions))
+    monkeypatch.setattr(tracking, "crop_regions", recording("track", tracking.crop_regions))
     frame = np.random.default_rng(0).integers(0, 256, (240, 320, 3), dtype=np.uint8)
     tracker = MultiTracker(model=tiny_weights, backend="torch", device="cpu", config={"context_amount": amount})
     tracker.add(frame, (100, 60, 40, 100))

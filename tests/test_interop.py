@@ -1,11 +1,11 @@
-"""supervision interop (siamtrack.interop) and the line-counter demo."""
+"""supervision interop (siamtrack.detection.interop) and the line-counter demo."""
 
 import numpy as np
 import pytest
 
 from siamtrack import MultiTracker, TrackResult
-from siamtrack.detect import Detections
-from siamtrack.interop import from_supervision, to_supervision
+from siamtrack.detection.detectors import Detections
+from siamtrack.detection.interop import from_supervision, to_supervision
 
 sv = pytest.importorskip("supervision", reason="the interop needs supervision (pip install 'siamtrack[supervision]')")
 

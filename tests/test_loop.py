@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 
 from siamtrack import MultiTracker, Tracker
+from siamtrack.app.loop import run_tracking
 from siamtrack.errors import InputError
-from siamtrack.loop import run_tracking
-from siamtrack.outputs import ResultWriter
-from siamtrack.sources import Frame, FrameSource, LiveSource, SourceError, SourceOptions
+from siamtrack.io.outputs import ResultWriter
+from siamtrack.io.sources import Frame, FrameSource, LiveSource, SourceError, SourceOptions
 from tests.test_sources import FakeCamera, number_of
 from tests.test_tracker import ScriptedBackend, peak_map
 
@@ -154,7 +154,7 @@ def test_recording_a_live_source_to_mp4_warns(tmp_path, caplog, name, warned):
     class LiveList(ListSource):
         live = True
 
-    with caplog.at_level("WARNING", logger="siamtrack.loop"):
+    with caplog.at_level("WARNING", logger="siamtrack.app.loop"):
         run_tracking(LiveList(images(3)), slow_tracker(), (20, 20, 20, 20), video_path=tmp_path / name)
     assert ("a .mkv file stays playable" in caplog.text) == warned
     assert (tmp_path / name).exists()

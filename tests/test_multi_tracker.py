@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 from siamtrack import MultiTracker, StageTimes, Tracker, TrackResult, update_streams
+from siamtrack.app.synthetic import ClipSpec, make_clip, make_crossing_clip
 from siamtrack.errors import ConfigError, InputError
 from siamtrack.evaluation.metrics import iou
-from siamtrack.synthetic import ClipSpec, make_clip, make_crossing_clip
 from tests.test_tracker import ScriptedBackend, frame, peak_map
 
 
@@ -90,7 +90,7 @@ def test_tracker_is_the_single_target_face():
     assert tracker.init(frame(), (140, 100, 40, 40)).target_id == 1
     assert tracker.update(frame()).target_id == 1
     assert tracker.init(frame(), (20, 20, 30, 30)).target_id == 1  # re-init replaces, same id
-    assert tracker.targets.ids == [1]
+    assert tracker.multi_tracker.ids == [1]
 
 
 def test_streams_share_one_backend_call():
@@ -110,7 +110,7 @@ def test_streams_share_one_backend_call():
 
 def test_streams_on_different_pipelines_are_refused():
     from siamtrack.backends import create_backend
-    from siamtrack.models import default_model_path
+    from siamtrack.model.builtin import default_model_path
 
     backend = create_backend("torch", default_model_path(), device="cpu")
     host, device = MultiTracker(backend=backend), MultiTracker(backend=backend, pipeline="tensor")

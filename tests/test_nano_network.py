@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 import torch
 
-from siamtrack.metadata import ModelMetadata
+from siamtrack.model.metadata import ModelMetadata
+from siamtrack.model.weights import ModelWeights, load_weights, save_weights
 from siamtrack.network.correlation import per_kernel
 from siamtrack.network.nano_head import pixelwise_correlate
-from siamtrack.weights import ModelWeights, load_weights, save_weights
 from tests.conftest import random_network
 
 

@@ -7,8 +7,8 @@ import pytest
 from siamtrack import MultiTracker, Tracker
 from siamtrack.backends import create_backend, model_format
 from siamtrack.backends.nanotrack import is_nanotrack_folder
-from siamtrack.box_reader import read_box
 from siamtrack.config import load_config
+from siamtrack.tracking.box_reader import read_box
 from tests.conftest import DEV_DATA, SHARED
 
 NANO = SHARED / "weights" / "nanotrack_v2"

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from siamtrack.metadata import ModelMetadata
+from siamtrack.model.metadata import ModelMetadata
 from siamtrack.network.backbones import AlexNetBackbone
 from siamtrack.network.correlation import cross_correlate
 from siamtrack.network.siamese import SiameseNet

@@ -12,8 +12,8 @@ import time
 
 import pytest
 
-from siamtrack import outputs
-from siamtrack.outputs import OutputError, OutputWriteError, ResultWriter, VideoSink
+from siamtrack.io import outputs
+from siamtrack.io.outputs import OutputError, OutputWriteError, ResultWriter, VideoSink
 from siamtrack.results import TrackResult
 from tests.cli_helpers import box_text, siamtrack
 from tests.stream_server import StreamServer
@@ -104,7 +104,7 @@ def full_disk(tmp_path):
 
 
 def long_video(tmp_path, frames=300):
-    from siamtrack.synthetic import ClipSpec, make_clip
+    from siamtrack.app.synthetic import ClipSpec, make_clip
 
     images, boxes = make_clip(ClipSpec(frames=frames, width=320, height=240, object_size=(40, 30), seed=3))
     path = tmp_path / "long.avi"

@@ -5,8 +5,8 @@ import cv2
 import numpy as np
 import pytest
 
-from siamtrack.annotate import annotate
-from siamtrack.outputs import OutputError, ResultWriter, VideoSink
+from siamtrack.app.annotate import annotate
+from siamtrack.io.outputs import OutputError, ResultWriter, VideoSink
 from siamtrack.results import TrackResult
 
 RESULTS = [TrackResult((10.0, 20.5, 30.25, 40.0), 0.9, False, 0), TrackResult((11.0, 21.0, 30.0, 40.0), 0.2, True, 1)]
@@ -96,7 +96,7 @@ def test_annotate_draws_without_touching_the_input():
 WRITE_UNTIL_KILLED = """
 import sys, time
 import numpy as np
-from siamtrack.outputs import VideoSink
+from siamtrack.io.outputs import VideoSink
 sink = VideoSink(sys.argv[1], 25.0, (320, 240))
 for index in range(300):
     image = np.full((240, 320, 3), index % 250, np.uint8)
@@ -127,7 +127,7 @@ def test_killed_recording_stays_playable_and_is_kept_by_the_next_run(tmp_path, s
     while capture.read()[0]:
         readable += 1
     assert readable >= 150, readable  # all but what was still in the writer's buffer
-    with caplog.at_level("WARNING", logger="siamtrack.outputs"):
+    with caplog.at_level("WARNING", logger="siamtrack.io.outputs"):
         VideoSink(path, 25.0, (320, 240)).close()  # the next run with the same output
     (kept,) = tmp_path.glob(f"live.recovered-*{suffix}")
     assert "killed" in caplog.text and not partial.exists()

@@ -1,6 +1,6 @@
 import io
 
-from siamtrack.progress import Progress
+from siamtrack.app.progress import Progress
 
 
 class FakeTerminal(io.StringIO):

@@ -62,7 +62,7 @@ def test_eval_without_torch_writes_its_report(tmp_path):
 
 
 def test_weights_info_on_an_export_folder_without_torch():
-    from siamtrack.models import PROJECT_WEIGHTS_DIR
+    from siamtrack.model.builtin import PROJECT_WEIGHTS_DIR
 
     result = run_without_torch("weights", "info", PROJECT_WEIGHTS_DIR / "siamtrack-default-onnx")
     assert result.returncode == 0, result.stderr

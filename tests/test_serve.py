@@ -11,8 +11,8 @@ import time
 
 import pytest
 
-from siamtrack.outputs import VideoSink
-from siamtrack.synthetic import ClipSpec, make_clip
+from siamtrack.app.synthetic import ClipSpec, make_clip
+from siamtrack.io.outputs import VideoSink
 
 httpx = pytest.importorskip("httpx", reason="the serve tests need httpx (the test extra)")
 pytest.importorskip("fastapi", reason="siamtrack serve needs fastapi and uvicorn (pip install 'siamtrack[serve]')")

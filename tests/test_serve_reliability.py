@@ -184,7 +184,7 @@ def test_a_port_in_use_is_a_one_line_error(tmp_path):
 
 def test_the_reported_fps_is_the_sources_pace():
     """A 25 fps file is played in real time: the page's figure is frames over elapsed time, within 10 %."""
-    from siamtrack.progress import FrameRate
+    from siamtrack.app.progress import FrameRate
 
     rate, now, shown = FrameRate(window=2.0), 0.0, 0.0
     for index in range(100):  # uneven intervals around 40 ms: 10, 70, 10, 70, ...
@@ -256,7 +256,7 @@ def test_results_and_events_rotate_by_size(tmp_path):
 
 
 def test_a_target_on_an_ended_stream_is_refused(tmp_path):
-    from siamtrack.synthetic import ClipSpec
+    from siamtrack.app.synthetic import ClipSpec
 
     clip, truth = write_clip(tmp_path, ClipSpec(frames=20, width=320, height=240, object_size=(48, 36), seed=4,
                                                scale_range=(1.0, 1.0)))

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from siamtrack.errors import InputError
-from siamtrack.outputs import VideoSink
-from siamtrack.sources import LiveSource, SourceError, SourceOptions, describe_spec, frames, open_source
+from siamtrack.io.outputs import VideoSink
+from siamtrack.io.sources import LiveSource, SourceError, SourceOptions, describe_spec, frames, open_source
 
 
 def write_video(path, count=12, size=(64, 48)):

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
+from siamtrack.app.synthetic import ClipSpec, make_clip
 from siamtrack.evaluation.metrics import iou
-from siamtrack.synthetic import ClipSpec, make_clip
 
 
 def test_clip_is_deterministic():

@@ -4,9 +4,10 @@
 import numpy as np
 import pytest
 
-from siamtrack import Tracker, TrackerConfig, TrackResult, models
+from siamtrack import Tracker, TrackerConfig, TrackResult
 from siamtrack.errors import ConfigError, InputError, NotInitializedError, WeightsError
-from siamtrack.metadata import ModelMetadata
+from siamtrack.model import builtin as models
+from siamtrack.model.metadata import ModelMetadata
 
 META = ModelMetadata(architecture="alexnet", widths=(8, 16, 16, 16, 8), batch_norm=False)
 
@@ -279,7 +280,7 @@ def test_missing_default_model_says_what_to_do(monkeypatch, tmp_path):
 
 
 def test_model_from_environment(monkeypatch, tmp_path, tiny_weights):
-    from siamtrack.weights import save_weights
+    from siamtrack.model.weights import save_weights
 
     save_weights(tiny_weights, tmp_path / "m.pth")
     monkeypatch.setenv(models.MODEL_ENV_VAR, str(tmp_path / "m.pth"))
@@ -288,7 +289,7 @@ def test_model_from_environment(monkeypatch, tmp_path, tiny_weights):
 
 
 def test_builtin_models_by_name(monkeypatch, tmp_path, tiny_weights):
-    from siamtrack.weights import save_weights
+    from siamtrack.model.weights import save_weights
 
     monkeypatch.delenv(models.MODEL_ENV_VAR, raising=False)
     monkeypatch.setattr(models, "PROJECT_WEIGHTS_DIR", tmp_path / "weights")

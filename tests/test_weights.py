@@ -4,9 +4,17 @@ import pytest
 import torch
 
 from siamtrack.errors import WeightsError
-from siamtrack.metadata import ModelMetadata
+from siamtrack.model.metadata import ModelMetadata
+from siamtrack.model.weights import (
+    FORMAT_NAME,
+    ModelWeights,
+    convert,
+    describe,
+    load_weights,
+    save_weights,
+    weights_layout,
+)
 from siamtrack.network.siamese import SiameseNet
-from siamtrack.weights import FORMAT_NAME, ModelWeights, convert, describe, detect_layout, load_weights, save_weights
 
 
 def to_siamfc_pytorch_layout(weights):
@@ -37,13 +45,13 @@ def responses_of(weights, seed=0):
 
 
 def test_detect_layouts(tiny_weights):
-    assert detect_layout({"format": FORMAT_NAME}) == "siamtrack"
-    assert detect_layout(to_siamfc_pytorch_layout(tiny_weights)) == "siamfc-pytorch"
-    assert detect_layout(folded_layout(tiny_weights)) == "bn-folded"
+    assert weights_layout({"format": FORMAT_NAME}) == "siamtrack"
+    assert weights_layout(to_siamfc_pytorch_layout(tiny_weights)) == "siamfc-pytorch"
+    assert weights_layout(folded_layout(tiny_weights)) == "bn-folded"
     with pytest.raises(WeightsError, match="unrecognised"):
-        detect_layout({"features.0.weight": torch.zeros(1)})
+        weights_layout({"features.0.weight": torch.zeros(1)})
     with pytest.raises(WeightsError, match="unrecognised"):
-        detect_layout([1, 2, 3])
+        weights_layout([1, 2, 3])
 
 
 @pytest.mark.parametrize("layout", ["siamfc-pytorch", "bn-folded"])

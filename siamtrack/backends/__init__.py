@@ -16,14 +16,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Collection, Mapping, Union
 
-from ..errors import BackendUnavailableError, WeightsError
-from ..export.contract import is_exported_model
-from ..models import available_formats, builtin_model_name, builtin_model_path
-from .base import Backend, DeviceBackend
-from .nanotrack import is_nanotrack_folder
+from siamtrack.backends.base import Backend, DeviceBackend
+from siamtrack.backends.nanotrack import is_nanotrack_folder
+from siamtrack.errors import BackendUnavailableError, WeightsError
+from siamtrack.model.builtin import available_formats, builtin_model_name, builtin_model_path
+from siamtrack.model.contract import is_exported_model
 
 if TYPE_CHECKING:
-    from ..weights import ModelWeights
+    from siamtrack.model.weights import ModelWeights
 
 LOG = logging.getLogger(__name__)
 
@@ -152,9 +152,9 @@ def create_backend(backend: str, model: ModelSource = None, device: str = "auto"
     Args:
         backend: ``auto`` or a name from ``BACKEND_NAMES``. A named backend that cannot run
             here is an error, never a silent fallback.
-        model: a weights file (any layout [siamtrack.weights.load_weights][siamtrack.load_weights] reads), loaded
+        model: a weights file (any layout [siamtrack.model.weights.load_weights][siamtrack.load_weights] reads), loaded
             [ModelWeights][siamtrack.ModelWeights], an exported ONNX folder, or the name of a
-            built-in model (``default``, ``fast``: `siamtrack.models`); None loads the
+            built-in model (``default``, ``fast``: `siamtrack.model.builtin`); None loads the
             default model. A built-in model is read in the format the backend reads.
         device: ``auto``, ``cpu``, ``cuda`` or ``cuda:N``.
         threads: CPU threads for inference; None keeps the framework's default.
@@ -165,7 +165,7 @@ def create_backend(backend: str, model: ModelSource = None, device: str = "auto"
         WeightsError: the model cannot be read or does not fit.
     """
     if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
-        from ..errors import ConfigError
+        from siamtrack.errors import ConfigError
 
         raise ConfigError(f"threads must be a whole number >= 1 (or None for the framework's default), "
                           f"got {threads!r}")
@@ -185,7 +185,7 @@ def create_backend(backend: str, model: ModelSource = None, device: str = "auto"
 
 def _verified_tensorrt(model: ModelSource, device: str, threads: int | None, options: dict[str, Any]) -> Backend:
     """The TensorRT backend, after `check_parity` against ONNX Runtime."""
-    from .parity import check_parity
+    from siamtrack.backends.parity import check_parity
 
     candidate = _load("tensorrt", model, device, threads, options)
     reference = _load("onnx", model, "cpu", threads, {})

@@ -1,6 +1,6 @@
 """The one small interface every inference backend implements.
 
-The tracker hands a backend uint8 BGR crops (NHWC, as cut by `siamtrack.crops`) and gets
+The tracker hands a backend uint8 BGR crops (NHWC, as cut by `siamtrack.tracking.crops`) and gets
 back float32 response maps; it never knows which framework runs the network.
 """
 
@@ -10,7 +10,7 @@ from typing import Any, Protocol, Sequence, runtime_checkable
 
 import numpy as np
 
-from ..metadata import ModelMetadata
+from siamtrack.model.metadata import ModelMetadata
 
 
 @runtime_checkable
@@ -49,7 +49,7 @@ class Backend(Protocol):
 class DeviceBackend(Backend, Protocol):
     """A backend that also runs on tensors already on its device (torch, TensorRT).
 
-    The tensor pipeline (`siamtrack.gpu`) cuts crops on the device and calls
+    The tensor pipeline (`siamtrack.tracking.device`) cuts crops on the device and calls
     ``track_tensors``, so nothing but the peaks crosses to the host.
     """
 

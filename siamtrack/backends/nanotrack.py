@@ -6,9 +6,9 @@ Apache-2.0): ``nanotrack_backbone_sim.onnx`` (crop -> 48-channel features, strid
 class scores and four box distances on a 16 x 16 grid). Passed as a model
 (``Tracker(model=FOLDER)``, ``--model FOLDER``), it runs through siamtrack's own pipeline: its
 crops, every target and stream in one batched call, its lost flag, detectors, ``serve`` and
-``batch``; `siamtrack.box_reader` decodes the maps as ``TrackerNano`` does (metadata head
+``batch``; `siamtrack.tracking.box_reader` decodes the maps as ``TrackerNano`` does (metadata head
 ``nanotrack``). Nothing of NanoTrack is bundled: a folder, or ``siamtrack weights download
-nanotrack`` (`siamtrack.downloads`).
+nanotrack`` (`siamtrack.io.downloads`).
 
 The published graphs declare a batch of 1 and a 255 px backbone input; they are rewritten in
 memory with a dynamic batch (their reshapes' constant 1 becomes ONNX's "copy this dimension")
@@ -23,8 +23,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..errors import BackendUnavailableError, WeightsError
-from ..metadata import ModelMetadata
+from siamtrack.errors import BackendUnavailableError, WeightsError
+from siamtrack.model.metadata import ModelMetadata
 
 BACKBONE_FILE = "nanotrack_backbone_sim.onnx"
 HEAD_FILE = "nanotrack_head_sim.onnx"
@@ -118,7 +118,7 @@ class NanoTrackOnnxBackend:
                                           f"backend='torch'")
         if not is_nanotrack_folder(model):
             raise WeightsError(f"{model} is not a NanoTrack folder ({' and '.join(GRAPH_FILES)})")
-        from .onnx_backend import _import_onnxruntime
+        from siamtrack.backends.onnx_backend import _import_onnxruntime
 
         onnxruntime = _import_onnxruntime()
         options = onnxruntime.SessionOptions()
@@ -172,7 +172,7 @@ class NanoTrackNet:
     def __init__(self, folder: str | Path) -> None:
         import torch
 
-        from .onnx_torch import OnnxGraphModule
+        from siamtrack.backends.onnx_torch import OnnxGraphModule
 
         folder = Path(folder)
         self.backbone = OnnxGraphModule(dynamic_graph(folder / BACKBONE_FILE, True)).eval()

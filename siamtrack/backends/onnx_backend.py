@@ -1,7 +1,7 @@
 """ONNX Runtime backend: runs the exported graphs on the CPU, with no torch in the process.
 
 The model is a folder written by ``siamtrack export MODEL --format onnx`` (see
-`siamtrack.export.contract`).
+`siamtrack.model.contract`).
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..errors import BackendUnavailableError, WeightsError
-from ..export import contract
+from siamtrack.errors import BackendUnavailableError, WeightsError
+from siamtrack.model import contract
 
 GRAPH_OPTIMIZATIONS = ("disable", "basic", "extended", "all")
 

@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..errors import WeightsError
+from siamtrack.errors import WeightsError
 
 Operator = Callable[[list[Any], dict[str, Any]], torch.Tensor]
 

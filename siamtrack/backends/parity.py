@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import ParityError
-from .base import Backend
+from siamtrack.backends.base import Backend
+from siamtrack.errors import ParityError
 
 # Largest response difference accepted, as a fraction of the reference's response range. FP16
 # engines differ by ~1e-3 of the range; a wrong graph (layout, color order, scale) by 0.1 or more.

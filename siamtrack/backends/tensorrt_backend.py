@@ -1,13 +1,13 @@
 """TensorRT backend: the exported graphs as TensorRT 10 engines on an NVIDIA GPU.
 
 Engines are built from an ONNX export folder on first use and cached (see
-`siamtrack.export.tensorrt_engines`). Buffers are torch CUDA tensors; every call binds
+`siamtrack.backends.tensorrt_runtime`). Buffers are torch CUDA tensors; every call binds
 them by tensor name and runs on torch's current CUDA stream, so the engine orders correctly with
 any torch work around it.
 
-TensorRT is imported when this backend is created, never before. It could not be installed on
-the machines this project was developed on, so this file's TensorRT calls have not been run;
-the logic around them (profiles, cache keys, engine headers) is tested without TensorRT.
+TensorRT is imported when this backend is created, never before. Where TensorRT is not
+installed its tests skip with the reason; the logic around it (profiles, cache keys, engine
+headers) is tested without it.
 """
 
 from __future__ import annotations
@@ -17,37 +17,16 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..errors import BackendUnavailableError, WeightsError
-from ..export import contract
-from ..export.tensorrt_engines import ENGINE_FILES, check_engine_fits, engines_for, read_engine_file
-
-
-def import_tensorrt() -> Any:
-    try:
-        import tensorrt
-    except ImportError:
-        raise BackendUnavailableError(
-            "the tensorrt backend needs TensorRT 10 for Python, which is not installed: "
-            "pip install tensorrt --extra-index-url https://pypi.nvidia.com (see README, TensorRT)") from None
-    if int(tensorrt.__version__.split(".")[0]) < 10:
-        raise BackendUnavailableError(f"the tensorrt backend needs TensorRT >= 10, found {tensorrt.__version__}")
-    return tensorrt
-
-
-def gpu_identity(device: str = "cuda") -> tuple[str, str]:
-    """(GPU name, compute capability such as ``9.0``) of a CUDA device, read through torch."""
-    try:
-        import torch
-    except ImportError:
-        raise BackendUnavailableError("TensorRT buffers are torch CUDA tensors here: install torch "
-                                      "with CUDA") from None
-    from .torch_backend import resolve_torch_device
-
-    resolved = resolve_torch_device("cuda" if device == "auto" else device)
-    if resolved.type != "cuda":
-        raise BackendUnavailableError("TensorRT runs on CUDA devices only")
-    return (torch.cuda.get_device_name(resolved),
-            "{}.{}".format(*torch.cuda.get_device_capability(resolved)))
+from siamtrack.backends.tensorrt_runtime import (
+    ENGINE_FILES,
+    check_engine_fits,
+    engines_for,
+    gpu_identity,
+    import_tensorrt,
+    read_engine_file,
+)
+from siamtrack.errors import WeightsError
+from siamtrack.model import contract
 
 
 class TensorRTBackend:

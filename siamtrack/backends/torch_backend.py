@@ -9,10 +9,11 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from ..errors import BackendUnavailableError
-from ..network.siamese import SiameseNet
-from ..weights import ModelWeights, load_weights
-from .nanotrack import NanoTrackNet, is_nanotrack_folder
+from siamtrack.backends.nanotrack import NanoTrackNet, is_nanotrack_folder
+from siamtrack.errors import BackendUnavailableError
+from siamtrack.model.architectures import ARCHITECTURES
+from siamtrack.model.weights import ModelWeights, load_weights
+from siamtrack.network.siamese import SiameseNet
 
 LOG = logging.getLogger(__name__)
 
@@ -40,13 +41,6 @@ def resolve_torch_device(device: str) -> torch.device:
     elif resolved.type != "cpu":
         raise BackendUnavailableError(f"the torch backend runs on cpu or cuda, not {device!r}")
     return resolved
-
-
-# What cpu_graph="auto" runs, per architecture: measured once (2-core x86 CPU, PyTorch 2.13, a
-# 3-crop search batch) and recorded here, so that two loads of one model always run the same
-# graph and give the same outputs. The frozen graph was ~1.7x faster for the light backbone and
-# slower for AlexNet.
-CPU_GRAPH_BY_ARCHITECTURE = {"alexnet": "eager", "efficientnet-lite0-s8": "frozen"}
 
 
 def _frozen_backbone(network: SiameseNet) -> tuple[torch.nn.Module, str]:
@@ -82,7 +76,7 @@ class TorchBackend:
         cpu_graph: how the backbone runs on the CPU. ``frozen``: traced, frozen and optimised
             for inference by TorchScript (fused convolutions; ~1.7x faster for the light
             backbone, slower for AlexNet on the machines measured). ``eager``: plain PyTorch.
-            ``auto``: the recorded choice for the architecture (``CPU_GRAPH_BY_ARCHITECTURE``);
+            ``auto``: the recorded choice for the architecture (`siamtrack.model.architectures`);
             never timed at load, so every load of a model computes the same outputs.
     """
 
@@ -109,7 +103,7 @@ class TorchBackend:
         if cpu_graph not in ("auto", "eager", "frozen"):
             raise ValueError(f"cpu_graph must be auto, eager or frozen, got {cpu_graph!r}")
         if cpu_graph == "auto":
-            cpu_graph = CPU_GRAPH_BY_ARCHITECTURE.get(weights.metadata.architecture, "eager")
+            cpu_graph = ARCHITECTURES[weights.metadata.architecture].cpu_graph
         graph = "eager"
         if self._device.type == "cpu" and cpu_graph == "frozen":
             network.backbone, graph = _frozen_backbone(network)

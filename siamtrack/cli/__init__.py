@@ -17,15 +17,14 @@ import re
 import sys
 from typing import NoReturn, Sequence
 
-from .. import __version__
-from ..errors import DownloadError, SiamtrackError
-from . import batch, demo, evaluate, export, serve, track, train, weights
-from .common import EXIT_INTERRUPTED, EXIT_OK, EXIT_OUTPUT_FAILED, EXIT_SOURCE_FAILED, EXIT_USAGE, Parser
+from siamtrack import __version__
+from siamtrack.cli import batch, demo, evaluate, export, serve, track, train, weights
+from siamtrack.cli.common import EXIT_INTERRUPTED, EXIT_OK, EXIT_OUTPUT_FAILED, EXIT_SOURCE_FAILED, EXIT_USAGE, Parser
+from siamtrack.errors import DownloadError, SiamtrackError
 
 # torch's OpenMP threads spin while they wait for work; on a shared CPU they take the cores the
-# other work needs (3.4x slower beside one busy process, `python benchmarks/threads.py`). Read by
-# OpenMP when torch is first imported, so main() sets it before any command imports torch; a value
-# the user exported wins.
+# other work needs (measured by `python benchmarks/threads.py`). Read by OpenMP when torch is
+# first imported, so main() sets it before any command imports torch; a value the user exported wins.
 OPENMP_WAIT_POLICY = ("OMP_WAIT_POLICY", "PASSIVE")
 # Every command: a module with add_parser(commands) and the handler it sets (run).
 COMMANDS = (track, serve, demo, batch, evaluate, train, export, weights)
@@ -104,8 +103,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = _attach_negative_boxes(list(sys.argv[1:] if argv is None else argv))
     args = build_parser().parse_args(argv)
     args.argv = argv
-    from ..files import describe_path, redact_credentials
-    from ..outputs import OutputWriteError
+    from siamtrack.files import describe_path, redact_credentials
+    from siamtrack.io.outputs import OutputWriteError
 
     try:
         return args.handler(args)

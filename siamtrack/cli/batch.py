@@ -7,15 +7,17 @@ import os
 import time
 from pathlib import Path
 
-from .common import EXIT_FAILED, EXIT_OK, add_tracker_options, positive_int, say
+from siamtrack.cli.common import EXIT_FAILED, EXIT_OK, add_tracker_options, positive_int, say
 
 
 def run(args: argparse.Namespace) -> int:
     import shlex
 
-    from ..batch import TrackerCache, TrackerSettings, ray_available, read_jobs, run_batch
-    from ..errors import InputError
-    from ..files import check_folder_possible
+    from siamtrack.batch.jobs import TrackerCache, TrackerSettings, read_jobs
+    from siamtrack.batch.ray_pool import ray_available
+    from siamtrack.batch.run import run_batch
+    from siamtrack.errors import InputError
+    from siamtrack.files import check_folder_possible
 
     if args.ray is not None and not ray_available():
         raise InputError("--ray needs Ray, which is not installed: pip install \"siamtrack[cluster]\"")
@@ -54,8 +56,6 @@ def run(args: argparse.Namespace) -> int:
     say(args, f"{counts['ok']} jobs ok, {counts['skipped']} skipped, {len(failed)} failed in {run.seconds:.1f} s"
                f"{names}; summary: {output / 'summary.json'}")
     return EXIT_FAILED if failed else EXIT_OK
-
-
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:

@@ -7,10 +7,10 @@ import sys
 from pathlib import Path
 from typing import NoReturn, Optional, Sequence
 
-from ..backends import BACKEND_NAMES
-from ..config import preset_names
-from ..formats import listed
-from ..models import BUILTIN_MODELS
+from siamtrack.backends import BACKEND_NAMES
+from siamtrack.config import preset_names
+from siamtrack.io.formats import listed
+from siamtrack.model.builtin import BUILTIN_MODELS
 
 EXIT_OK = 0
 EXIT_FAILED = 1  # batch: some jobs failed
@@ -27,11 +27,9 @@ class Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"siamtrack: error: {message} (see '{self.prog} --help')\n")
 
 
-
 def positive_int(text: str) -> int:
     """An option value that must be a whole number >= 1."""
     return whole_number(text, 1)
-
 
 
 def finite_float(text: str, low: float | None = None, high: float | None = None, low_open: bool = False) -> float:
@@ -76,7 +74,6 @@ def parse_box(text: str) -> tuple[float, float, float, float]:
     return values  # type: ignore[return-value]
 
 
-
 def parse_point(text: str) -> tuple[float, float]:
     """``x,y`` -> two finite floats (pixels)."""
     import math
@@ -107,13 +104,11 @@ def non_negative_int(text: str) -> int:
     return whole_number(text, 0)
 
 
-
 def tracker_from(args: argparse.Namespace, model: Optional[str]):
-    from ..tracker import MultiTracker
+    from siamtrack.tracking.tracker import MultiTracker
 
     return MultiTracker(model=model, backend=args.backend, device=args.device, config=args.config,
                         threads=args.threads)
-
 
 
 def say(args: argparse.Namespace, message: str) -> None:
@@ -121,11 +116,10 @@ def say(args: argparse.Namespace, message: str) -> None:
         print(message, file=sys.stderr)
 
 
-
 def check_outputs_apart(source: str, outputs: Sequence[str]) -> None:
     """Refuse outputs that would overwrite the source or each other."""
-    from ..outputs import OutputError, check_path_fits, describe_path
-    from ..sources import describe_spec
+    from siamtrack.io.outputs import OutputError, check_path_fits, describe_path
+    from siamtrack.io.sources import describe_spec
 
     for path in outputs:
         if path != "-":
@@ -135,7 +129,6 @@ def check_outputs_apart(source: str, outputs: Sequence[str]) -> None:
         raise OutputError("the same file is named twice among --output and --results")
     if describe_spec(source) == "file" and Path(source).resolve() in resolved:
         raise OutputError(f"an output would overwrite the source {describe_path(source)}; choose another file name")
-
 
 
 def add_tracker_options(parser: argparse.ArgumentParser, device: str = "auto", threads: bool = True) -> None:

@@ -5,22 +5,20 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .common import EXIT_OK, add_tracker_options
+from siamtrack.cli.common import EXIT_OK, add_tracker_options
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..demo import run_demo
+    from siamtrack.app.demo import run_demo
 
     output = None if args.output in ("", "-") else Path(args.output)
     if output is not None and not output.resolve().parent.is_dir():
-        from ..outputs import OutputError
+        from siamtrack.io.outputs import OutputError
         raise OutputError(f"cannot write {output}: folder {output.parent} does not exist")
     log = (lambda message: None) if args.quiet else print
     run_demo(output, model=args.model, backend=args.backend, device=args.device, threads=args.threads,
              log=log, config=args.config)
     return EXIT_OK
-
-
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:

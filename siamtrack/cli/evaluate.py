@@ -7,18 +7,18 @@ import os
 import sys
 from pathlib import Path
 
-from .common import EXIT_OK, add_tracker_options, positive_int
+from siamtrack.cli.common import EXIT_OK, add_tracker_options, positive_int
 
 
 def run(args: argparse.Namespace) -> int:
     import shlex
 
-    from ..datasets import load_dataset
-    from ..errors import InputError
-    from ..evaluation.entries import SiamtrackVariant, build_entries, pin_threads
-    from ..evaluation.harness import evaluate
-    from ..evaluation.report import machine_info, write_report
-    from ..files import check_folder_possible
+    from siamtrack.datasets import load_dataset
+    from siamtrack.errors import InputError
+    from siamtrack.evaluation.entries import SiamtrackVariant, build_entries, pin_threads
+    from siamtrack.evaluation.harness import evaluate
+    from siamtrack.evaluation.report import machine_info, write_report
+    from siamtrack.files import check_folder_possible
 
     check_folder_possible(args.report, InputError)  # before the evaluation's minutes, not after
     threads = args.threads or os.cpu_count() or 1
@@ -62,8 +62,6 @@ def run(args: argparse.Namespace) -> int:
               f"{'  failures: ' + str(len(row['failures'])) if row['failures'] else ''}")
     print(f"report: {Path(args.report) / 'report.md'}")
     return EXIT_OK
-
-
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:

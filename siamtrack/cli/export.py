@@ -5,26 +5,26 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..export.contract import MIN_OPSET, OPSET
-from .common import EXIT_OK, positive_int, say, whole_number
+from siamtrack.cli.common import EXIT_OK, positive_int, say, whole_number
+from siamtrack.model.contract import MIN_OPSET, OPSET
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..errors import InputError
-    from ..export.contract import is_exported_model
-    from ..files import check_folder_possible
-    from ..models import model_path
+    from siamtrack.errors import InputError
+    from siamtrack.files import check_folder_possible
+    from siamtrack.model.builtin import model_path
+    from siamtrack.model.contract import is_exported_model
 
     model = model_path(args.model, "weights")
     output = Path(args.output)
     check_folder_possible(output, InputError)
     if args.format == "tensorrt":  # fail before writing anything when engines cannot be built here
-        from ..backends.tensorrt_backend import gpu_identity, import_tensorrt
+        from siamtrack.backends.tensorrt_runtime import gpu_identity, import_tensorrt
 
         import_tensorrt()
         gpu_identity(args.device)
     if args.format == "onnx" or not is_exported_model(model):
-        from ..export.onnx_export import export_onnx
+        from siamtrack.export.onnx_export import export_onnx
 
         onnx_folder = output if args.format == "onnx" else output / "onnx"
         export_onnx(model, onnx_folder, opset=args.opset)
@@ -32,15 +32,13 @@ def run(args: argparse.Namespace) -> int:
     else:
         onnx_folder = model
     if args.format == "tensorrt":
-        from ..export.tensorrt_engines import export_engines
+        from siamtrack.backends.tensorrt_runtime import export_engines
 
         fp16_choices: dict[str, str | bool] = {"auto": "auto", "on": True, "off": False}
         fp16 = fp16_choices[args.fp16]
         paths = export_engines(onnx_folder, output, fp16=fp16, max_batch=args.max_batch, device=args.device)
         say(args, "wrote " + " and ".join(str(p) for p in paths.values()))
     return EXIT_OK
-
-
 
 
 def opset(text: str) -> int:

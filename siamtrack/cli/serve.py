@@ -11,7 +11,7 @@ import sys
 import threading
 from typing import Any, Iterator, Optional
 
-from .common import EXIT_OK, add_tracker_options, check_outputs_apart, positive_float, positive_int, say
+from siamtrack.cli.common import EXIT_OK, add_tracker_options, check_outputs_apart, positive_float, positive_int, say
 
 TOKEN_VARIABLE = "SIAMTRACK_TOKEN"
 # What stops the server: Ctrl-C, a service manager's stop, a closed terminal. The command exits
@@ -20,10 +20,10 @@ STOP_SIGNALS = tuple(s for s in (signal.SIGINT, signal.SIGTERM, getattr(signal, 
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..outputs import OutputWriteError
-    from ..server import ServerSettings, TrackingServer, per_stream, stream_names
-    from ..sources import SourceOptions
-    from ..webapp import check_binding, create_app
+    from siamtrack.io.outputs import OutputWriteError
+    from siamtrack.io.sources import SourceOptions
+    from siamtrack.serve.engine import ServerSettings, TrackingServer, per_stream, stream_names
+    from siamtrack.serve.webapp import check_binding, create_app
 
     token = args.token or os.environ.get(TOKEN_VARIABLE) or None
     check_binding(args.host, token)
@@ -35,11 +35,11 @@ def run(args: argparse.Namespace) -> int:
     try:
         import uvicorn
     except ImportError:
-        from ..errors import ConfigError
+        from siamtrack.errors import ConfigError
 
         raise ConfigError("siamtrack serve needs FastAPI and uvicorn: pip install 'siamtrack[serve]'") from None
-    from ..backends import create_backend
-    from ..tracker import MultiTracker
+    from siamtrack.backends import create_backend
+    from siamtrack.tracking.tracker import MultiTracker
 
     listening = _listen(args.host, args.port)
     backend = create_backend(args.backend, args.model, device=args.device, threads=args.threads)  # shared by all
@@ -72,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _listen(host: str, port: int) -> socket.socket:
     """The listening socket, bound before anything else starts: a port in use is a one-line error."""
-    from ..errors import InputError
+    from siamtrack.errors import InputError
 
     try:
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -130,7 +130,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         "serve", help="watch and steer live tracking from a browser, and over HTTP",
         description="Track every SOURCE (camera index, video file, image folder, RTSP/HTTP URL) live, all "
                     "targets through the network together, and serve a page (draw a box to track, click to "
-                    "stop) and an HTTP API (see siamtrack.webapp). Binds 127.0.0.1 unless --host says "
+                    "stop) and an HTTP API (see siamtrack.serve.webapp). Binds 127.0.0.1 unless --host says "
                     f"otherwise; any other address needs a token (--token or ${TOKEN_VARIABLE}), which every "
                     "request then needs. Exit codes: 0 stopped, 2 bad option, source or port, 4 an output "
                     "failed (the API said so first), 128 + N stopped by signal N.")

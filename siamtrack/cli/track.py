@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
-from ..formats import RESULT_FORMATS, VIDEO_CODECS, listed
-from .common import (
+from siamtrack.cli.common import (
     EXIT_OK,
     EXIT_SOURCE_FAILED,
     add_tracker_options,
@@ -21,33 +21,27 @@ from .common import (
     tracker_from,
     unit_float,
 )
+from siamtrack.io.formats import RESULT_FORMATS, VIDEO_CODECS, listed
 
 # Whether --detect also re-acquires lost targets unless --reacquire says otherwise: chosen from
 # benchmarks/reacquire.py (docs/benchmarks.md, "Re-acquisition from detections").
 REACQUIRE_DEFAULT = "on"
-REACQUIRE_THRESHOLD = 0.75  # siamtrack.loop.REACQUIRE_THRESHOLD; this module imports no torch-heavy one at start
+REACQUIRE_THRESHOLD = 0.75  # siamtrack.app.loop.REACQUIRE_THRESHOLD; this module imports no torch-heavy one at start
 
 
-def run(args: argparse.Namespace) -> int:
-    from contextlib import ExitStack
+def check_track_arguments(args: argparse.Namespace, outputs: list[str], have_display: bool) -> None:
+    """Refuse, before anything starts, what cannot work: a display that is not there, choices
+    among detections without a detector, outputs that clash or cannot be written."""
+    from siamtrack.io.outputs import OutputError, describe_path
 
-    from ..display import OpenCVDisplay, display_available
-    from ..events import EventLog
-    from ..loop import run_tracking
-    from ..outputs import OutputError, ResultWriter, describe_path
-    from ..progress import Progress
-    from ..sources import SourceOptions, open_source
-
-    show = args.show
-    if show and not display_available():
+    if args.show and not have_display:
         raise OutputError("--show needs a display, and none is available (no DISPLAY); "
                           "drop --show to run headless")
-    if args.box is None and args.detect is None and not display_available():
+    if args.box is None and args.detect is None and not have_display:
         raise OutputError("no --box or --detect given and no display to select the target on; pass --box x,y,w,h "
                           "or --detect person|face|onnx:PATH")
     if (args.max_targets is not None or args.pick is not None) and args.detect is None:
         raise OutputError("--max-targets and --pick choose among detections: give --detect too")
-    outputs = [*args.results, *([args.output] if args.output else []), *([args.events] if args.events else [])]
     check_outputs_apart(args.source, outputs)
     if args.output is not None:
         suffix = Path(args.output).suffix.lower()
@@ -63,13 +57,45 @@ def run(args: argparse.Namespace) -> int:
         if args.results_format is not None and told is not None and told != args.results_format:
             raise OutputError(f"--results {describe_path(path)} is a {told} name but --results-format says "
                               f"{args.results_format}; name the file .{args.results_format} or drop the option")
+
+
+def report(args: argparse.Namespace, summary: Any, source: Any, tracker: Any, outputs: list[str]) -> None:
+    """What the run did, after it (so that bad input still ends with exactly one line, the error)."""
+    from siamtrack.io.outputs import describe_path
+
+    dropped = f", {summary.dropped} live frames dropped to stay current" if source.live else ""
+    if source.reconnects:
+        dropped += (f", reconnected {source.reconnects} time(s), about {source.lost} frames lost while the "
+                    f"stream was down")
+    say(args, f"tracker: backend {tracker.backend_name} on {tracker.device}, model "
+               f"{args.model or 'the default model'}, {tracker.config.scale_search} scale search")
+    say(args, f"tracked {summary.tracked} of {summary.frames} frames in {summary.seconds:.1f} s "
+               f"({summary.fps:.1f} fps{dropped})")
+    for path in outputs:
+        if path != "-":
+            say(args, f"wrote {describe_path(path)}")
+
+
+def run(args: argparse.Namespace) -> int:
+    from contextlib import ExitStack
+
+    from siamtrack.app.display import OpenCVDisplay, display_available
+    from siamtrack.app.events import EventLog
+    from siamtrack.app.loop import run_tracking
+    from siamtrack.app.progress import Progress
+    from siamtrack.io.outputs import ResultWriter
+    from siamtrack.io.sources import SourceOptions, open_source
+
+    show = args.show
+    outputs = [*args.results, *([args.output] if args.output else []), *([args.events] if args.events else [])]
+    check_track_arguments(args, outputs, display_available())
     options = SourceOptions(start=args.start, stride=args.stride, end=args.end,
                             reconnect_timeout=args.reconnect_timeout, rtsp_transport=args.rtsp_transport)
     tracker = tracker_from(args, args.model)
     detection = None
     if args.detect is not None:
-        from ..detect import create_detector
-        from ..loop import DetectorUse
+        from siamtrack.app.loop import DetectorUse
+        from siamtrack.detection.detectors import create_detector
 
         detection = DetectorUse(create_detector(args.detect, threads=args.threads), start=args.box is None,
                                 max_targets=args.max_targets, pick=args.pick, reacquire=args.reacquire == "on",
@@ -91,25 +117,12 @@ def run(args: argparse.Namespace) -> int:
     if summary.ended_by == "cancelled":
         say(args, "selection cancelled; nothing tracked")
         return EXIT_OK
-    dropped = f", {summary.dropped} live frames dropped to stay current" if source.live else ""
-    if source.reconnects:
-        dropped += (f", reconnected {source.reconnects} time(s), about {source.lost} frames lost while the "
-                    f"stream was down")
-    # After the run, so that bad input still ends with exactly one line (the error).
-    say(args, f"tracker: backend {tracker.backend_name} on {tracker.device}, model "
-               f"{args.model or 'the default model'}, {tracker.config.scale_search} scale search")
-    say(args, f"tracked {summary.tracked} of {summary.frames} frames in {summary.seconds:.1f} s "
-               f"({summary.fps:.1f} fps{dropped})")
-    for path in outputs:
-        if path != "-":
-            say(args, f"wrote {describe_path(path)}")
+    report(args, summary, source, tracker, outputs)
     if summary.ended_by not in ("end", "user"):
         # Said even with --quiet: a script must be able to tell a dead camera from a clean end.
         print(f"siamtrack: error: the source failed: {summary.ended_by}", file=sys.stderr)
         return EXIT_SOURCE_FAILED
     return EXIT_OK
-
-
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:

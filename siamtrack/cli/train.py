@@ -5,18 +5,18 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .common import EXIT_OK
+from siamtrack.cli.common import EXIT_OK
 
 
 def run(args: argparse.Namespace) -> int:
     import shlex
 
-    from ..backends.torch_backend import resolve_torch_device
-    from ..errors import ConfigError
-    from ..files import check_folder_possible
-    from ..progress import Progress
-    from ..training.config import load_train_config
-    from ..training.trainer import train
+    from siamtrack.app.progress import Progress
+    from siamtrack.backends.torch_backend import resolve_torch_device
+    from siamtrack.errors import ConfigError
+    from siamtrack.files import check_folder_possible
+    from siamtrack.training.config import load_train_config
+    from siamtrack.training.trainer import train
 
     config = load_train_config(args.preset, args.set)
     check_folder_possible(args.output, ConfigError)
@@ -27,8 +27,6 @@ def run(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(f"trained model: {model}")
     return EXIT_OK
-
-
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:

@@ -6,26 +6,26 @@ import argparse
 import sys
 from typing import Sequence
 
-from ..downloads import MODELS as DOWNLOADABLE
-from ..errors import SiamtrackError
-from .common import EXIT_OK, Parser, positive_float
+from siamtrack.cli.common import EXIT_OK, Parser, positive_float
+from siamtrack.errors import SiamtrackError
+from siamtrack.io.downloads import MODELS as DOWNLOADABLE
 
 
 def run_info(args: argparse.Namespace) -> int:
-    from ..backends.nanotrack import is_nanotrack_folder
-    from ..export.contract import is_exported_model
-    from ..metadata import describe_metadata
+    from siamtrack.backends.nanotrack import is_nanotrack_folder
+    from siamtrack.model.contract import is_exported_model
+    from siamtrack.model.metadata import describe_metadata
 
     if is_nanotrack_folder(args.file):
-        from ..backends.nanotrack import GRAPH_FILES as NANOTRACK_FILES
-        from ..backends.nanotrack import nanotrack_metadata
+        from siamtrack.backends.nanotrack import GRAPH_FILES as NANOTRACK_FILES
+        from siamtrack.backends.nanotrack import nanotrack_metadata
 
         print("\n".join([f"nanotrack:      {args.file} ({', '.join(NANOTRACK_FILES)}), run as published",
                          *describe_metadata(nanotrack_metadata(args.file))]))
         return EXIT_OK
     if is_exported_model(args.file):  # an export folder: read through ONNX Runtime, no torch needed
-        from ..backends.onnx_backend import OnnxBackend
-        from ..export.contract import CHECKSUMS_FILE, GRAPH_FILES
+        from siamtrack.backends.onnx_backend import OnnxBackend
+        from siamtrack.model.contract import CHECKSUMS_FILE, GRAPH_FILES
 
         backend = OnnxBackend(args.file, device="cpu")
         info = backend.info
@@ -35,14 +35,14 @@ def run_info(args: argparse.Namespace) -> int:
                          f"kernel:         {'x'.join(str(v) for v in info.kernel_shape)} per target",
                          *describe_metadata(info.metadata)]))
         return EXIT_OK
-    from ..weights import describe, load_weights
+    from siamtrack.model.weights import describe, load_weights
 
     print(describe(load_weights(args.file)))
     return EXIT_OK
 
 
 def run_download(args: argparse.Namespace) -> int:
-    from ..downloads import MODELS, download
+    from siamtrack.io.downloads import MODELS, download
 
     folder = download(args.name, root=args.cache, base_url=args.url, timeout=args.timeout)
     print(f"{folder}")
@@ -63,7 +63,7 @@ def parse_notes(notes: Sequence[str]) -> dict[str, str]:
 
 
 def run_convert(args: argparse.Namespace) -> int:
-    from ..weights import convert, describe
+    from siamtrack.model.weights import convert, describe
 
     overrides = {}
     if args.input_color:
@@ -74,8 +74,6 @@ def run_convert(args: argparse.Namespace) -> int:
     print(f"wrote {args.destination}")
     print(describe(weights))
     return EXIT_OK
-
-
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:

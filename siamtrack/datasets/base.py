@@ -8,13 +8,13 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import InputError
+from siamtrack.errors import InputError
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
 
 
 @dataclass(frozen=True)
-class Sequence:
+class LabeledSequence:
     """An annotated sequence.
 
     Attributes:
@@ -91,48 +91,10 @@ def images_in(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
 
 
-def matched(name: str, frames: list[Path], boxes: np.ndarray, absent: np.ndarray | None = None) -> Sequence:
+def matched(name: str, frames: list[Path], boxes: np.ndarray, absent: np.ndarray | None = None) -> LabeledSequence:
     """A sequence cut to the shorter of frames and annotations."""
     if not frames:
         raise InputError(f"sequence {name} has no images")
     count = min(len(frames), len(boxes))
     flags = np.zeros(count, bool) if absent is None else absent[:count]  # NaN boxes are added to them
-    return Sequence(name, tuple(frames[:count]), boxes[:count], flags)
-
-
-def detect_layout(root: Path) -> str:
-    """``video``, ``otb``, ``got10k``, ``lasot`` or ``vot`` for a dataset folder (or one sequence folder)."""
-    from .video import is_video_sequence
-
-    root = Path(root)
-    if not root.is_dir():
-        raise InputError(f"dataset folder not found: {root}")
-    if is_video_sequence(root) or any(is_video_sequence(p.parent) for p in root.glob("*/groundtruth_rect.txt")):
-        return "video"
-    if (root / "groundtruth_rect.txt").is_file() or any(root.glob("*/groundtruth_rect.txt")):
-        return "otb"
-    if (root / "absence.label").is_file() or any(root.glob("*/absence.label")):
-        return "got10k"
-    if (root / "full_occlusion.txt").is_file() or any(root.glob("*/full_occlusion.txt")) \
-            or any(root.glob("*/*/full_occlusion.txt")):
-        return "lasot"
-    if (root / "groundtruth.txt").is_file() or any(root.glob("*/groundtruth.txt")):
-        return "vot"
-    raise InputError(f"{root} holds no sequences in a known layout (video + groundtruth_rect.txt, OTB "
-                     f"img/ + groundtruth_rect.txt, GOT-10k "
-                     f"absence.label, LaSOT full_occlusion.txt, VOT groundtruth.txt)")
-
-
-def load_dataset(root: str | Path, layout: str = "auto") -> list[Sequence]:
-    """Read every sequence under ``root`` (or ``root`` itself if it is one sequence)."""
-    from . import got10k, lasot, otb, video, vot
-
-    root = Path(root)
-    layout = detect_layout(root) if layout == "auto" else layout
-    readers = {"video": video.load, "otb": otb.load, "got10k": got10k.load, "lasot": lasot.load, "vot": vot.load}
-    if layout not in readers:
-        raise InputError(f"unknown dataset layout {layout!r}; known: {', '.join(readers)}")
-    sequences = readers[layout](root)
-    if not sequences:
-        raise InputError(f"no {layout} sequences found in {root}")
-    return sequences
+    return LabeledSequence(name, tuple(frames[:count]), boxes[:count], flags)

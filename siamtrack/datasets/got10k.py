@@ -15,10 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .base import Sequence, images_in, matched, parse_rows, read_flags
+from siamtrack.datasets.base import LabeledSequence, images_in, matched, parse_rows, read_flags
 
 
-def load_sequence(folder: Path) -> Sequence:
+def load_sequence(folder: Path) -> LabeledSequence:
     boxes = np.array(parse_rows(folder / "groundtruth.txt"), dtype=np.float64).reshape(-1, 4)
     frames = images_in(folder)
     count = min(len(frames), len(boxes))
@@ -30,7 +30,7 @@ def load_sequence(folder: Path) -> Sequence:
     return matched(folder.name, frames, boxes, absent)
 
 
-def load(root: Path) -> list[Sequence]:
+def load(root: Path) -> list[LabeledSequence]:
     if (root / "groundtruth.txt").is_file():
         return [load_sequence(root)]
     names_file = root / "list.txt"

@@ -2,8 +2,8 @@
 
 ::
 
-    <Sequence>/img/0001.jpg ...          frames, sorted by name
-    <Sequence>/groundtruth_rect.txt      one row per frame: x,y,w,h (1-based top-left pixel)
+    <LabeledSequence>/img/0001.jpg ...          frames, sorted by name
+    <LabeledSequence>/groundtruth_rect.txt      one row per frame: x,y,w,h (1-based top-left pixel)
 
 Rows may be separated by commas, tabs or spaces; a row of NaN marks a frame where the target is
 absent.
@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import InputError
-from .base import Sequence, images_in, matched, parse_rows
+from siamtrack.datasets.base import LabeledSequence, images_in, matched, parse_rows
+from siamtrack.errors import InputError
 
 
 def read_boxes(path: Path, one_based: bool = True) -> np.ndarray:
@@ -27,7 +27,7 @@ def read_boxes(path: Path, one_based: bool = True) -> np.ndarray:
     return boxes
 
 
-def load_sequence(folder: str | Path) -> Sequence:
+def load_sequence(folder: str | Path) -> LabeledSequence:
     """Read one OTB sequence folder."""
     folder = Path(folder)
     truth = folder / "groundtruth_rect.txt"
@@ -38,11 +38,11 @@ def load_sequence(folder: str | Path) -> Sequence:
 
 
 def list_sequences(root: str | Path) -> list[Path]:
-    """Sequence folders (those with a groundtruth_rect.txt) directly under ``root``, sorted."""
+    """LabeledSequence folders (those with a groundtruth_rect.txt) directly under ``root``, sorted."""
     return sorted(p.parent for p in Path(root).glob("*/groundtruth_rect.txt"))
 
 
-def load(root: Path) -> list[Sequence]:
+def load(root: Path) -> list[LabeledSequence]:
     if (root / "groundtruth_rect.txt").is_file():
         return [load_sequence(root)]
     return [load_sequence(folder) for folder in list_sequences(root)]

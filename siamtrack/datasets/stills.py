@@ -20,7 +20,7 @@ from typing import Optional
 
 import numpy as np
 
-from ..errors import InputError
+from siamtrack.errors import InputError
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,8 @@
 
 ::
 
-    <Sequence>/video.mp4                 all frames in order (any container OpenCV decodes)
-    <Sequence>/groundtruth_rect.txt      one row per frame: x,y,w,h (1-based), NaN row = no box
+    <LabeledSequence>/video.mp4                 all frames in order (any container OpenCV decodes)
+    <LabeledSequence>/groundtruth_rect.txt      one row per frame: x,y,w,h (1-based), NaN row = no box
 
 This is how ``../shared/data/train`` ships its sequences, and how users label their own footage:
 they label videos, not folders of frames.
@@ -24,27 +24,20 @@ a temporary folder, then renamed), so an interrupted decode leaves nothing a lat
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
 import tempfile
 from pathlib import Path
 
 import cv2
 
-from ..errors import InputError
-from .base import Sequence, images_in, matched
-from .otb import read_boxes
+from siamtrack.datasets import otb
+from siamtrack.datasets.base import LabeledSequence, images_in, matched
+from siamtrack.datasets.otb import read_boxes
+from siamtrack.errors import InputError
+from siamtrack.files import cache_root
 
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mkv", ".mov", ".webm", ".m4v")
 JPEG_QUALITY = 95
-
-
-def cache_root() -> Path:
-    """Where decoded frames are kept (see the module docstring)."""
-    if os.environ.get("SIAMTRACK_CACHE"):
-        return Path(os.environ["SIAMTRACK_CACHE"])
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "siamtrack"
 
 
 def video_in(folder: Path) -> Path | None:
@@ -107,7 +100,7 @@ def decoded_frames(video: str | Path, root: str | Path | None = None) -> list[Pa
     return images_in(target)
 
 
-def load_sequence(folder: str | Path, root: str | Path | None = None) -> Sequence:
+def load_sequence(folder: str | Path, root: str | Path | None = None) -> LabeledSequence:
     """Read one video sequence folder (decoding its video into the cache the first time)."""
     folder = Path(folder)
     truth = folder / "groundtruth_rect.txt"
@@ -124,9 +117,7 @@ def is_video_sequence(folder: Path) -> bool:
     return (folder / "groundtruth_rect.txt").is_file() and video_in(folder) is not None
 
 
-def load(root: Path) -> list[Sequence]:
+def load(root: Path) -> list[LabeledSequence]:
     """Every sequence under ``root``; folders of image frames beside the videos are read as OTB."""
-    from . import otb
-
     folders = [root] if (root / "groundtruth_rect.txt").is_file() else otb.list_sequences(root)
     return [load_sequence(f) if video_in(f) is not None else otb.load_sequence(f) for f in folders]

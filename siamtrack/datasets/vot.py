@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .base import Sequence, images_in, matched, parse_rows
+from siamtrack.datasets.base import LabeledSequence, images_in, matched, parse_rows
 
 
 def polygons_to_boxes(rows: list[list[float]]) -> np.ndarray:
@@ -32,13 +32,13 @@ def polygons_to_boxes(rows: list[list[float]]) -> np.ndarray:
     return boxes
 
 
-def load_sequence(folder: Path) -> Sequence:
+def load_sequence(folder: Path) -> LabeledSequence:
     boxes = polygons_to_boxes(parse_rows(folder / "groundtruth.txt", columns=(4, 8)))
     image_dir = folder / "color" if (folder / "color").is_dir() else folder
     return matched(folder.name, images_in(image_dir), boxes)
 
 
-def load(root: Path) -> list[Sequence]:
+def load(root: Path) -> list[LabeledSequence]:
     if (root / "groundtruth.txt").is_file():
         return [load_sequence(root)]
     names_file = root / "list.txt"

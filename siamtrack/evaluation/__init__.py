@@ -1,1 +1,2 @@
-"""Scoring trackers on annotated sequences: dataset readers, metrics, one-pass evaluation."""
+"""Scoring trackers on annotated sequences (read by `siamtrack.datasets`): metrics, one-pass
+evaluation, the harness that runs siamtrack and its peers, reports and comparisons between runs."""

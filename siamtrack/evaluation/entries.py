@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-from ..errors import SiamtrackError
-from .harness import TrackerEntry
-from .peers import PEER_NAMES, OpenCVPeer, PeerUnavailable, create_peer
+from siamtrack.errors import SiamtrackError
+from siamtrack.evaluation.harness import TrackerEntry
+from siamtrack.evaluation.peers import PEER_NAMES, OpenCVPeer, PeerUnavailable, create_peer
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ def pin_threads(threads: int) -> None:
 
 def siamtrack_entry(variant: SiamtrackVariant, device: str = "cpu", backend: str = "auto",
                     threads: Optional[int] = None) -> TrackerEntry:
-    from ..tracker import Tracker
+    from siamtrack.tracking.tracker import Tracker
 
     tracker = Tracker(model=variant.model, backend=backend, device=device, config=variant.config,
                       threads=threads)  # loads once

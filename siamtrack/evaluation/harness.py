@@ -12,13 +12,12 @@ import logging
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Optional
-from typing import Sequence as Seq
+from typing import Any, Callable, Iterable, Optional, Sequence
 
 import numpy as np
 
-from ..datasets.base import Sequence
-from .metrics import (
+from siamtrack.datasets.base import LabeledSequence
+from siamtrack.evaluation.metrics import (
     average_overlap,
     lost_flag_scores,
     normalized_precision,
@@ -29,7 +28,7 @@ from .metrics import (
     success_curve,
     success_rate,
 )
-from .ope import SingleTargetTracker, read_frames
+from siamtrack.evaluation.ope import SingleTargetTracker, read_frames
 
 LOG = logging.getLogger(__name__)
 
@@ -107,7 +106,7 @@ def _as_box(result: object) -> np.ndarray:
     return box
 
 
-def run_one(entry: TrackerEntry, sequence: Sequence, frames: Seq[np.ndarray]) -> SequenceOutcome:
+def run_one(entry: TrackerEntry, sequence: LabeledSequence, frames: Sequence[np.ndarray]) -> SequenceOutcome:
     """One-pass evaluation of one tracker on one sequence; never raises for tracker faults."""
     count = len(frames)
     truth = sequence.present_boxes[:count]
@@ -140,7 +139,7 @@ def run_one(entry: TrackerEntry, sequence: Sequence, frames: Seq[np.ndarray]) ->
     return outcome
 
 
-def evaluate(entries: Seq[TrackerEntry], sequences: Iterable[Sequence], max_frames: Optional[int] = None,
+def evaluate(entries: Sequence[TrackerEntry], sequences: Iterable[LabeledSequence], max_frames: Optional[int] = None,
              on_outcome: Optional[Callable[[SequenceOutcome], None]] = None) -> list[SequenceOutcome]:
     """Run every tracker over every sequence, decoding each sequence once."""
     outcomes = []
@@ -156,7 +155,7 @@ def evaluate(entries: Seq[TrackerEntry], sequences: Iterable[Sequence], max_fram
     return outcomes
 
 
-def summarise(outcomes: Seq[SequenceOutcome]) -> dict[str, dict]:
+def summarise(outcomes: Sequence[SequenceOutcome]) -> dict[str, dict]:
     """Per tracker: means over sequences (curves too) and pooled latency percentiles."""
     summary: dict[str, dict] = {}
     for name in dict.fromkeys(o.tracker for o in outcomes):

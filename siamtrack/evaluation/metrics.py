@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..geometry import iou  # noqa: F401  (the metrics read boxes with the tracker's rule)
+from siamtrack.geometry import iou  # noqa: F401  (the metrics read boxes with the tracker's rule)
 
 SUCCESS_THRESHOLDS = np.linspace(0.0, 1.0, 21)  # IoU thresholds of the OTB success plot
 PRECISION_THRESHOLDS = np.arange(0, 51)  # center-error thresholds in pixels

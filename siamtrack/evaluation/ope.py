@@ -9,9 +9,9 @@ from typing import Callable, Protocol
 import cv2
 import numpy as np
 
-from ..datasets.base import Sequence
-from ..errors import InputError
-from .metrics import precision_at, success_auc
+from siamtrack.datasets.base import LabeledSequence
+from siamtrack.errors import InputError
+from siamtrack.evaluation.metrics import precision_at, success_auc
 
 
 class SingleTargetTracker(Protocol):
@@ -61,7 +61,7 @@ def _box_of(result: object) -> np.ndarray:
     return np.asarray(box, dtype=np.float64).reshape(4)
 
 
-def read_frames(sequence: Sequence) -> list[np.ndarray]:
+def read_frames(sequence: LabeledSequence) -> list[np.ndarray]:
     """Decode every frame of ``sequence`` (BGR uint8)."""
     frames = []
     for path in sequence.frames:
@@ -72,7 +72,7 @@ def read_frames(sequence: Sequence) -> list[np.ndarray]:
     return frames
 
 
-def run_sequence(tracker: SingleTargetTracker, sequence: Sequence,
+def run_sequence(tracker: SingleTargetTracker, sequence: LabeledSequence,
                  frames: list[np.ndarray] | None = None,
                  max_frames: int | None = None) -> SequenceRun:
     """Run ``tracker`` one pass over ``sequence``.

@@ -19,8 +19,8 @@ from typing import Any, Callable, Optional
 import cv2
 import numpy as np
 
-from ..errors import PeerUnavailable
-from ..results import Box, TrackResult
+from siamtrack.errors import PeerUnavailable
+from siamtrack.results import Box, TrackResult
 
 PEER_NAMES = ("csrt", "kcf", "mil", "nano", "vit")
 NANO_FILES = ("nanotrack_v2/nanotrack_backbone_sim.onnx", "nanotrack_v2/nanotrack_head_sim.onnx")

@@ -13,8 +13,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from ..backends import Backend
-from ..config import TrackerConfig
+from siamtrack.backends import Backend
+from siamtrack.config import TrackerConfig
 
 
 def _rounded_crop(image: np.ndarray, center_yx: np.ndarray, side: float, out_size: int,

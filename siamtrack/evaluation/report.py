@@ -16,15 +16,14 @@ import math
 import os
 import platform
 from pathlib import Path
-from typing import Any, Optional
-from typing import Sequence as Seq
+from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from ..errors import InputError
-from ..files import json_text, make_folder, write_text_atomically
-from .harness import SequenceOutcome, summarise
-from .metrics import NORMALIZED_THRESHOLDS, PRECISION_THRESHOLDS, SUCCESS_THRESHOLDS
+from siamtrack.errors import InputError
+from siamtrack.evaluation.harness import SequenceOutcome, summarise
+from siamtrack.evaluation.metrics import NORMALIZED_THRESHOLDS, PRECISION_THRESHOLDS, SUCCESS_THRESHOLDS
+from siamtrack.files import json_text, make_folder, write_text_atomically
 
 
 def machine_info(threads: int) -> dict:
@@ -36,7 +35,7 @@ def machine_info(threads: int) -> dict:
 
     import cv2
 
-    from .. import __version__
+    from siamtrack import __version__
 
     versions: dict[str, Optional[str]] = {}
     for package in ("torch", "onnxruntime"):
@@ -58,7 +57,7 @@ def _safe(name: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
 
 
-def write_raw_results(outcomes: Seq[SequenceOutcome], folder: Path) -> None:
+def write_raw_results(outcomes: Sequence[SequenceOutcome], folder: Path) -> None:
     for outcome in outcomes:
         target = folder / "results" / _safe(outcome.tracker)
         target.mkdir(parents=True, exist_ok=True)
@@ -107,8 +106,8 @@ def _plot(summary: dict, folder: Path, title: str) -> list[str]:
     return written
 
 
-def write_report(outcomes: Seq[SequenceOutcome], folder: Path, title: str = "evaluation",
-                 command: str = "", environment: Optional[dict] = None, notes: Seq[str] = ()) -> dict:
+def write_report(outcomes: Sequence[SequenceOutcome], folder: Path, title: str = "evaluation",
+                 command: str = "", environment: Optional[dict] = None, notes: Sequence[str] = ()) -> dict:
     """Write everything for ``outcomes`` into ``folder``; returns the report as a dict."""
     make_folder(folder, InputError)
     write_raw_results(outcomes, folder)

@@ -1,6 +1,6 @@
-"""Exported forms of a siamtrack network: ONNX graphs and TensorRT engines.
+"""Exported forms of a siamtrack network: ONNX graphs (`onnx_export`, needs torch and onnx).
 
-`contract` (no torch, no onnx) holds what exporter and backends share: tensor names,
-metadata keys, file names. `onnx_export` writes the graphs (needs torch and onnx);
-`tensorrt_engines` builds and caches engines (needs TensorRT only where it builds).
+What exporter and backends share (tensor names, metadata keys, file names) is the model's
+(`siamtrack.model.contract`); TensorRT engines are built and cached at run time by
+`siamtrack.backends.tensorrt_runtime`, which ``siamtrack export --tensorrt`` calls.
 """

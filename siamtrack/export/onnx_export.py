@@ -14,15 +14,15 @@ import numpy as np
 import torch
 from torch import nn
 
-from .. import __version__
-from ..errors import ExportError
-from ..files import make_folder, sha256_of, write_atomically
-from ..network.box_head import depthwise_correlate_per_crop
-from ..network.correlation import cross_correlate_per_crop
-from ..network.nano_head import NanoHead
-from ..network.siamese import SiameseNet
-from ..weights import ModelWeights, load_weights
-from . import contract
+from siamtrack import __version__
+from siamtrack.errors import ExportError
+from siamtrack.files import make_folder, sha256_of, write_atomically
+from siamtrack.model import contract
+from siamtrack.model.weights import ModelWeights, load_weights
+from siamtrack.network.box_head import depthwise_correlate_per_crop
+from siamtrack.network.correlation import cross_correlate_per_crop
+from siamtrack.network.nano_head import NanoHead
+from siamtrack.network.siamese import SiameseNet
 
 LOG = logging.getLogger(__name__)
 
@@ -156,7 +156,7 @@ def export_onnx(weights_path: str | Path, output_dir: str | Path, opset: int = c
     """Export the weights' template and search branches as ONNX graphs.
 
     Args:
-        weights_path: any weights file [siamtrack.weights.load_weights][siamtrack.load_weights] reads.
+        weights_path: any weights file [siamtrack.model.weights.load_weights][siamtrack.load_weights] reads.
         output_dir: folder to write ``template.onnx`` and ``search.onnx`` into (created).
         opset: ONNX opset (>= 17; 18 is written without conversion).
         tolerance: largest relative difference from torch accepted when ONNX Runtime is

@@ -12,7 +12,8 @@ from typing import Sequence
 import torch
 from torch import nn
 
-from .layers import fold_conv_bn
+from siamtrack.model.metadata import ModelMetadata
+from siamtrack.network.layers import fold_conv_bn
 
 # The SiamFC AlexNet: (kernel, stride, groups) of conv1..conv5. Max-pool 3x3/2 follows conv1 and
 # conv2; BatchNorm (when present) and ReLU follow conv1..conv4; conv5 is linear.
@@ -82,6 +83,11 @@ class AlexNetBackbone(nn.Module):
                 conv = fold_conv_bn(conv, getattr(self, f"bn{index}"))
             folded.get_submodule(f"conv{index}").load_state_dict(conv.state_dict())
         return folded.eval()
+
+
+def alexnet_backbone(metadata: ModelMetadata) -> AlexNetBackbone:
+    """The AlexNet backbone a metadata block describes (its `siamtrack.model.architectures` entry)."""
+    return AlexNetBackbone(metadata.widths, batch_norm=metadata.batch_norm, bn_eps=metadata.bn_eps)
 
 
 def infer_alexnet_widths(state_dict: dict[str, torch.Tensor], prefix: str = "conv") -> tuple[int, ...]:

@@ -23,7 +23,7 @@ Separable convolutions keep the head at a few M multiply-accumulates (a 64-wide 
 17 map: about 6 M, against the backbone's 124 M), as NanoTrack's towers do.
 
 Outputs, per kernel: ``(6, r, r)`` = class logit, quality logit, then left, top, right, bottom
-(`siamtrack.metadata.BOX_OUTPUTS`) in search-crop pixels from the cell's position (cell
+(`siamtrack.model.metadata.BOX_OUTPUTS`) in search-crop pixels from the cell's position (cell
 ``j`` sits ``(j - (r - 1) / 2) * stride`` pixels from the crop center).
 """
 
@@ -35,8 +35,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .correlation import per_kernel
-from .layers import fold_conv_bn
+from siamtrack.network.correlation import per_kernel
+from siamtrack.network.layers import fold_conv_bn
 
 # Box distances are exp(raw) x stride; the raw value is clamped so a diverging output cannot
 # overflow (exp(6) x 8 px is over 3,000 px, past any search crop).

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from .box_head import depthwise_correlate
-from .siamese import SiameseNet
+from siamtrack.network.box_head import depthwise_correlate
+from siamtrack.network.siamese import SiameseNet
 
 
 @dataclass(frozen=True)

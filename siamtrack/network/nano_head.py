@@ -11,7 +11,7 @@ convolutions turn that into::
 
 per cell of the search grid (16 x 16 for a 255 px crop), cell ``j`` at ``(j - side // 2) * stride``
 pixels from the crop center. That is the layout of NanoTrack v2's head, which OpenCV's
-``TrackerNano`` decodes; `siamtrack.box_reader` decodes it the same way, so a network of this
+``TrackerNano`` decodes; `siamtrack.tracking.box_reader` decodes it the same way, so a network of this
 layout is judged by its maps alone, and NanoTrack's maps can be learnt cell by cell
 (`siamtrack.training.nano_loss`).
 """
@@ -23,8 +23,8 @@ import math
 import torch
 from torch import nn
 
-from .box_head import MAX_LOG_DISTANCE, ConvBN
-from .correlation import per_kernel
+from siamtrack.network.box_head import MAX_LOG_DISTANCE, ConvBN
+from siamtrack.network.correlation import per_kernel
 
 # Initial box distances: 2 cells (32 px at stride 16), about half a typical target's side in the crop.
 INITIAL_DISTANCE_CELLS = 2.0

@@ -18,29 +18,22 @@ from typing import Union
 import torch
 from torch import nn
 
-from ..metadata import ModelMetadata
-from .backbones import AlexNetBackbone
-from .box_head import BoxHead, depthwise_correlate
-from .correlation import cross_correlate
-from .dense import DenseBackbone
-from .efficientnet_lite import EfficientNetLite0S8
-from .nano_head import NanoHead
+from siamtrack.model.architectures import ARCHITECTURES
+from siamtrack.model.metadata import ModelMetadata
+from siamtrack.network.backbones import AlexNetBackbone
+from siamtrack.network.box_head import BoxHead, depthwise_correlate
+from siamtrack.network.correlation import cross_correlate
+from siamtrack.network.dense import DenseBackbone
+from siamtrack.network.efficientnet_lite import EfficientNetLite0S8
+from siamtrack.network.nano_head import NanoHead
 
 Backbone = Union[AlexNetBackbone, EfficientNetLite0S8, DenseBackbone]
 
 
 def build_backbone(metadata: ModelMetadata) -> Backbone:
     """The backbone module the metadata describes, with freshly initialised weights."""
-    if metadata.architecture == "alexnet":
-        return AlexNetBackbone(metadata.widths, batch_norm=metadata.batch_norm,
-                               bn_eps=metadata.bn_eps)
-    if metadata.architecture == "efficientnet-lite0-s8":
-        if not metadata.batch_norm:
-            return EfficientNetLite0S8(metadata.widths[0]).fold_batch_norm()
-        return EfficientNetLite0S8(metadata.widths[0])
-    if metadata.architecture == "dense-s16":
-        return DenseBackbone(metadata.widths, batch_norm=metadata.batch_norm)
-    raise ValueError(f"no backbone named {metadata.architecture!r}")
+    built: Backbone = ARCHITECTURES[metadata.architecture].build_backbone(metadata)
+    return built
 
 
 class SiameseNet(nn.Module):

@@ -21,8 +21,9 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from ..errors import ConfigError
-from ..geometry import context_side
+from siamtrack.errors import ConfigError
+from siamtrack.geometry import context_side
+from siamtrack.tracking.crops import crop_regions
 
 
 @dataclass(frozen=True)
@@ -59,16 +60,11 @@ class Augmentation:
 NO_AUGMENTATION = Augmentation(max_shift=0.0, stretch=0.0, color=0.0, blur_probability=0.0, gray_probability=0.0)
 
 
-def _crop(image: np.ndarray, center: tuple[float, float], side_x: float, side_y: float, out: int,
-          pad: tuple[float, ...]) -> np.ndarray:
-    """Axis-aligned crop of ``side_x`` x ``side_y`` frame pixels around ``center``, resized to out x out.
-
-    Same mapping as `siamtrack.crops.crop_squares` (which it equals when the sides match).
-    """
-    sx, sy = side_x / out, side_y / out
-    matrix = np.array([[sx, 0.0, center[0] - sx * (out - 1) / 2], [0.0, sy, center[1] - sy * (out - 1) / 2]])
-    return cv2.warpAffine(image, matrix, (out, out), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-                          borderMode=cv2.BORDER_CONSTANT, borderValue=pad)
+def _cut(image: np.ndarray, center: tuple[float, float], side_x: float, side_y: float, out: int,
+         pad: tuple[float, ...]) -> np.ndarray:
+    """A ``side_x`` x ``side_y`` crop around ``center``, resized to out x out: the tracker's
+    sampling (`siamtrack.tracking.crops.crop_regions`), so training sees the crops tracking cuts."""
+    return crop_regions(image, [center], [(side_x, side_y)], out, pad)[0]
 
 
 def _photometric(crop: np.ndarray, rng: np.random.Generator, aug: Augmentation, gray: bool) -> np.ndarray:
@@ -137,7 +133,7 @@ def training_pair(exemplar_image: np.ndarray, exemplar_box: np.ndarray, search_i
 
     z_pad = tuple(float(c) for c in cv2.mean(exemplar_image)[:3])
     z_side = context_side(float(exemplar_box[2]), float(exemplar_box[3]), config.context_amount)
-    exemplar = _crop(exemplar_image, tuple(box_center(exemplar_box)), *stretched(z_side), config.exemplar_size, z_pad)
+    exemplar = _cut(exemplar_image, tuple(box_center(exemplar_box)), *stretched(z_side), config.exemplar_size, z_pad)
 
     anchor = search_box if distractor_box is None else distractor_box
     x_side = np.array(stretched(context_side(float(anchor[2]), float(anchor[3]), config.context_amount) * ratio))
@@ -149,6 +145,6 @@ def training_pair(exemplar_image: np.ndarray, exemplar_box: np.ndarray, search_i
     offset = (box_center(search_box) - x_center) * config.instance_size / x_side
     size = np.asarray(search_box[2:4], dtype=np.float64) * config.instance_size / x_side
     x_pad = tuple(float(c) for c in cv2.mean(search_image)[:3])
-    search = _crop(search_image, tuple(x_center), float(x_side[0]), float(x_side[1]), config.instance_size, x_pad)
+    search = _cut(search_image, tuple(x_center), float(x_side[0]), float(x_side[1]), config.instance_size, x_pad)
     return (_photometric(exemplar, rng, aug, gray), _photometric(search, rng, aug, gray),
             np.concatenate([offset, size]).astype(np.float32))

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from ..metadata import BOX, CLASS, QUALITY
-from .loss import balanced_logistic_loss, teacher_on_student_grid
-from .targets import box_targets, cell_positions, iou_of_distances
+from siamtrack.model.metadata import BOX, CLASS, QUALITY
+from siamtrack.training.loss import balanced_logistic_loss, teacher_on_student_grid
+from siamtrack.training.targets import box_targets, cell_positions, iou_of_distances
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Optional, Sequence
 
-from ..errors import ConfigError
+from siamtrack.errors import ConfigError
+from siamtrack.model.architectures import ARCHITECTURES, trainable_architectures
 
 PRESET_DIR = Path(__file__).resolve().parent.parent / "presets" / "training"
 
@@ -127,16 +128,33 @@ class TrainConfig:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        if self.architecture not in ("efficientnet-lite0-s8", "alexnet", "dense-s16"):
-            raise ConfigError(f"unknown architecture {self.architecture!r}")
-        if self.optimizer not in ("sgd", "adam"):
-            raise ConfigError(f"optimizer must be 'sgd' or 'adam', got {self.optimizer!r}")
+        self._check_network()
+        self._check_schedule()
+        self._check_signals()
+
+    def _check_network(self) -> None:
+        trainable = trainable_architectures()
+        if self.architecture not in trainable:
+            raise ConfigError(f"unknown architecture {self.architecture!r}; known: {', '.join(trainable)}")
+        entry = ARCHITECTURES[self.architecture]
         if self.pretrained not in ("imagenet", "none"):
             raise ConfigError("pretrained must be 'imagenet' or 'none'")
         if self.start_from and self.pretrained != "none":
             raise ConfigError("start_from replaces the initial weights: set pretrained=none with it")
-        if self.pretrained == "imagenet" and self.architecture != "efficientnet-lite0-s8":
-            raise ConfigError("ImageNet initialisation exists for efficientnet-lite0-s8 only")
+        if self.pretrained == "imagenet" and not entry.imagenet:
+            with_imagenet = [name for name in trainable if ARCHITECTURES[name].imagenet]
+            raise ConfigError(f"ImageNet initialisation exists for {', '.join(with_imagenet)} only")
+        if self.head not in ("response", "box", "nanotrack"):
+            raise ConfigError(f"head must be 'response', 'box' or 'nanotrack', got {self.head!r}")
+        if self.head not in entry.heads:
+            raise ConfigError(f"the {self.architecture} backbone trains with the {' or '.join(entry.heads)} head, "
+                              f"not {self.head}")
+        if (self.head == "response") != (self.head_width == 0):
+            raise ConfigError("head_width must be 0 with head=response and > 0 with the other heads")
+
+    def _check_schedule(self) -> None:
+        if self.optimizer not in ("sgd", "adam"):
+            raise ConfigError(f"optimizer must be 'sgd' or 'adam', got {self.optimizer!r}")
         if min(self.epochs, self.pairs_per_epoch, self.batch_size) < 1 or self.workers < 0:
             raise ConfigError("epochs, pairs_per_epoch and batch_size must be >= 1, workers >= 0")
         if not 0 < self.final_learning_rate <= self.learning_rate:
@@ -145,16 +163,16 @@ class TrainConfig:
             raise ConfigError("backbone_learning_rate_factor must be in (0, 1]")
         if not (0 <= self.still_fraction <= 1 and 0 <= self.negative_fraction <= 1):
             raise ConfigError("still_fraction and negative_fraction must be in [0, 1]")
+        if self.checkpoint_minutes <= 0:
+            raise ConfigError("need checkpoint_minutes > 0")
+
+    def _check_signals(self) -> None:
+        if min(self.box_weight, self.quality_weight, self.class_weight) < 0:
+            raise ConfigError("need box_weight, quality_weight, class_weight >= 0")
         if self.distill_weight < 0 or self.distill_temperature <= 0:
             raise ConfigError("need distill_weight >= 0 and distill_temperature > 0")
         if self.distill_weight > 0 and not self.teacher:
             raise ConfigError("distill_weight > 0 needs a teacher weights file")
-        if self.head not in ("response", "box", "nanotrack"):
-            raise ConfigError(f"head must be 'response', 'box' or 'nanotrack', got {self.head!r}")
-        if (self.head == "nanotrack") != (self.architecture == "dense-s16"):
-            raise ConfigError("the nanotrack head goes with the dense-s16 backbone, and dense-s16 with it")
-        if (self.head == "response") != (self.head_width == 0):
-            raise ConfigError("head_width must be 0 with head=response and > 0 with the other heads")
         if self.class_teacher_weight < 0 or (self.class_teacher_weight > 0 and not self.class_teacher):
             raise ConfigError("class_teacher_weight must be >= 0, and > 0 needs a class_teacher folder")
         if self.box_teacher_weight < 0 or (self.box_teacher_weight > 0 and not (self.class_teacher
@@ -165,8 +183,6 @@ class TrainConfig:
                 self.class_teacher and self.head == "nanotrack")):
             raise ConfigError("feature_teacher_weight must be >= 0, and > 0 needs head=nanotrack and a "
                               "class_teacher folder")
-        if min(self.box_weight, self.quality_weight, self.class_weight) < 0 or self.checkpoint_minutes <= 0:
-            raise ConfigError("need box_weight, quality_weight, class_weight >= 0 and checkpoint_minutes > 0")
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> "TrainConfig":

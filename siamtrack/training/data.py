@@ -8,22 +8,22 @@ processes.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence as Seq
+from typing import Sequence
 
 import cv2
 import numpy as np
 import torch
 
-from ..datasets.base import Sequence
-from ..datasets.stills import StillImage
-from ..errors import InputError
-from .augment import Augmentation, CropGeometry, training_pair
-from .pairs import PairRules, sample_pair, usable_frames
+from siamtrack.datasets.base import LabeledSequence
+from siamtrack.datasets.stills import StillImage
+from siamtrack.errors import InputError
+from siamtrack.training.augment import Augmentation, CropGeometry, training_pair
+from siamtrack.training.pairs import PairRules, sample_pair, usable_frames
 
 
 @dataclass(frozen=True)
 class _Video:
-    sequence: Sequence
+    sequence: LabeledSequence
     usable: np.ndarray  # frame indices that pass the pair rules
 
 
@@ -51,7 +51,7 @@ class PairDataset(torch.utils.data.Dataset):
         seed: base seed.
     """
 
-    def __init__(self, sequences: Seq[Sequence], stills: Seq[StillImage], pairs_per_epoch: int,
+    def __init__(self, sequences: Sequence[LabeledSequence], stills: Sequence[StillImage], pairs_per_epoch: int,
                  still_fraction: float = 0.2, negative_fraction: float = 0.0, rules: PairRules = PairRules(),
                  augmentation: Augmentation = Augmentation(), config: CropGeometry = CropGeometry(),
                  seed: int = 0) -> None:

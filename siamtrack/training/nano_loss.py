@@ -24,9 +24,9 @@ from dataclasses import dataclass
 
 import torch
 
-from ..metadata import NANOTRACK_CLASSES
-from .loss import balanced_logistic_loss
-from .targets import box_targets, iou_of_distances
+from siamtrack.model.metadata import NANOTRACK_CLASSES
+from siamtrack.training.loss import balanced_logistic_loss
+from siamtrack.training.targets import box_targets, iou_of_distances
 
 BOX_CHANNELS = slice(2, 6)
 

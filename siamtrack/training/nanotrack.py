@@ -22,9 +22,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..backends.nanotrack import BACKBONE_FILE, HEAD_FILE, NanoTrackOnnxBackend
-from ..errors import BackendUnavailableError, ConfigError
-from .nano_loss import TeacherMaps
+from siamtrack.backends.nanotrack import BACKBONE_FILE, HEAD_FILE, NanoTrackOnnxBackend
+from siamtrack.errors import BackendUnavailableError, ConfigError
+from siamtrack.training.nano_loss import TeacherMaps
 
 STRIDE = 16
 CENTER_CELL = 8.0  # the cell at the search crop's center

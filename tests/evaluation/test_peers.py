@@ -46,7 +46,7 @@ def test_one_opencv_installed():
 
 
 def test_build_entries_skips_with_reasons(tiny_weights, tmp_path):
-    from siamtrack.weights import save_weights
+    from siamtrack.model.weights import save_weights
 
     model = save_weights(tiny_weights, tmp_path / "m.pth")
     entries, skipped = build_entries(["mine", "kcf", "nano", "yolo"], [SiamtrackVariant("mine", str(model))], None)

@@ -7,7 +7,7 @@ import pytest
 
 @pytest.fixture(scope="session")
 def tiny_weights_file(tiny_weights, tmp_path_factory):
-    from siamtrack.weights import save_weights
+    from siamtrack.model.weights import save_weights
 
     return save_weights(tiny_weights, tmp_path_factory.mktemp("weights") / "tiny.pth")
 

@@ -15,10 +15,10 @@ import torch
 from siamtrack import Tracker
 from siamtrack.backends import Backend, create_backend
 from siamtrack.errors import BackendUnavailableError, WeightsError
-from siamtrack.export import contract
 from siamtrack.export.onnx_export import SearchGraph, inference_network
-from siamtrack.models import PROJECT_WEIGHTS_DIR, default_model_path
-from siamtrack.weights import load_weights
+from siamtrack.model import contract
+from siamtrack.model.builtin import PROJECT_WEIGHTS_DIR, default_model_path
+from siamtrack.model.weights import load_weights
 
 pytest.importorskip("onnxruntime", reason="the onnx backend needs onnxruntime (pip install 'siamtrack[onnx]')")
 
@@ -102,7 +102,7 @@ def test_default_model_for_the_onnx_backend_is_the_committed_export():
     tracker = Tracker(backend="onnx", threads=1)
     assert tracker.backend_name == "onnx"
     weights = load_weights(default_model_path("weights"))  # the export is of the default weights
-    assert tracker.targets.metadata == replace(weights.metadata, batch_norm=False)
+    assert tracker.multi_tracker.metadata == replace(weights.metadata, batch_norm=False)
 
 
 def test_weights_file_given_to_onnx_backend_says_export_first():
@@ -189,7 +189,7 @@ def test_runtime_works_without_torch(tmp_path):
         import numpy as np
         from siamtrack import Tracker
         from siamtrack.backends import choose_backend
-        from siamtrack.synthetic import ClipSpec, make_clip
+        from siamtrack.app.synthetic import ClipSpec, make_clip
 
         assert choose_backend() == "onnx", choose_backend()
         frames, truth = make_clip(ClipSpec(frames=20, width=320, height=240, object_size=(48, 40), seed=3))
@@ -227,7 +227,7 @@ def test_torch_only_commands_say_what_to_install_without_torch(tmp_path):
 @pytest.mark.parametrize("backend", ["onnx", "torch"])
 def test_default_model_by_name_tracks_the_demo_clip_in_single_pass(backend):
     """The shipped model, named, in the one-pass configuration."""
-    from siamtrack.demo import run_demo
+    from siamtrack.app.demo import run_demo
 
     result = run_demo(None, model="default", backend=backend, device="cpu", config="single-pass",
                       log=lambda line: None)

@@ -4,13 +4,14 @@ import numpy as np
 import pytest
 import torch
 
-from siamtrack.export import contract
-from siamtrack.export.onnx_export import ExportError, SearchGraph, export_onnx, inference_network
+from siamtrack.errors import ExportError
+from siamtrack.export.onnx_export import SearchGraph, export_onnx, inference_network
 from siamtrack.files import sha256_of
-from siamtrack.metadata import ModelMetadata
-from siamtrack.models import BUILTIN_MODELS, PROJECT_WEIGHTS_DIR
+from siamtrack.model import contract
+from siamtrack.model.builtin import BUILTIN_MODELS, PROJECT_WEIGHTS_DIR
+from siamtrack.model.metadata import ModelMetadata
+from siamtrack.model.weights import load_weights
 from siamtrack.network.correlation import cross_correlate, cross_correlate_per_crop
-from siamtrack.weights import load_weights
 
 onnx = pytest.importorskip("onnx")
 

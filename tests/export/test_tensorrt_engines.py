@@ -4,10 +4,10 @@ import importlib.util
 
 import pytest
 
+from siamtrack.backends import tensorrt_runtime as engines
 from siamtrack.errors import BackendUnavailableError, WeightsError
-from siamtrack.export import contract
-from siamtrack.export import tensorrt_engines as engines
-from siamtrack.metadata import ModelMetadata
+from siamtrack.model import contract
+from siamtrack.model.metadata import ModelMetadata
 
 HAS_TENSORRT = importlib.util.find_spec("tensorrt") is not None
 NEEDS_TENSORRT = pytest.mark.skipif(
@@ -104,7 +104,7 @@ def test_cache_dir_follows_environment(monkeypatch, tmp_path):
 @pytest.mark.skipif(HAS_TENSORRT, reason="checks the message on machines without TensorRT")
 def test_tensorrt_backend_without_tensorrt_is_a_clear_error():
     from siamtrack.backends import create_backend
-    from siamtrack.models import PROJECT_WEIGHTS_DIR
+    from siamtrack.model.builtin import PROJECT_WEIGHTS_DIR
 
     with pytest.raises(BackendUnavailableError, match="needs TensorRT 10.*pypi.nvidia.com"):
         create_backend("tensorrt", PROJECT_WEIGHTS_DIR / "siamtrack-default-onnx")
@@ -118,7 +118,7 @@ def test_tensorrt_engines_match_torch(tmp_path):
     if not torch.cuda.is_available():
         pytest.skip("TensorRT is installed but there is no CUDA device")
     from siamtrack.backends import create_backend
-    from siamtrack.models import PROJECT_WEIGHTS_DIR
+    from siamtrack.model.builtin import PROJECT_WEIGHTS_DIR
 
     runtime = create_backend("tensorrt", PROJECT_WEIGHTS_DIR / "siamtrack-default-onnx",
                              cache_dir=tmp_path, fp16=False)

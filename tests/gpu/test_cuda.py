@@ -13,8 +13,8 @@ import torch
 
 from siamtrack import MultiTracker
 from siamtrack.backends.torch_backend import TorchBackend
-from siamtrack.crops import crop_regions
-from siamtrack.models import PROJECT_WEIGHTS_DIR
+from siamtrack.model.builtin import PROJECT_WEIGHTS_DIR
+from siamtrack.tracking.crops import crop_regions
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU (none on this machine)")
 
@@ -95,7 +95,7 @@ def test_cuda_graphs_replay_the_eager_step_as_targets_come_and_go(dev_data, capl
         tracker = MultiTracker(model=DEFAULT_WEIGHTS, backend="torch", device="cuda", cuda_graphs=graphs)
         assert tracker.pipeline == "tensor"
         caplog.clear()
-        with caplog.at_level(logging.INFO, logger="siamtrack.gpu.step"):
+        with caplog.at_level(logging.INFO, logger="siamtrack.tracking.device.pipeline"):
             first = tracker.add(frames[0], box).target_id
             rows = [tracker.update(frame)[first].box for frame in frames[1:10]]
             second = tracker.add(frames[9], (box[0] + 3, box[1] + 3, box[2], box[3])).target_id  # another layout
@@ -139,7 +139,7 @@ def test_training_on_cuda_logs_and_writes_a_model_the_cpu_tracker_loads(tmp_path
 
 def test_loss_terms_with_nanotrack_as_teacher_are_the_same_on_cuda():
     from siamtrack.training.nanotrack import NanoTrackTeacher
-    from siamtrack.training.step import ClassTeacher, Signals, pair_losses
+    from siamtrack.training.objective import ClassTeacher, Signals, pair_losses
     from tests.training.test_step import box_student, fixed_batch, nanotrack_folder
 
     teacher = NanoTrackTeacher(nanotrack_folder())

@@ -7,12 +7,12 @@ import torch
 
 from siamtrack import MultiTracker, Tracker
 from siamtrack.config import TrackerConfig
-from siamtrack.crops import crop_regions as opencv_crops
 from siamtrack.errors import ConfigError
-from siamtrack.gpu import crops as device_crops
-from siamtrack.gpu import head as device_head
-from siamtrack.head import ResponseHead
-from siamtrack.models import PROJECT_WEIGHTS_DIR
+from siamtrack.model.builtin import PROJECT_WEIGHTS_DIR
+from siamtrack.tracking.crops import crop_regions as opencv_crops
+from siamtrack.tracking.device import crops as device_crops
+from siamtrack.tracking.device import peaks as device_peaks
+from siamtrack.tracking.peaks import PeakFinder
 
 DEFAULT_WEIGHTS = PROJECT_WEIGHTS_DIR / "siamtrack-default.pth"
 NEEDS_CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU (none on this machine)")
@@ -47,14 +47,14 @@ def test_device_crops_match_opencv_within_one_grey_level(centers, sides, pads, o
 @pytest.mark.parametrize("device", DEVICES)
 def test_device_head_finds_the_same_peaks(scales, window_influence, side, device):
     config = TrackerConfig(scale_count=scales, window_influence=window_influence)
-    head = ResponseHead(config, 8)
+    head = PeakFinder(config, 8)
     rng = np.random.default_rng(scales)
     responses = rng.normal(0, 1, (6, scales, side, side)).astype(np.float32)
     responses[:4, :, 5:9, 9:12] += 4.0  # a clear peak off center
     responses[4, :, 0, side - 1] += 6.0  # at the corner: windows move inwards
     size = side * config.response_upsample
-    tensors = device_head.DeviceHead(head, side, torch.device(device))
-    found = device_head.locate(torch.from_numpy(responses).to(device), tensors, tensors.penalties,
+    tensors = device_peaks.DevicePeaks(head, side, torch.device(device))
+    found = device_peaks.locate(torch.from_numpy(responses).to(device), tensors, tensors.penalties,
                                window_influence).cpu().numpy()
     for target in range(len(responses)):
         peak = head.locate(responses[target])
@@ -83,7 +83,7 @@ def test_tensor_pipeline_boxes_match_opencv_pipeline_on_dev(dev_data, name, scal
     for pipeline in ("opencv", "tensor"):
         tracker = Tracker(model=DEFAULT_WEIGHTS, backend="torch", device="cpu", threads=2, pipeline=pipeline,
                           config={"scale_search": scale_search})
-        assert tracker.targets.pipeline == pipeline
+        assert tracker.multi_tracker.pipeline == pipeline
         tracker.init(frames[0], box)
         boxes[pipeline] = np.array([tracker.update(frame).box for frame in frames[1:]])
     # Crops agree within a grey level, so responses differ by a hair: the boxes are the same

@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
-from siamtrack.crops import crop_squares
 from siamtrack.errors import ConfigError
 from siamtrack.geometry import context_side
+from siamtrack.tracking.crops import crop_squares
 from siamtrack.training.augment import NO_AUGMENTATION, Augmentation, training_pair
 
 

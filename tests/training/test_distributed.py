@@ -8,7 +8,7 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
-from siamtrack.training.step import train_step
+from siamtrack.training.objective import train_step
 from siamtrack.training.trainer import MODEL_NAME, build_network, train
 from tests.training.test_step import fixed_batch
 from tests.training.test_trainer import make_sequences, tiny_config

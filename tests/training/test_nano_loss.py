@@ -62,7 +62,7 @@ def test_a_training_step_with_nanotrack_as_teacher_lowers_the_loss():
     pytest.importorskip("onnx")
     from siamtrack.training.config import TrainConfig
     from siamtrack.training.nanotrack import NanoTrackTeacher
-    from siamtrack.training.step import ClassTeacher, Signals, pair_losses, train_step
+    from siamtrack.training.objective import ClassTeacher, Signals, pair_losses, train_step
     from siamtrack.training.trainer import build_network
 
     torch.manual_seed(0)

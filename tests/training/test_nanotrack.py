@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from siamtrack.crops import crop_regions
+from siamtrack.tracking.crops import crop_regions
 from tests.conftest import SHARED
 
 NANO = SHARED / "weights" / "nanotrack_v2"

@@ -3,14 +3,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from siamtrack.datasets import Sequence
+from siamtrack.datasets import LabeledSequence
 from siamtrack.errors import ConfigError
 from siamtrack.training.pairs import PairRules, sample_pair, usable_frames
 
 
 def sequence(boxes, absent=None):
     boxes = np.asarray(boxes, float)
-    return Sequence("s", tuple(Path(f"{i}.jpg") for i in range(len(boxes))), boxes, absent)
+    return LabeledSequence("s", tuple(Path(f"{i}.jpg") for i in range(len(boxes))), boxes, absent)
 
 
 def test_filters():

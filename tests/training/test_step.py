@@ -2,10 +2,10 @@ import numpy as np
 import pytest
 import torch
 
-from siamtrack.metadata import ModelMetadata
+from siamtrack.model.metadata import ModelMetadata
 from siamtrack.network.siamese import SiameseNet
 from siamtrack.training.augment import training_pair
-from siamtrack.training.step import Signals, Teacher, pair_loss, pair_losses, train_step
+from siamtrack.training.objective import Signals, Teacher, pair_loss, pair_losses, train_step
 
 
 def fixed_batch(count=4):
@@ -100,7 +100,7 @@ def test_a_box_network_learns_the_response_teacher_with_its_class_map():
 
 def test_the_class_teacher_term_leaves_out_pairs_whose_target_is_not_in_the_crop():
     from siamtrack.training.nanotrack import NanoTrackTeacher
-    from siamtrack.training.step import ClassTeacher
+    from siamtrack.training.objective import ClassTeacher
 
     nano = nanotrack_folder()
     student = box_student()

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from siamtrack.metadata import BOX, CLASS, QUALITY
+from siamtrack.model.metadata import BOX, CLASS, QUALITY
 from siamtrack.training.box_loss import (
     BoxLossWeights,
     box_head_losses,

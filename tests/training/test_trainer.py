@@ -147,7 +147,7 @@ def test_interrupt_writes_the_checkpoint(tmp_path, monkeypatch):
 
 
 def test_start_from_fine_tunes_a_trained_model(tmp_path):
-    from siamtrack.weights import load_weights
+    from siamtrack.model.weights import load_weights
 
     data = make_sequences(tmp_path / "data")
     first = train(tiny_config(data, epochs=1), tmp_path / "first", show_progress=False, log=lambda m: None)
@@ -252,7 +252,7 @@ def test_a_box_network_starts_from_a_response_networks_backbone(tmp_path):
 
 
 def load_weights_file(path):
-    from siamtrack.weights import load_weights
+    from siamtrack.model.weights import load_weights
 
     return load_weights(path).state_dict
 
