@@ -186,6 +186,18 @@ def _handle_key(key: Optional[int], targets: MultiTracker, display: Display, fra
     return False
 
 
+def _present(frame: Frame, results: list[TrackResult], fps: Optional[float], several: bool,
+             sink: Optional[VideoSink], display: Optional[Display], targets: MultiTracker) -> bool:
+    """Draw the frame's results into the video and the window (when there are any); True when the
+    user quits at the window."""
+    if sink is None and display is None:
+        return False
+    image = _annotated(frame.image, results, fps, several)
+    if sink is not None:
+        sink.write(image)
+    return display is not None and _handle_key(display.show(image), targets, display, frame)
+
+
 def run_tracking(source: FrameSource, tracker: Union[Tracker, MultiTracker],
                  boxes: Union[Box, Sequence[Box], None], writers: Sequence[ResultWriter] = (),
                  video_path: Optional[str] = None, display: Optional[Display] = None,
@@ -246,13 +258,9 @@ def run_tracking(source: FrameSource, tracker: Union[Tracker, MultiTracker],
             fps = rate.tick(time.monotonic())
             if progress is not None:
                 progress.update(f"dropped {source.dropped}" if source.live else "")
-            if sink is not None or display is not None:
-                image = _annotated(frame.image, results, fps if processed > 1 else None, several)
-                if sink is not None:
-                    sink.write(image)
-                if display is not None and _handle_key(display.show(image), targets, display, frame):
-                    ended_by = "user"
-                    break
+            if _present(frame, results, fps if processed > 1 else None, several, sink, display, targets):
+                ended_by = "user"
+                break
             frame = next(frames, None)
             if frame is not None:
                 results = (_next_results(targets, frame, detection, processed, events, frame_size)

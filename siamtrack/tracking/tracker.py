@@ -507,18 +507,24 @@ def update_streams(streams: Sequence[tuple[MultiTracker, np.ndarray]]) -> list[d
         responses = backend.track(crops[0] if len(crops) == 1 else np.concatenate(crops),
                                   kernels[0] if len(kernels) == 1 else backend.stack(kernels))
         network_seconds += time.perf_counter() - called
-        start = 0
-        for index in members:
-            finished = time.perf_counter()
-            plans, _, frame_size = prepared[index]
-            count = sum(plan.map_count for plan in plans)
-            results[index] = trackers[index]._finish(plans, responses[start:start + count], frame_size)
-            start += count
-            head_seconds[index] = time.perf_counter() - finished
+        _finish_members([(index, trackers[index], prepared[index]) for index in members], responses, results,
+                        head_seconds)
     for index, tracker in enumerate(trackers):
         tracker._stage_times = StageTimes(crop_seconds[index] * 1e3, network_seconds * 1e3 if index in active else 0.0,
                                           head_seconds[index] * 1e3)
     return results
+
+
+def _finish_members(members: Sequence[tuple[int, MultiTracker, Any]], responses: Any,
+                    results: list[dict[int, TrackResult]], head_seconds: list[float]) -> None:
+    """Hand each tracker of one batched call its slice of the outputs (in member order)."""
+    start = 0
+    for index, tracker, (plans, _, frame_size) in members:
+        finished = time.perf_counter()
+        count = sum(plan.map_count for plan in plans)
+        results[index] = tracker._finish(plans, responses[start:start + count], frame_size)
+        start += count
+        head_seconds[index] = time.perf_counter() - finished
 
 
 class Tracker:
