@@ -148,8 +148,8 @@ class MultiTracker:
                 raise ConfigError("pyramid_below runs on the opencv pipeline only; pass pipeline='opencv'")
             from siamtrack.tracking.device.pipeline import TensorPipeline
 
-            self._tensor_pipeline = TensorPipeline(self._backend, self.config, self._step, self.metadata.instance_size,
-                                               cuda_graphs=cuda_graphs)
+            self._tensor_pipeline = TensorPipeline(self._backend, self._step, self.metadata.instance_size,
+                                                   cuda_graphs=cuda_graphs)
 
     @property
     def stage_times(self) -> StageTimes:

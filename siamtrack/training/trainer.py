@@ -449,7 +449,8 @@ class _Run:
         self.train_set.set_epoch(epoch)
         self.sampler.start_batch = resumed.batch
         sums: dict[str, float] = dict(resumed.sums)
-        batch_index, epoch_began, saved = resumed.batch, time.monotonic() - resumed.seconds, time.monotonic()
+        batch_index, saved = resumed.batch, time.monotonic()
+        epoch_began = saved - resumed.seconds  # as if the epoch had run without the interruption
         progress = Progress(len(self.loader), enabled=show_progress and self.env.main)
         at = resumed
         for exemplars, searches, targets in self.loader:
@@ -458,7 +459,7 @@ class _Run:
                 sums[name] = sums.get(name, 0.0) + value
             batch_index += 1
             elapsed = time.monotonic() - epoch_began
-            rate = (batch_index - resumed.batch) * self.pairs_per_batch / max(elapsed + resumed.seconds, 1e-9)
+            rate = (batch_index - resumed.batch) * self.pairs_per_batch / max(elapsed - resumed.seconds, 1e-9)
             progress.update(f"epoch {epoch + 1}/{config.epochs} loss {sums['total'] / batch_index:.4f} "
                             f"{rate:.1f} pairs/s")
             at = self.last = Position(epoch, batch_index, tuple(sums.items()), elapsed)

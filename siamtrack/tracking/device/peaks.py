@@ -31,13 +31,16 @@ class DevicePeaks:
         self.finder, self.device = head, device
         penalties, self.window_influence = head.priors(False, len(head.penalties))
         self.penalties = as_tensor(penalties)  # built once: a CUDA graph replays a normal frame
+        self._tile_penalties: dict[int, torch.Tensor] = {}  # per tile count, built once
 
     def priors(self, redetecting: bool, count: int) -> tuple[torch.Tensor, float]:
-        """`PeakFinder.priors` as a device tensor and a weight (a normal search's, built once)."""
+        """`PeakFinder.priors` as a device tensor and a weight, each built once (no copy per frame)."""
         if not redetecting:
             return self.penalties, self.window_influence
         penalties, influence = self.finder.priors(True, count)
-        return torch.as_tensor(penalties, dtype=torch.float32, device=self.device), influence
+        if count not in self._tile_penalties:
+            self._tile_penalties[count] = torch.as_tensor(penalties, dtype=torch.float32, device=self.device)
+        return self._tile_penalties[count], influence
 
     def window_rows(self, cells: torch.Tensor, half: int) -> torch.Tensor:
         """(B, width) upsampled indices of raw cells ``cells - half .. cells + half`` (moved inside the map)."""

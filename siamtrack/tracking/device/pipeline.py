@@ -19,7 +19,6 @@ from typing import Any, NamedTuple, Sequence
 import numpy as np
 import torch
 
-from siamtrack.config import TrackerConfig
 from siamtrack.tracking.device import crops as device_crops
 from siamtrack.tracking.device import peaks as device_peaks
 from siamtrack.tracking.peaks import Peak
@@ -43,18 +42,16 @@ class TensorPipeline:
     Args:
         backend: a backend with ``track_tensors(crops, kernels) -> responses`` on its device
             (torch or TensorRT).
-        config: the tracker's configuration.
-        step: the tracker's step for its model's head (for SiamFC its NumPy head supplies scales,
-            penalties, interpolation matrix and windows to the device head).
+        step: the tracker's step for its model's head (for SiamFC its peak finder supplies scales,
+            penalties, interpolation matrix and windows to the device's).
         instance_size: side of a search crop (the model's metadata).
         cuda_graphs: on CUDA, capture and replay the step as a CUDA graph per target count and
             frame size (saves the launch overhead of ~100 small kernels per frame).
     """
 
-    def __init__(self, backend: Any, config: TrackerConfig, step: TrackingStep, instance_size: int,
+    def __init__(self, backend: Any, step: TrackingStep, instance_size: int,
                  cuda_graphs: bool = True) -> None:
         self.backend = backend
-        self.config = config
         self.instance_size = instance_size
         self.device = torch.device(backend.device)
         self._step = step
@@ -143,20 +140,20 @@ class _GraphedPipeline:
     Checked against eager launches on an H200 (``tests/gpu/test_cuda.py``), targets added and removed.
     """
 
-    def __init__(self, step: TensorPipeline, frame: torch.Tensor, inputs: StepInputs, kernels: Any,
+    def __init__(self, pipeline: TensorPipeline, frame: torch.Tensor, inputs: StepInputs, kernels: Any,
                  groups: Sequence[tuple[int, int, bool]]) -> None:
         self.frame = frame.clone()
         self.inputs = StepInputs(*(t.clone() for t in inputs))
         self.kernels = kernels.clone()
-        side_stream = torch.cuda.Stream(step.device)
-        side_stream.wait_stream(torch.cuda.current_stream(step.device))
+        side_stream = torch.cuda.Stream(pipeline.device)
+        side_stream.wait_stream(torch.cuda.current_stream(pipeline.device))
         with torch.cuda.stream(side_stream):  # warm-up outside the graph (allocations, autotuning)
             for _ in range(2):
-                step.compute(self.frame, self.inputs, self.kernels, groups)
-        torch.cuda.current_stream(step.device).wait_stream(side_stream)
+                pipeline.compute(self.frame, self.inputs, self.kernels, groups)
+        torch.cuda.current_stream(pipeline.device).wait_stream(side_stream)
         self.graph = torch.cuda.CUDAGraph()
         with torch.cuda.graph(self.graph):
-            self.output = step.compute(self.frame, self.inputs, self.kernels, groups)
+            self.output = pipeline.compute(self.frame, self.inputs, self.kernels, groups)
         LOG.info("captured the per-frame step as a CUDA graph for %d crops", int(self.inputs.sides.numel()))
 
     def replay(self, frame: torch.Tensor, inputs: StepInputs, kernels: Any) -> torch.Tensor:
