@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import torch
 
+from siamtrack.errors import WeightsError
 from siamtrack.model.metadata import ModelMetadata
 from siamtrack.model.weights import ModelWeights, load_weights, save_weights
 from siamtrack.network.correlation import per_kernel
@@ -11,9 +12,9 @@ from siamtrack.network.nano_head import pixelwise_correlate
 from tests.conftest import random_network
 
 
-def student():
+def student(head_depth=2):
     return random_network(ModelMetadata(architecture="dense-s16", widths=(4, 8, 8, 16, 12), batch_norm=True,
-                                        total_stride=16, head="nanotrack", head_width=8))
+                                        total_stride=16, head="nanotrack", head_width=8, head_depth=head_depth))
 
 
 def crops(count, side, seed=0):
@@ -48,20 +49,22 @@ def test_several_kernels_per_crop_equal_one_call_each():
         assert torch.allclose(together[index], network.track(search, kernels[index:index + 1])[0], atol=1e-5)
 
 
-def test_folding_batch_norm_keeps_the_outputs():
-    network = student()
+@pytest.mark.parametrize("head_depth", [2, 4])
+def test_folding_batch_norm_keeps_the_outputs(head_depth):
+    network = student(head_depth)
     folded = network.fold_batch_norm()
     exemplar, search = crops(2, 127), crops(2, 255, seed=1)
     expected = network.track(search, network.template(exemplar))
     assert torch.allclose(folded.track(search, folded.template(exemplar)), expected, rtol=1e-4, atol=1e-4)
 
 
-def test_weights_round_trip_and_onnx_export_agree(tmp_path):
+@pytest.mark.parametrize("head_depth", [2, 4])
+def test_weights_round_trip_and_onnx_export_agree(tmp_path, head_depth):
     pytest.importorskip("onnxscript")
     from siamtrack.backends import create_backend
     from siamtrack.cli import main
 
-    network = student()
+    network = student(head_depth)
     path = save_weights(ModelWeights(network.metadata, network.state_dict()), tmp_path / "student.pth")
     assert load_weights(path).metadata == network.metadata
     assert main(["export", str(path), "--format", "onnx", "--output", str(tmp_path / "onnx")]) == 0
@@ -69,3 +72,24 @@ def test_weights_round_trip_and_onnx_export_agree(tmp_path):
     exemplar, search = crops(2, 127).numpy(), crops(2, 255, seed=1).numpy()
     expected = torch_backend.track(search, torch_backend.template(exemplar))
     assert np.allclose(onnx_backend.track(search, onnx_backend.template(exemplar)), expected, rtol=1e-3, atol=1e-3)
+
+
+def test_deeper_towers_see_farther():
+    """A change 5 cells from a cell reaches its class logit through 5 tower layers, not through 2."""
+    kernels, search = torch.randn(1, 12, 8, 8), torch.zeros(1, 12, 16, 16)
+    moved = search.clone()
+    moved[0, :, 8, 13] = 5.0
+    for depth, reaches in ((2, False), (5, True)):
+        head = student(depth).head.eval()
+        with torch.no_grad():
+            changed = (head(kernels, moved) - head(kernels, search))[0, :2, 8, 8].abs().max().item()
+        assert (changed > 0) == reaches
+
+
+def test_head_depth_is_checked():
+    with pytest.raises(WeightsError, match="head_depth"):
+        ModelMetadata(architecture="dense-s16", widths=(4, 8, 8, 16, 12), batch_norm=True, total_stride=16,
+                      head="nanotrack", head_width=8, head_depth=1)
+    with pytest.raises(WeightsError, match="nanotrack head only"):
+        ModelMetadata(architecture="alexnet", widths=(8, 16, 16, 16, 8), batch_norm=True, head="box", head_width=8,
+                      head_depth=4)

@@ -30,6 +30,7 @@ BOX = slice(2, 6)
 MIN_CROP, MAX_CROP = 8, 2048
 MAX_STRIDE = 64
 MAX_WIDTH = 8192
+MAX_HEAD_DEPTH = 16
 MAX_RESPONSE = 256
 COLOR_ORDERS = ("RGB", "BGR")
 LEGACY_KEYS = {"input_colour": "input_color"}
@@ -60,6 +61,8 @@ class ModelMetadata:
             (NanoTrack's layout: background and target logits and box distances per cell, on a
             grid whose center cell is ``side // 2``: `siamtrack.network.nano_head`).
         head_width: channels of the head's towers (0 for ``response``).
+        head_depth: layers of a ``nanotrack`` head's towers (2: two dense 3x3 layers; each
+            further layer a separable unit that widens what the towers see).
         provenance: free-form strings: where the weights came from, licence, converter, etc.
     """
 
@@ -78,6 +81,7 @@ class ModelMetadata:
     template_crop: int = 0
     head: str = "response"
     head_width: int = 0
+    head_depth: int = 2
     provenance: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -92,6 +96,8 @@ class ModelMetadata:
             raise WeightsError(f"unknown head {self.head!r}; known: {', '.join(HEADS)}")
         if (self.head == "response") != (self.head_width == 0):
             raise WeightsError("head_width must be 0 for the response head and > 0 for the others")
+        if self.head != "nanotrack" and self.head_depth != 2:
+            raise WeightsError("head_depth applies to the nanotrack head only")
         self._check_ranges()
 
     def _check_ranges(self) -> None:
@@ -114,6 +120,7 @@ class ModelMetadata:
         whole("total_stride", 1, MAX_STRIDE)
         whole("template_crop", 0, MAX_CROP)
         whole("head_width", 0, MAX_WIDTH)
+        whole("head_depth", 2, MAX_HEAD_DEPTH)
         if not self.widths or not all(isinstance(w, int) and not isinstance(w, bool) and 1 <= w <= MAX_WIDTH
                                       for w in self.widths):
             raise WeightsError(f"model metadata widths must be whole numbers in [1, {MAX_WIDTH}], got {self.widths!r}")
@@ -179,7 +186,8 @@ def describe_metadata(meta: ModelMetadata) -> list[str]:
     if meta.head == "box":
         lines.append(f"head:           box (classification, quality, box distances), towers {meta.head_width} wide")
     if meta.head == "nanotrack":
-        lines.append(f"head:           nanotrack layout (class pair, box distances), towers {meta.head_width} wide")
+        lines.append(f"head:           nanotrack layout (class pair, box distances), towers {meta.head_width} wide, "
+                     f"{meta.head_depth} deep")
     if meta.template_crop:
         lines.append(f"template:       central {meta.template_crop}x{meta.template_crop} exemplar feature cells")
     lines += [f"provenance:     {key} = {value}" for key, value in sorted(meta.provenance.items())]

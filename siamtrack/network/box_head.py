@@ -169,21 +169,20 @@ class BoxHead(nn.Module):
                          batch_norm=False)
         folded.class_neck = self.class_neck.folded()
         folded.box_neck = self.box_neck.folded()
-        folded.class_tower = _folded_tower(self.class_tower)
-        folded.box_tower = _folded_tower(self.box_tower)
+        folded.class_tower = fold_layers(self.class_tower)
+        folded.box_tower = fold_layers(self.box_tower)
         for name in ("class_out", "class_skip", "quality_out", "box_out"):
             getattr(folded, name).load_state_dict(getattr(self, name).state_dict())
         return folded.eval()
 
 
-def _folded_tower(tower: nn.Sequential) -> nn.Sequential:
-    """A tower of `separable` units with every BatchNorm folded."""
-    units = []
-    for unit in tower:
-        assert isinstance(unit, nn.Sequential)
-        layers = []
-        for layer in unit:
+def fold_layers(layers: nn.Sequential) -> nn.Sequential:
+    """Layers (`ConvBN`, or Sequentials of them such as `separable` units) with every BatchNorm folded."""
+    folded: list[nn.Module] = []
+    for layer in layers:
+        if isinstance(layer, nn.Sequential):
+            folded.append(fold_layers(layer))
+        else:
             assert isinstance(layer, ConvBN)
-            layers.append(layer.folded())
-        units.append(nn.Sequential(*layers))
-    return nn.Sequential(*units)
+            folded.append(layer.folded())
+    return nn.Sequential(*folded)

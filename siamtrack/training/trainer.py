@@ -95,7 +95,8 @@ def model_metadata(config: TrainConfig) -> ModelMetadata:
     entry = ARCHITECTURES[config.architecture]
     copied = {name: getattr(config, name) for name in entry.training_fields}
     return ModelMetadata(architecture=config.architecture, widths=tuple(config.widths), batch_norm=True,
-                         head=config.head, head_width=config.head_width, **{**entry.training_metadata, **copied})
+                         head=config.head, head_width=config.head_width,
+                         head_depth=config.head_depth, **{**entry.training_metadata, **copied})
 
 
 def build_network(config: TrainConfig) -> SiameseNet:
@@ -110,9 +111,12 @@ def build_network(config: TrainConfig) -> SiameseNet:
         ours, theirs = replace(network.metadata, provenance={}), replace(weights.metadata, provenance={})
         if theirs == ours:
             network.load_state_dict(weights.state_dict)
-        elif theirs.head == "response" and replace(theirs, head=ours.head, head_width=ours.head_width) == ours:
-            # A box network on a trained response network's backbone: the head starts fresh.
-            loaded = network.load_state_dict(weights.state_dict, strict=False)
+        elif ours.head != "response" and replace(theirs, head=ours.head, head_width=ours.head_width,
+                                                 head_depth=ours.head_depth) == ours:
+            # Another head on a trained backbone (a box head on a response network's, a deeper
+            # nanotrack head on a shallower one's): the backbone's tensors are taken, the head starts fresh.
+            backbone = {name: tensor for name, tensor in weights.state_dict.items() if name.startswith("backbone.")}
+            loaded = network.load_state_dict(backbone, strict=False)
             assert all(name.startswith("head.") for name in loaded.missing_keys) and not loaded.unexpected_keys
         else:
             raise ConfigError(f"start_from {config.start_from} is another network than this config builds "

@@ -1,5 +1,7 @@
 """A nanotrack-layout network's losses: ground truth, NanoTrack's maps and features; one training step."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
@@ -95,3 +97,20 @@ def test_the_optimizer_is_a_setting():
     assert isinstance(make_optimizer(build_network(config), config), torch.optim.AdamW)
     with pytest.raises(ConfigError, match="optimizer"):
         TrainConfig(optimizer="lbfgs")
+
+
+def test_a_deeper_head_starts_from_a_trained_backbone(tmp_path):
+    from siamtrack.model.weights import ModelWeights, save_weights
+    from siamtrack.training.config import TrainConfig
+    from siamtrack.training.trainer import build_network
+
+    shallow = TrainConfig(architecture="dense-s16", widths=(8, 8, 8, 8, 8), head="nanotrack", head_width=8,
+                          pretrained="none", template_crop=0)
+    trained = build_network(shallow)
+    path = save_weights(ModelWeights(trained.metadata, trained.state_dict()), tmp_path / "shallow.pth")
+    deeper = build_network(replace(shallow, head_depth=4, start_from=str(path)))
+    assert deeper.metadata.head_depth == 4
+    ours = deeper.state_dict()
+    assert all(torch.equal(ours[name], tensor) for name, tensor in trained.state_dict().items()
+               if name.startswith("backbone."))
+    assert "head.class_tower.3.0.conv.weight" in ours
