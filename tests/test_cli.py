@@ -36,6 +36,24 @@ def test_weights_convert_with_notes(tmp_path, tiny_weights, capsys):
     assert "wrote" in capsys.readouterr().out
 
 
+def test_weights_average_writes_the_mean(tmp_path, tiny_weights, tiny_box_weights, capsys):
+    from siamtrack.model.weights import ModelWeights
+
+    doubled = ModelWeights(tiny_weights.metadata, {name: tensor * 3 if tensor.is_floating_point() else tensor
+                                                   for name, tensor in tiny_weights.state_dict.items()})
+    first, second = save_weights(tiny_weights, tmp_path / "a.pth"), save_weights(doubled, tmp_path / "b.pth")
+    assert main(["weights", "average", str(first), str(second), "--output", str(tmp_path / "mean.pth")]) == 0
+    mean = load_weights(tmp_path / "mean.pth")
+    assert all(torch.allclose(mean.state_dict[name], tensor * 2) for name, tensor in tiny_weights.state_dict.items()
+               if tensor.is_floating_point())
+    assert mean.metadata.provenance["averaged_from"] == "a.pth, b.pth"
+    other = save_weights(tiny_box_weights, tmp_path / "box.pth")
+    capsys.readouterr()
+    assert main(["weights", "average", str(first), str(other), "--output", str(tmp_path / "x.pth")]) == 2
+    assert "another network" in capsys.readouterr().err and not (tmp_path / "x.pth").exists()
+    assert main(["weights", "average", str(first), "--output", str(tmp_path / "x.pth")]) == 2
+
+
 @pytest.mark.parametrize("make_args, message", [
     (lambda p: ["weights", "info", str(p / "missing.pth")], "not found"),
     (lambda p: ["weights", "info", str(p / "garbage.pth")], "not a PyTorch weights file"),

@@ -1,4 +1,4 @@
-"""``siamtrack weights info|convert``: inspect and convert network weights."""
+"""``siamtrack weights info|download|convert|average``: inspect and convert network weights."""
 
 from __future__ import annotations
 
@@ -76,6 +76,14 @@ def run_convert(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def run_average(args: argparse.Namespace) -> int:
+    from siamtrack.model.weights import average_weights, save_weights
+
+    save_weights(average_weights(args.files), args.output)
+    print(f"wrote {args.output} (the mean of {len(args.files)} files)")
+    return EXIT_OK
+
+
 def add_parser(commands: argparse._SubParsersAction) -> None:
     weights = commands.add_parser("weights", help="inspect and convert network weights")
     weights_commands = weights.add_subparsers(dest="weights_command", metavar="ACTION", required=True,
@@ -111,3 +119,12 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     conv.add_argument("--note", action="append", default=[], metavar="KEY=VALUE",
                       help="provenance entry to record, e.g. --note licence=MIT (repeatable)")
     conv.set_defaults(handler=run_convert)
+
+    average = weights_commands.add_parser(
+        "average", help="write the mean of several weights files of one network (e.g. a run's last epochs)",
+        description="Average the tensors of several siamtrack weights files of the same network, e.g. the "
+                    "last epochs of a training run (runs/NAME/epochs/*.pth), which smooths out how much single "
+                    "epochs differ. Exit 2 when the files are of different networks.")
+    average.add_argument("files", nargs="+", help="weights files of one network (two or more)")
+    average.add_argument("--output", required=True, help="the averaged weights file to write")
+    average.set_defaults(handler=run_average)

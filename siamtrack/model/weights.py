@@ -28,7 +28,7 @@ import re
 import zipfile
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import torch
 
@@ -273,6 +273,36 @@ def convert(source: str | Path, destination: str | Path,
     weights = replace(weights, metadata=replace(weights.metadata, provenance=recorded))
     save_weights(weights, destination)
     return replace(weights, source=str(destination), layout="siamtrack")
+
+
+def average_weights(paths: Sequence[str | Path]) -> ModelWeights:
+    """The mean of several weights files of one network (e.g. a run's last epochs).
+
+    Averaging the last epochs of a run smooths out how far single epochs move on held-out videos
+    (the noise selection would otherwise pick up); BatchNorm statistics are averaged too, which
+    holds while the epochs' weights are close (a run's end at a low learning rate), not for
+    unrelated runs.
+
+    Raises:
+        WeightsError: fewer than two files, or files of different networks.
+    """
+    if len(paths) < 2:
+        raise WeightsError("averaging needs at least two weights files")
+    loaded = [load_weights(path) for path in paths]
+    first = loaded[0]
+    network = replace(first.metadata, provenance={})
+    for weights in loaded[1:]:
+        if replace(weights.metadata, provenance={}) != network or set(weights.state_dict) != set(first.state_dict):
+            raise WeightsError(f"{weights.source} is another network than {first.source}: only files of one "
+                               f"network (same architecture, widths, head) can be averaged")
+    averaged = {}
+    for name, tensor in first.state_dict.items():
+        if tensor.is_floating_point():
+            averaged[name] = torch.stack([w.state_dict[name] for w in loaded]).mean(dim=0)
+        else:  # counters such as BatchNorm's num_batches_tracked: the last file's
+            averaged[name] = loaded[-1].state_dict[name]
+    provenance = {**first.metadata.provenance, "averaged_from": ", ".join(Path(p).name for p in paths)}
+    return ModelWeights(replace(first.metadata, provenance=provenance), averaged, source="average")
 
 
 def describe(weights: ModelWeights) -> str:
