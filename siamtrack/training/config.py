@@ -66,6 +66,10 @@ class TrainConfig:
             at the student's cells inside the target's box); needs ``class_teacher``'s folder.
         feature_teacher_weight: factor on matching NanoTrack's backbone maps of both crops
             (``nanotrack`` head only; needs ``class_teacher``'s folder).
+        head_teacher_weight: factor on matching NanoTrack's head *run on the student's own
+            backbone maps* (``nanotrack`` head only; needs ``class_teacher``'s folder): the
+            student's head learns the function that NanoTrack's head computes on these features,
+            on every pair, rather than maps NanoTrack made from features the student does not have.
         box_weight, quality_weight: factors on the box head's box and quality terms.
         class_weight: factor on a nanotrack head's ground-truth class term (0 with the other
             head terms at 0 trains the backbone on NanoTrack's features alone: the first stage of
@@ -112,6 +116,7 @@ class TrainConfig:
     class_teacher_weight: float = 0.0
     box_teacher_weight: float = 0.0
     feature_teacher_weight: float = 0.0
+    head_teacher_weight: float = 0.0
     class_weight: float = 1.0
     box_weight: float = 3.0
     quality_weight: float = 1.0
@@ -187,6 +192,10 @@ class TrainConfig:
         if self.feature_teacher_weight < 0 or (self.feature_teacher_weight > 0 and not (
                 self.class_teacher and self.head == "nanotrack")):
             raise ConfigError("feature_teacher_weight must be >= 0, and > 0 needs head=nanotrack and a "
+                              "class_teacher folder")
+        if self.head_teacher_weight < 0 or (self.head_teacher_weight > 0 and not (
+                self.class_teacher and self.head == "nanotrack")):
+            raise ConfigError("head_teacher_weight must be >= 0, and > 0 needs head=nanotrack and a "
                               "class_teacher folder")
 
     @classmethod

@@ -10,6 +10,12 @@ Each is a term of its own, so a log shows what every signal contributes:
 * ``class_teacher`` and ``box_teacher``: NanoTrack's head on the same crops. Its target
   probability is a soft label for every cell; its box distances are learnt where it believes the
   target is (weighted by its probability: away from the target its distances were never trained).
+* ``head_teacher``: NanoTrack's head run on the *student's* backbone maps (detached). Its two
+  maps are a function of features the student has, so the student's head can learn that function
+  exactly, on every pair and every cell, including the ranking of the weak cells from which the
+  tracker's window and penalties pick a peak. ``class_teacher`` asks for maps NanoTrack made from
+  its own features, which the student's features only approximate. The class term is a Huber
+  loss on the target logits, the box term as ``box_teacher``.
 * ``feature_teacher``: NanoTrack's backbone maps of the exemplar and the search crop, matched cell
   by cell (mean squared error, each channel divided by its spread in the batch so that no channel
   dominates). They are dense targets: every cell of every crop carries what NanoTrack learnt from
@@ -23,12 +29,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 
 from siamtrack.model.metadata import NANOTRACK_CLASSES
 from siamtrack.training.loss import balanced_logistic_loss
 from siamtrack.training.targets import box_targets, iou_of_distances
 
 BOX_CHANNELS = slice(2, 6)
+# NanoTrack's target logits reach beyond +-20 far from anything; past this they rank nothing.
+MAX_TEACHER_LOGIT = 12.0
 
 
 @dataclass(frozen=True)
@@ -40,6 +49,7 @@ class NanoWeights:
     box_teacher: float = 1.0
     feature_teacher: float = 1.0
     truth_class: float = 1.0
+    head_teacher: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -95,10 +105,22 @@ def teacher_losses(outputs: torch.Tensor, teacher: TeacherMaps, weights: NanoWei
         losses["class_teacher"] = weights.class_teacher * balanced_logistic_loss(target_logit(outputs),
                                                                                  teacher.probability)
     if weights.box_teacher > 0:
-        predicted = outputs[:, BOX_CHANNELS].permute(0, 2, 3, 1)
-        expected = teacher.distances.permute(0, 2, 3, 1)
-        _, giou = iou_of_distances(predicted, expected)
-        confidence = teacher.probability
-        weighted = ((1.0 - giou) * confidence).sum() / confidence.sum().clamp(min=1e-6)
-        losses["box_teacher"] = weights.box_teacher * weighted
+        losses["box_teacher"] = weights.box_teacher * boxes_where_confident(outputs, teacher.distances,
+                                                                            teacher.probability)
     return losses
+
+
+def boxes_where_confident(outputs: torch.Tensor, distances: torch.Tensor, probability: torch.Tensor) -> torch.Tensor:
+    """1 - GIoU toward a teacher's (B, 4, r, r) distances, each cell weighted by its probability
+    (B, r, r) that the target is there: away from the target its distances were never trained."""
+    _, giou = iou_of_distances(outputs[:, BOX_CHANNELS].permute(0, 2, 3, 1), distances.permute(0, 2, 3, 1))
+    return ((1.0 - giou) * probability).sum() / probability.sum().clamp(min=1e-6)
+
+
+def head_teacher_loss(outputs: torch.Tensor, teacher_logit: torch.Tensor, teacher_distances: torch.Tensor
+                      ) -> torch.Tensor:
+    """``head_teacher``: the student's maps toward NanoTrack's head on the student's own features
+    (target logits (B, r, r), distances (B, 4, r, r)); see the module docstring."""
+    clamped = teacher_logit.clamp(-MAX_TEACHER_LOGIT, MAX_TEACHER_LOGIT)
+    classes = F.smooth_l1_loss(target_logit(outputs), clamped)
+    return classes + boxes_where_confident(outputs, teacher_distances, torch.sigmoid(teacher_logit))

@@ -60,6 +60,18 @@ class NanoTrackTeacher:
         return TeacherMaps(*(torch.from_numpy(np.ascontiguousarray(values, dtype=np.float32)) for values in
                              (exemplar_features, search_features, _target_probability(scores), distances)))
 
+    def head_on(self, exemplar_features: torch.Tensor, search_features: torch.Tensor
+                ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Its head on another backbone's (B, 48, 8, 8) and (B, 48, 16, 16) maps -> target logits
+        (B, 16, 16) (target minus background score) and box distances (B, 4, 16, 16), on the
+        maps' device, without gradient."""
+        scores, distances = self._graphs.head_maps(
+            *(np.ascontiguousarray(maps.detach().cpu().numpy(), dtype=np.float32)
+              for maps in (exemplar_features, search_features)))
+        device = exemplar_features.device
+        return (torch.from_numpy(np.ascontiguousarray(scores[:, 1] - scores[:, 0], dtype=np.float32)).to(device),
+                torch.from_numpy(np.ascontiguousarray(distances, dtype=np.float32)).to(device))
+
     def __call__(self, exemplars: np.ndarray, searches: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(B, 127, 127, 3) and (B, 255, 255, 3) uint8 BGR crops -> its maps.
 

@@ -15,7 +15,8 @@ signal contributes:
   (`box_loss.box_teacher_loss`).
 
 A nanotrack-layout network learns its own set (`nano_loss`): ground truth, NanoTrack's
-class and box maps cell by cell, and NanoTrack's backbone maps (``feature_teacher``).
+class and box maps cell by cell, its head on the student's own features (``head_teacher``), and
+NanoTrack's backbone maps (``feature_teacher``).
 """
 
 from __future__ import annotations
@@ -29,7 +30,14 @@ from siamtrack.model.metadata import CLASS
 from siamtrack.network.siamese import SiameseNet
 from siamtrack.training.box_loss import BoxLossWeights, box_head_losses, box_teacher_loss
 from siamtrack.training.loss import balanced_logistic_loss, distillation_loss, siamfc_labels, teacher_on_student_grid
-from siamtrack.training.nano_loss import NanoWeights, TeacherMaps, feature_loss, teacher_losses, truth_losses
+from siamtrack.training.nano_loss import (
+    NanoWeights,
+    TeacherMaps,
+    feature_loss,
+    head_teacher_loss,
+    teacher_losses,
+    truth_losses,
+)
 from siamtrack.training.nanotrack import CENTER_CELL, STRIDE, NanoTrackTeacher
 
 LABEL_RADIUS = 16.0  # search-crop pixels counted as "the target is here" (SiamFC)
@@ -160,6 +168,9 @@ def nanotrack_losses(network: torch.nn.Module, exemplars: torch.Tensor, searches
         both = (feature_loss(exemplar_features, maps.exemplar_features)
                 + feature_loss(search_features, maps.search_features))
         losses["feature_teacher"] = weights.feature_teacher * 0.5 * both
+    if weights.head_teacher > 0:
+        logits, distances = signals.class_teacher.model.head_on(exemplar_features, search_features)
+        losses["head_teacher"] = weights.head_teacher * head_teacher_loss(outputs, logits, distances)
     # Only pairs whose target is in the crop: a hard negative's crop holds a look-alike that the
     # teacher may well take for the target; the ground truth says it is not.
     visible = (targets[:, :2].abs() < unwrapped(network).metadata.instance_size / 2).all(dim=1)

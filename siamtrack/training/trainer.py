@@ -322,11 +322,11 @@ def training_signals(config: TrainConfig, student: ModelMetadata, device: torch.
     """The teachers and loss factors ``config`` asks for."""
     class_teacher = None
     if config.class_teacher and max(config.class_teacher_weight, config.box_teacher_weight,
-                                    config.feature_teacher_weight) > 0:
+                                    config.feature_teacher_weight, config.head_teacher_weight) > 0:
         class_teacher = ClassTeacher(NanoTrackTeacher(config.class_teacher), config.class_teacher_weight,
                                      config.box_teacher_weight)
     nano = NanoWeights(config.box_weight, config.class_teacher_weight, config.box_teacher_weight,
-                       config.feature_teacher_weight, config.class_weight)
+                       config.feature_teacher_weight, config.class_weight, config.head_teacher_weight)
     return Signals(config.label_radius, load_teacher(config, student, device), class_teacher,
                    BoxLossWeights(config.box_weight, config.quality_weight), nano)
 
@@ -335,7 +335,9 @@ def nanotrack_provenance(config: TrainConfig) -> str:
     """What a model file says of the NanoTrack teacher: only the maps it was trained on, with weights."""
     used = [f"{name} (weight {weight})" for name, weight in (("classification maps", config.class_teacher_weight),
                                                              ("boxes", config.box_teacher_weight),
-                                                             ("backbone feature maps", config.feature_teacher_weight))
+                                                             ("backbone feature maps", config.feature_teacher_weight),
+                                                             ("head's maps of the student's features",
+                                                              config.head_teacher_weight))
             if weight > 0]
     return (f"NanoTrack v2 ({Path(config.class_teacher).name}, Apache-2.0): its {' and '.join(used)} "
             f"were training targets; none of its weights are in this file")

@@ -6,7 +6,14 @@ import numpy as np
 import pytest
 import torch
 
-from siamtrack.training.nano_loss import NanoWeights, TeacherMaps, feature_loss, teacher_losses, truth_losses
+from siamtrack.training.nano_loss import (
+    NanoWeights,
+    TeacherMaps,
+    feature_loss,
+    head_teacher_loss,
+    teacher_losses,
+    truth_losses,
+)
 
 
 def outputs_with(target_cell, distances=32.0, batch=1):
@@ -55,6 +62,18 @@ def test_teacher_terms_pull_towards_the_teachers_maps():
     assert float(disagree["box_teacher"]) > 0.1
 
 
+def test_head_teacher_term_is_zero_on_the_teachers_maps_and_ranks_weak_cells():
+    logits = torch.randn(2, 16, 16) * 4
+    logits[:, 8, 8] = 6.0
+    distances = torch.full((2, 4, 16, 16), 24.0)
+    same = torch.cat([torch.zeros(2, 1, 16, 16), logits[:, None], distances], dim=1)
+    assert float(head_teacher_loss(same, logits, distances)) == pytest.approx(0.0, abs=1e-5)
+    # the same peak, but the weak cells' order lost: still a loss (the window picks among them)
+    flat = same.clone()
+    flat[:, 1] = torch.where(logits == 6.0, 6.0, -4.0)
+    assert float(head_teacher_loss(flat, logits, distances)) > 0.5
+
+
 def test_a_training_step_with_nanotrack_as_teacher_lowers_the_loss():
     from tests.conftest import SHARED
 
@@ -72,14 +91,14 @@ def test_a_training_step_with_nanotrack_as_teacher_lowers_the_loss():
                          pretrained="none", template_crop=0)
     network = build_network(config)
     signals = Signals(class_teacher=ClassTeacher(NanoTrackTeacher(folder), 1.0, 1.0),
-                      nano=NanoWeights(1.0, 1.0, 1.0, 1.0))
+                      nano=NanoWeights(1.0, 1.0, 1.0, 1.0, head_teacher=1.0))
     rng = np.random.default_rng(0)
     batch = (torch.from_numpy(rng.integers(0, 256, (4, 127, 127, 3), dtype=np.uint8)),
              torch.from_numpy(rng.integers(0, 256, (4, 255, 255, 3), dtype=np.uint8)),
              torch.tensor([[0.0, 0.0, 60.0, 40.0], [20.0, -10.0, 50.0, 50.0], [-30.0, 5.0, 40.0, 70.0],
                            [400.0, 0.0, 50.0, 50.0]]))
     terms = set(pair_losses(network, *batch, signals))
-    assert terms == {"class", "box", "feature_teacher", "class_teacher", "box_teacher"}
+    assert terms == {"class", "box", "feature_teacher", "class_teacher", "box_teacher", "head_teacher"}
     optimizer = torch.optim.SGD(network.parameters(), lr=0.01, momentum=0.9)
     first = train_step(network, optimizer, batch, signals)["total"]
     for _ in range(15):

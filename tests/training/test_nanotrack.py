@@ -95,6 +95,18 @@ def test_a_batch_gives_what_one_pair_at_a_time_gives(teacher):
             assert np.allclose(together[index], alone[0], atol=1e-5)
 
 
+def test_its_head_on_given_features_is_its_own_head_on_its_own_features(teacher):
+    import torch
+
+    rng = np.random.default_rng(1)
+    exemplars = rng.integers(0, 256, (2, 127, 127, 3), dtype=np.uint8)
+    searches = rng.integers(0, 256, (2, 255, 255, 3), dtype=np.uint8)
+    maps = teacher.maps(exemplars, searches)
+    logits, distances = teacher.head_on(maps.exemplar_features, maps.search_features)
+    assert np.allclose(torch.sigmoid(logits).numpy(), maps.probability.numpy(), atol=1e-5)
+    assert np.allclose(distances.numpy(), maps.distances.numpy(), rtol=1e-5, atol=1e-4)
+
+
 def test_missing_graphs_are_a_config_error(tmp_path):
     from siamtrack.errors import ConfigError
     from siamtrack.training.nanotrack import NanoTrackTeacher
