@@ -107,4 +107,3 @@ class NanoHead(nn.Module):
         folded.class_out.load_state_dict(self.class_out.state_dict())
         folded.box_out.load_state_dict(self.box_out.state_dict())
         return folded.eval()
-
