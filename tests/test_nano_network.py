@@ -93,3 +93,14 @@ def test_head_depth_is_checked():
     with pytest.raises(WeightsError, match="nanotrack head only"):
         ModelMetadata(architecture="alexnet", widths=(8, 16, 16, 16, 8), batch_norm=True, head="box", head_width=8,
                       head_depth=4)
+
+
+def test_search_cost_counts_the_pixelwise_correlation_and_the_head():
+    from siamtrack.network.cost import search_cost
+
+    network = student()
+    cost = search_cost(network)
+    # 12 channels x 8x8 kernel cells against each of the 16x16 search cells, then the towers.
+    assert cost.correlation_macs - cost.head_macs == 12 * 8 * 8 * 16 * 16
+    assert cost.head_macs > 0
+    assert cost.parameters == sum(p.numel() for p in network.parameters())

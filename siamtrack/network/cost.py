@@ -3,7 +3,8 @@
 Counted by running the backbone once on a search crop with hooks on its leaf modules, so any
 backbone is measured the same way; the cross-correlation is added from the shapes (kernel cells x
 channels x response cells per kernel), and a box head is counted with hooks as the backbone is
-(it runs once per kernel, on that kernel's correlation). Useful to compare architectures before
+(it runs once per kernel, on that kernel's correlation; NanoTrack's layout correlates pixel-wise
+and its head sees the correlation beside the search features). Useful to compare architectures before
 timing them.
 """
 
@@ -15,6 +16,7 @@ import torch
 from torch import nn
 
 from siamtrack.network.box_head import depthwise_correlate
+from siamtrack.network.nano_head import NanoHead
 from siamtrack.network.siamese import SiameseNet
 
 
@@ -70,13 +72,24 @@ def search_cost(network: SiameseNet) -> NetworkCost:
             backbone = (macs[0], values[0])
             if network.head is not None:
                 handles += [m.register_forward_hook(count) for m in network.head.modules() if not list(m.children())]
-                network.head(depthwise_correlate(kernel, features))
+                if isinstance(network.head, NanoHead):
+                    network.head(kernel, features)
+                else:
+                    network.head(depthwise_correlate(kernel, features))
                 head_macs = macs[0] - backbone[0]
     finally:
         for handle in handles:
             handle.remove()
         network.train(was_training)
-    response_cells = (features.shape[-2] - kernel.shape[-2] + 1) * (features.shape[-1] - kernel.shape[-1] + 1)
-    correlation = int(kernel[0].numel()) * response_cells
+    correlation = _correlation_macs(network, kernel, features)
     parameters = sum(p.numel() for p in network.parameters())
     return NetworkCost(int(backbone[0]), correlation + head_macs, int(parameters), int(backbone[1]), head_macs)
+
+
+def _correlation_macs(network: SiameseNet, kernel: torch.Tensor, features: torch.Tensor) -> int:
+    """Multiply-accumulates of matching one kernel with one crop's features."""
+    if isinstance(network.head, NanoHead):
+        # Pixel-wise: every kernel cell's channel vector against every search cell.
+        return int(kernel[0].numel()) * features.shape[-2] * features.shape[-1]
+    response_cells = (features.shape[-2] - kernel.shape[-2] + 1) * (features.shape[-1] - kernel.shape[-1] + 1)
+    return int(kernel[0].numel()) * response_cells
