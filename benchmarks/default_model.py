@@ -2,7 +2,8 @@
 
     python benchmarks/default_model.py        # -> benchmarks/results/default_model/report.md
 
-The default model (with the default 3-scale pyramid, the ``single-pass`` preset and the
+Model v4 (``weights/siamtrack-v4.pth``, the default until v5; the presets compared are a response
+model's) with the 3-scale pyramid, the ``single-pass`` preset and the
 ``single-pass-fallback`` preset), the published SiamFC-3s network, FDSiamFC's 30 % and 15 % networks (all
 through the same siamtrack tracker, default config unless named, PyTorch backend) and OpenCV's
 NanoTrack v2, 2 threads,
@@ -27,7 +28,7 @@ SHARED = Path(os.path.relpath(_REPO.parent / "shared"))
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", default=str(REPO / "weights" / "siamtrack-default.pth"))
+    parser.add_argument("--model", default=str(REPO / "weights" / "siamtrack-v4.pth"))
     parser.add_argument("--report", default=str(REPO / "benchmarks" / "results" / "default_model"))
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()

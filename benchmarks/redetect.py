@@ -1,4 +1,4 @@
-"""Does lost-target handling cost accuracy? Re-detection on vs off, default model, dev sequences.
+"""Does lost-target handling cost accuracy? Re-detection on vs off, model v4 (the default until v5), dev sequences.
 
     python benchmarks/redetect.py        # -> benchmarks/results/redetect/report.md
 
@@ -24,7 +24,7 @@ SHARED = Path(os.path.relpath(_REPO.parent / "shared"))
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", default=str(REPO / "weights" / "siamtrack-default-onnx"))
+    parser.add_argument("--model", default=str(REPO / "weights" / "siamtrack-v4-onnx"))
     parser.add_argument("--report", default=str(REPO / "benchmarks" / "results" / "redetect"))
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()

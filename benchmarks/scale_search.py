@@ -3,7 +3,7 @@
     python benchmarks/scale_search.py     # -> benchmarks/results/scale_search/report.md
 
 Four siamtrack entries on the same decoded frames, PyTorch backend on the CPU, 2 threads: the
-published SiamFC-3s network and the project's default model, each with the single-pass step
+published SiamFC-3s network and the project's model v4 (the default until v5, a response model), each with the single-pass step
 (default config) and with the 3-scale pyramid (preset ``siamfc-3s``). Same hyper-parameters
 otherwise, so the difference is the scale search alone.
 """
@@ -24,7 +24,7 @@ SHARED = Path(os.path.relpath(_REPO.parent / "shared"))
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", default=str(REPO / "weights" / "siamtrack-default.pth"))
+    parser.add_argument("--model", default=str(REPO / "weights" / "siamtrack-v4.pth"))
     parser.add_argument("--report", default=str(REPO / "benchmarks" / "results" / "scale_search"))
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--sequences", help="comma-separated subset (default: all)")

@@ -3,7 +3,7 @@
     python benchmarks/scale_search_train.py [--frames 200]   # -> benchmarks/results/scale_search_train.json
 
 Every sequence of ../shared/data/train (video.mp4 + groundtruth_rect.txt, OTB convention), its
-first ``--frames`` frames, the default model on the PyTorch CPU backend, 2 threads. Entries:
+first ``--frames`` frames, model v4 (the default until v5, a response model) on the PyTorch CPU backend, 2 threads. Entries:
 
 * ``pyramid``: the default tracker (SiamFC's three search crops);
 * ``single``: preset ``single-pass`` (one search crop, an exemplar kernel per scale);
@@ -91,7 +91,7 @@ def main() -> int:
     from siamtrack.evaluation.report import machine_info, write_json
     from siamtrack.tracking.peaks import scale_factors
 
-    backend = create_backend("torch", REPO / "weights" / "siamtrack-default.pth", device="cpu",
+    backend = create_backend("torch", REPO / "weights" / "siamtrack-v4.pth", device="cpu",
                              threads=args.threads, cpu_graph="eager")
     pyramid_scales = scale_factors(TrackerConfig())
     entries = {"pyramid": lambda: Tracker(backend=backend),
@@ -110,7 +110,7 @@ def main() -> int:
                           "seconds": round(time.time() - began, 1)}
         print(f"{label:16s} mean AUC {results[label]['mean_auc']:.3f} over {len(scores)} sequences", flush=True)
     write_json(args.json, {"command": "python " + " ".join(sys.argv), "frames_per_sequence": args.frames,
-                           "model": "weights/siamtrack-default.pth", "entries": results,
+                           "model": "weights/siamtrack-v4.pth", "entries": results,
                            "machine": machine_info(args.threads)})
     print(f"wrote {args.json}")
     return 0

@@ -16,9 +16,12 @@ import dataclasses
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 from siamtrack.errors import ConfigError
+
+if TYPE_CHECKING:
+    from siamtrack.model.metadata import ModelMetadata
 
 PRESET_DIR = Path(__file__).with_name("presets")
 # The preset a model tracks with when no config is given, by its metadata's head: NanoTrack's
@@ -65,7 +68,9 @@ class TrackerConfig:
             (w + h); SiamFC's 0.5 lets the network see the surroundings.
         min_size_factor: Lower clamp of the target size, relative to its initial size.
         max_size_factor: Upper clamp of the target size, relative to its initial size.
-        lost_threshold: Confidence below which a frame counts as a low-confidence frame.
+        lost_threshold: Confidence below which a frame counts as a low-confidence frame. A
+            model whose metadata carries a threshold calibrated for it (the default model: 0.9)
+            gets that one in its default config; presets and explicit configs keep theirs.
         lost_patience: Consecutive low-confidence frames before ``TrackResult.lost`` is set.
             1 flags a miss at once; larger values ignore brief dips (blur, partial occlusion).
         redetect: Once lost, stop following weak peaks: hold the box and search a region that
@@ -204,9 +209,22 @@ def default_preset(head: str) -> str:
     return HEAD_PRESETS.get(head, "siamfc-3s")
 
 
-def default_config(head: str) -> TrackerConfig:
-    """The config of `default_preset` (``siamfc-3s`` holds the dataclass's defaults)."""
-    return load_config(default_preset(head))
+def default_config(metadata: "ModelMetadata") -> TrackerConfig:
+    """The config a model tracks with when none is given: its head's `default_preset`
+    (``siamfc-3s`` holds the dataclass's defaults), with the lost threshold calibrated for the
+    model when its metadata carries one."""
+    config = load_config(default_preset(metadata.head))
+    if metadata.lost_threshold is None:
+        return config
+    return config.replace(lost_threshold=metadata.lost_threshold)
+
+
+def default_config_name(metadata: "ModelMetadata") -> str:
+    """How `default_config` is named to a user: the preset, and the model's own lost threshold."""
+    name = default_preset(metadata.head)
+    if metadata.lost_threshold is None:
+        return name
+    return f"{name}, the model's lost_threshold {metadata.lost_threshold:g}"
 
 
 def preset_names() -> list[str]:

@@ -15,7 +15,7 @@ import numpy as np
 
 from siamtrack.app.annotate import annotate
 from siamtrack.app.synthetic import ClipSpec, make_clip
-from siamtrack.config import default_preset
+from siamtrack.config import default_config_name
 from siamtrack.geometry import iou
 from siamtrack.io.outputs import VideoSink
 from siamtrack.tracking.tracker import Tracker
@@ -62,7 +62,7 @@ def run_demo(output: Optional[Path], model: Optional[str] = None, spec: ClipSpec
             sink.close()
     model_name = Path(model).name if model else "default model"
     outcome = DemoResult(np.asarray(ious), model_name, output)
-    config_name = config or default_preset(tracker.multi_tracker.metadata.head)
+    config_name = config or default_config_name(tracker.multi_tracker.metadata)
     log(f"mean IoU over {len(ious)} frames: {outcome.mean_iou:.3f} ({model_name}, config {config_name}, "
         f"backend {tracker.backend_name} on {tracker.device})")
     log(f"(IoU: overlap of the tracked and the true box, 1 = perfect; benchmarks count a frame above 0.5 as a "

@@ -154,7 +154,7 @@ def create_backend(backend: str, model: ModelSource = None, device: str = "auto"
             here is an error, never a silent fallback.
         model: a weights file (any layout [siamtrack.model.weights.load_weights][siamtrack.load_weights] reads), loaded
             [ModelWeights][siamtrack.ModelWeights], an exported ONNX folder, or the name of a
-            built-in model (``default``, ``fast``: `siamtrack.model.builtin`); None loads the
+            built-in model (``default``, ``v4``: `siamtrack.model.builtin`); None loads the
             default model. A built-in model is read in the format the backend reads.
         device: ``auto``, ``cpu``, ``cuda`` or ``cuda:N``.
         threads: CPU threads for inference; None keeps the framework's default.

@@ -2,8 +2,10 @@
 
 ``default`` (what ``Tracker()`` loads) is ``weights/siamtrack-default.pth`` (torch backend) and
 ``weights/siamtrack-default-onnx/`` (its exported graphs, for ONNX Runtime and TensorRT), so a
-deployment without torch still has a model. ``BUILTIN_MODELS`` is the one place a further shipped
-model would be named. A model name is taken as a name only where no file or folder of that name
+deployment without torch still has a model: the v5 student (NanoTrack's output layout,
+one search crop per frame). ``v4`` is the SiamFC-style model it replaced (a response map, the
+scale pyramid), kept for pipelines tuned to it. ``BUILTIN_MODELS`` is the one place a shipped
+model is named. A model name is taken as a name only where no file or folder of that name
 exists. Importing this module needs no torch.
 """
 
@@ -20,6 +22,7 @@ MODEL_ENV_VAR = "SIAMTRACK_MODEL"
 # Each built-in model's file or folder for each model format a backend can read.
 BUILTIN_MODELS = {
     "default": {"weights": "siamtrack-default.pth", "onnx": "siamtrack-default-onnx"},
+    "v4": {"weights": "siamtrack-v4.pth", "onnx": "siamtrack-v4-onnx"},
 }
 MODEL_FORMATS = ("weights", "onnx")
 # In a source checkout or editable install, the project's trained models sit in weights/ beside

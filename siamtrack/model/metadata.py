@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Mapping, Optional
 
 from siamtrack.errors import WeightsError
 from siamtrack.model.architectures import ARCHITECTURES
@@ -63,6 +63,11 @@ class ModelMetadata:
         head_width: channels of the head's towers (0 for ``response``).
         head_depth: layers of a ``nanotrack`` head's towers (2: two dense 3x3 layers; each
             further layer a separable unit that widens what the towers see).
+        lost_threshold: the confidence below which this model's target is most likely gone,
+            calibrated on videos with absent frames (its model card says which). Scores are
+            not comparable across models (one trained on a teacher's sure maps scores a look-alike
+            0.9), so the model carries its own; the tracker's default config takes it, a config
+            given explicitly keeps its own. None: the config's (``TrackerConfig.lost_threshold``).
         provenance: free-form strings: where the weights came from, licence, converter, etc.
     """
 
@@ -82,6 +87,7 @@ class ModelMetadata:
     head: str = "response"
     head_width: int = 0
     head_depth: int = 2
+    lost_threshold: Optional[float] = None
     provenance: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -129,6 +135,10 @@ class ModelMetadata:
         finite("input_std", tuple(self.input_std), positive=True)
         finite("response_scale", self.response_scale, positive=True)
         finite("response_bias", self.response_bias)
+        if self.lost_threshold is not None:
+            finite("lost_threshold", self.lost_threshold)
+            if not 0.0 <= self.lost_threshold <= 1.0:
+                raise WeightsError(f"model metadata lost_threshold must be in [0, 1], got {self.lost_threshold!r}")
         if self.instance_size < self.exemplar_size:
             raise WeightsError(f"model metadata instance_size ({self.instance_size}) must be at least "
                                f"exemplar_size ({self.exemplar_size})")
@@ -150,6 +160,10 @@ class ModelMetadata:
         for key in ("widths", "input_mean", "input_std"):
             values[key] = list(values[key])
         values["provenance"] = dict(self.provenance)
+        if self.lost_threshold is None:
+            # Left out rather than null: files of models without a calibration stay readable by
+            # versions that predate the key.
+            del values["lost_threshold"]
         return values
 
     @classmethod
@@ -188,6 +202,8 @@ def describe_metadata(meta: ModelMetadata) -> list[str]:
     if meta.head == "nanotrack":
         lines.append(f"head:           nanotrack layout (class pair, box distances), towers {meta.head_width} wide, "
                      f"{meta.head_depth} deep")
+    if meta.lost_threshold is not None:
+        lines.append(f"lost threshold: {meta.lost_threshold:g} (calibrated for this model; the default config's)")
     if meta.template_crop:
         lines.append(f"template:       central {meta.template_crop}x{meta.template_crop} exemplar feature cells")
     lines += [f"provenance:     {key} = {value}" for key, value in sorted(meta.provenance.items())]

@@ -41,7 +41,7 @@ PIPELINES = ("auto", "opencv", "tensor")
 
 def _as_config(config: ConfigLike, metadata: ModelMetadata) -> TrackerConfig:
     if config is None:
-        return default_config(metadata.head)
+        return default_config(metadata)
     if isinstance(config, TrackerConfig):
         return config
     if isinstance(config, Mapping):
@@ -93,15 +93,16 @@ class MultiTracker:
     Args:
         model: weights file (any layout [siamtrack.model.weights.load_weights][siamtrack.load_weights] reads), loaded
             [ModelWeights][siamtrack.ModelWeights], an exported ONNX folder (``siamtrack
-            export``), or a built-in model's name (``default``; ``fast``, meant for
-            ``config="single-pass"``); None loads the default model, in the form the backend reads.
+            export``), or a built-in model's name (``default``; ``v4``, the SiamFC-style
+            model it replaced); None loads the default model, in the form the backend reads.
         backend: ``auto``, a backend name (see `siamtrack.backends.BACKEND_NAMES`), or an
             object implementing [Backend][siamtrack.backends.Backend] (then ``model`` must be None).
             An explicitly requested backend that cannot run here is an error, never a fallback.
         device: ``auto``, ``cpu``, ``cuda`` or ``cuda:N``.
         config: a [TrackerConfig][siamtrack.TrackerConfig], a mapping of its fields, or a preset name / JSON path;
             None is the model's own (`siamtrack.config.default_config`: SiamFC-3s, or
-            TrackerNano's settings for a nanotrack-layout model).
+            TrackerNano's settings for a nanotrack-layout model; with the lost threshold
+            calibrated for the model when its metadata has one).
         threads: CPU threads for inference; None keeps the framework's default.
         pipeline: where crops and the response head run. ``opencv``: on the CPU (OpenCV and
             NumPy), the right choice for CPU backends. ``tensor``: on the backend's device with

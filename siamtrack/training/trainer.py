@@ -108,7 +108,9 @@ def build_network(config: TrainConfig) -> SiameseNet:
         network.backbone.load_imagenet(imagenet_checkpoint())
     if config.start_from:
         weights = load_weights(config.start_from)
-        ours, theirs = replace(network.metadata, provenance={}), replace(weights.metadata, provenance={})
+        # A calibrated lost threshold belongs to the weights it was measured on, not to their fine-tuning.
+        ours = replace(network.metadata, provenance={})
+        theirs = replace(weights.metadata, provenance={}, lost_threshold=None)
         if theirs == ours:
             network.load_state_dict(weights.state_dict)
         elif ours.head != "response" and replace(theirs, head=ours.head, head_width=ours.head_width,
