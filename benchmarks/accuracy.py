@@ -3,7 +3,8 @@
     python benchmarks/accuracy.py                    # -> benchmarks/results/accuracy/report.md
 
 siamtrack runs with the default model from weights/ when there is one, else (saying so in the
-report) with the published SiamFC-3s network from ../shared/weights. The peers are OpenCV's CSRT,
+report) with the published SiamFC-3s network from ../shared/weights; model v4 (the default before
+v5) runs beside it when weights/ has it, each with its own default config. The peers are OpenCV's CSRT,
 KCF, MIL, NanoTrack v2 and VitTrack, with their models from ../shared/weights.
 """
 
@@ -31,15 +32,21 @@ def main() -> int:
     parser.add_argument("--max-frames", type=int)
     args = parser.parse_args()
     from siamtrack.errors import WeightsError
+    from siamtrack.model.builtin import available_formats, builtin_model_path
     from siamtrack.tracking.tracker import default_model_path
 
     try:
-        model, title = os.path.relpath(default_model_path()), "dev set: siamtrack (default model) and peers"
+        siamtrack = {"siamtrack": os.path.relpath(default_model_path())}
+        title = "dev set: siamtrack (default model) and peers"
+        if "weights" in available_formats("v4"):
+            siamtrack["siamtrack-v4"] = os.path.relpath(builtin_model_path("v4"))
     except WeightsError:
-        model, title = str(REFERENCE), "dev set: siamtrack (published SiamFC-3s network) and peers"
-    command = ["eval", args.data, "--report", args.report, "--trackers", "siamtrack,csrt,kcf,mil,nano,vit",
-               "--siamtrack", f"siamtrack={model}", "--peer-models", str(SHARED / "weights"),
-               "--threads", str(args.threads), "--title", title]
+        siamtrack = {"siamtrack": str(REFERENCE)}
+        title = "dev set: siamtrack (published SiamFC-3s network) and peers"
+    entries = [argument for name, model in siamtrack.items() for argument in ("--siamtrack", f"{name}={model}")]
+    command = ["eval", args.data, "--report", args.report,
+               "--trackers", ",".join([*siamtrack, "csrt", "kcf", "mil", "nano", "vit"]), *entries,
+               "--peer-models", str(SHARED / "weights"), "--threads", str(args.threads), "--title", title]
     if args.max_frames:
         command += ["--max-frames", str(args.max_frames)]
     return siamtrack_main(command)
