@@ -83,7 +83,9 @@ class TrackerConfig:
             Larger covers the frame sooner but spends more tiles (compute) on each frame.
         redetect_threshold: Confidence a match needs to re-acquire a lost target. Higher than
             ``lost_threshold`` so that background that merely resembles the target does not
-            pull the box away.
+            pull the box away. NanoTrack-layout models score any object near 1, so their match
+            must also look like the target (`siamtrack.tracking.appearance`): its confidence is
+            the lower of the two.
         max_tiles: Most search crops per frame for one lost target. When the region needs more
             crops at the normal resolution, the crops grow instead (coarser, fewer).
         box_size: Box-head models: how the target's size is estimated. ``regression``: from the

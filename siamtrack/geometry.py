@@ -35,6 +35,12 @@ def box_center(box: Sequence[float]) -> tuple[float, float]:
     return x + (w - 1) / 2, y + (h - 1) / 2
 
 
+def center_box(center: Sequence[float], size: Sequence[float]) -> tuple[float, float, float, float]:
+    """The (x, y, w, h) box of a center and size: the inverse of `box_center`."""
+    (cx, cy), (w, h) = center, size
+    return cx - (w - 1) / 2, cy - (h - 1) / 2, w, h
+
+
 def iou(first: np.ndarray, second: np.ndarray) -> np.ndarray:
     """Intersection over union of matching rows of (N, 4) (x, y, w, h) boxes; 0 where a box has no area."""
     first = np.asarray(first, dtype=np.float64).reshape(-1, 4)

@@ -194,3 +194,22 @@ def test_detection_goes_on_until_max_targets_run_and_the_video_keeps_every_frame
     # Detected on the detector's frames (every 5th): the decoy at frame 10, the third object at 20; the
     # limit is 3 but only two objects exist, so no target is started twice on one object.
     assert starts == {1: 10, 2: 20}
+
+
+def test_left_is_where_the_target_was_last_at_the_border_though_the_box_drifted_back():
+    from siamtrack.app.events import BORDER_WINDOW
+    from siamtrack.results import TrackResult
+
+    def run(xs):
+        log = EventLog()
+        for frame, x in enumerate(xs):
+            lost = frame == len(xs) - 1
+            log.observe(frame, frame / 30, {1: TrackResult((x, 100, 40, 40), 0.2 if lost else 0.9, lost, frame, 1)},
+                        (WIDTH, HEIGHT))
+        return [(event.event, event.frame, event.box[0]) for event in log.events]
+
+    # At the right edge (279 + 40 >= 318) two frames before the flag, then drifting back in.
+    assert run([200, 279, 270, 262, 262]) == [("started", 0, 200), ("left", 4, 279)]
+    assert run([200, 250, 262, 262]) == [("started", 0, 200), ("lost", 3, 262)]
+    # At the border longer ago than the window: not why it was lost.
+    assert run([279] + [200] * BORDER_WINDOW + [200])[-1] == ("lost", BORDER_WINDOW + 1, 200)

@@ -104,3 +104,51 @@ def test_search_cost_counts_the_pixelwise_correlation_and_the_head():
     assert cost.correlation_macs - cost.head_macs == 12 * 8 * 8 * 16 * 16
     assert cost.head_macs > 0
     assert cost.parameters == sum(p.numel() for p in network.parameters())
+
+
+def test_a_calibrated_lost_threshold_is_the_default_configs_and_a_mapping_keeps_it(tmp_path):
+    from dataclasses import replace
+
+    from siamtrack import MultiTracker
+    from siamtrack.config import load_config
+
+    network = student()
+    calibrated = replace(network.metadata, lost_threshold=0.85)
+    path = save_weights(ModelWeights(calibrated, network.state_dict()), tmp_path / "calibrated.pth")
+    assert load_weights(path).metadata.lost_threshold == 0.85
+    nanotrack = load_config("nanotrack")
+    own = MultiTracker(model=path, backend="torch", device="cpu").config
+    assert own == nanotrack.replace(lost_threshold=0.85)
+    changed = MultiTracker(model=path, backend="torch", device="cpu", config={"lost_patience": 3}).config
+    assert changed == own.replace(lost_patience=3)  # TrackerNano's settings and the threshold stay
+    assert MultiTracker(model=path, backend="torch", device="cpu", config="nanotrack").config == nanotrack
+    plain = save_weights(ModelWeights(network.metadata, network.state_dict()), tmp_path / "plain.pth")
+    assert MultiTracker(model=plain, backend="torch", device="cpu").config == nanotrack
+
+
+def test_lost_threshold_in_metadata_is_checked_and_left_out_when_unset():
+    from dataclasses import replace
+
+    metadata = student().metadata
+    assert "lost_threshold" not in metadata.to_dict()  # readable by versions without the key
+    assert replace(metadata, lost_threshold=0.9).to_dict()["lost_threshold"] == 0.9
+    for bad in (1.5, -0.1, float("nan")):
+        with pytest.raises(WeightsError, match="lost_threshold"):
+            replace(metadata, lost_threshold=bad)
+
+
+def test_fine_tuning_starts_from_a_calibrated_model_and_drops_its_threshold(tmp_path):
+    from dataclasses import replace
+
+    from siamtrack.training.config import load_train_config
+    from siamtrack.training.trainer import build_network
+
+    keys = ["widths=[4,8,8,16,12]", "head_width=8", 'class_teacher=""', "class_teacher_weight=0",
+            "box_teacher_weight=0", "feature_teacher_weight=0", 'start_from=""']
+    trained = build_network(load_train_config("nanostudent", keys))
+    path = save_weights(ModelWeights(replace(trained.metadata, lost_threshold=0.9), trained.state_dict()),
+                        tmp_path / "calibrated.pth")
+    tuned = build_network(load_train_config("nanostudent", [*keys, f"start_from={path}"]))
+    assert tuned.metadata == trained.metadata and tuned.metadata.lost_threshold is None
+    for name, tensor in trained.state_dict().items():
+        assert torch.equal(tuned.state_dict()[name], tensor)

@@ -9,11 +9,12 @@ Events:
 
 * ``started``: a target appeared (added from a box or a detection); its first box.
 * ``lost``: it became lost (`lost`) away from the frame's border.
-* ``left``: it became lost and the last box it was tracked with (not lost) touched the frame's
-  border: it most likely walked out of view.
+* ``left``: it became lost and one of the last boxes it was tracked with (not lost; the last
+  ``BORDER_WINDOW``) touched the frame's border: it most likely walked out of view.
 
-``lost`` and ``left`` report the box where the target was last tracked (the tracker's box
-drifts for a few frames before the lost flag is raised).
+``lost`` reports the box where the target was last tracked, ``left`` the last of those boxes at the
+border: the tracker's box drifts for a few frames before the lost flag is raised (``lost_patience``
+frames below the threshold), and may drift back into the frame meanwhile.
 * ``reacquired``: it was lost and is tracked again (found by the tracker's own re-detection or
   by a detector, [reacquire][siamtrack.MultiTracker.reacquire]).
 * ``ended``: it was removed, or the run ended ([EventLog.close][siamtrack.app.events.EventLog.close]); its last box.
@@ -25,6 +26,7 @@ the detection it started from (null when it started from a box).
 from __future__ import annotations
 
 import json
+from collections import deque
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable, Mapping, Optional
@@ -33,6 +35,9 @@ from siamtrack.files import json_safe
 from siamtrack.results import TrackResult
 
 EVENT_KINDS = ("started", "lost", "left", "reacquired", "ended")
+# Tracked (not lost) boxes before a loss that may show the target at the border: more than the
+# frames a target drifts before it is flagged (lost_patience, 5 by default).
+BORDER_WINDOW = 10
 
 
 @dataclass(frozen=True)
@@ -85,7 +90,7 @@ class EventLog:
         self._file = self._output.open_text() if self._output is not None else None
         self._written = 0
         self._last: dict[int, TrackResult] = {}
-        self._last_tracked: dict[int, TrackResult] = {}  # the last result of each target that was not lost
+        self._tracked: dict[int, deque[TrackResult]] = {}  # each target's last results that were not lost
         self._frame, self._time = 0, 0.0
         self.events: list[Event] = []
 
@@ -116,14 +121,16 @@ class EventLog:
             if before is None:
                 self._emit("started", result)
             elif result.lost and not before.lost:
-                seen = self._last_tracked.get(target_id, before)
-                self._emit("left" if touches_border(seen.box, frame_size) else "lost", seen)
+                tracked = self._tracked.get(target_id) or deque([before])
+                at_border = [seen for seen in tracked if touches_border(seen.box, frame_size)]
+                kind, seen = ("left", at_border[-1]) if at_border else ("lost", tracked[-1])
+                self._emit(kind, seen)
             elif before.lost and not result.lost:
                 self._emit("reacquired", result)
             if not result.lost:
-                self._last_tracked[target_id] = result
+                self._tracked.setdefault(target_id, deque(maxlen=BORDER_WINDOW)).append(result)
         for target_id in [t for t in self._last if t not in results]:
-            self._last_tracked.pop(target_id, None)
+            self._tracked.pop(target_id, None)
             self._emit("ended", self._last.pop(target_id))
         self._last.update(results)
 

@@ -57,3 +57,17 @@ class DeviceBackend(Backend, Protocol):
         """Like [Backend.track][siamtrack.backends.Backend.track] for crops already on the device; responses
         stay there (no sync)."""
         ...
+
+
+@runtime_checkable
+class KernelBackend(Backend, Protocol):
+    """A backend whose kernels can be read back as numbers (every built-in backend).
+
+    Re-acquisition compares a lost target's exemplar features with those of each detection
+    (`siamtrack.tracking.appearance`) for heads whose scores say "an object is here" more than
+    "this object is here"; a backend without it re-acquires through its search maps.
+    """
+
+    def kernel_values(self, kernels: Any) -> np.ndarray:
+        """Kernels from ``template`` or ``stack`` -> float32 array (T, C, h, w) on the host."""
+        ...

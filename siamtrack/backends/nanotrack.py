@@ -153,6 +153,9 @@ class NanoTrackOnnxBackend:
         classes, boxes = self._head.run(list(HEAD_OUTPUTS), {HEAD_INPUTS[0]: kernels, HEAD_INPUTS[1]: search_features})
         return classes, boxes
 
+    def kernel_values(self, kernels: np.ndarray) -> np.ndarray:
+        return np.asarray(kernels, dtype=np.float32)
+
     def template(self, exemplar_crops: np.ndarray) -> np.ndarray:
         return self.features(exemplar_crops)
 

@@ -100,6 +100,9 @@ class OnnxBackend:
         self.device = "cpu"
         self.threads = threads
 
+    def kernel_values(self, kernels: np.ndarray) -> np.ndarray:
+        return np.asarray(kernels, dtype=np.float32)
+
     def template(self, exemplar_crops: np.ndarray) -> np.ndarray:
         crops = np.ascontiguousarray(exemplar_crops, dtype=np.uint8)
         return self._sessions[contract.TEMPLATE].run(None, {contract.EXEMPLAR_CROPS: crops})[0]

@@ -105,6 +105,9 @@ class TensorRTBackend:
             raise RuntimeError(f"TensorRT failed to run the {graph} engine")
         return output
 
+    def kernel_values(self, kernels: Any) -> np.ndarray:
+        return kernels.float().cpu().numpy()
+
     def template(self, exemplar_crops: Any) -> Any:
         return self.run_graph(contract.TEMPLATE, {contract.EXEMPLAR_CROPS: self._upload(exemplar_crops)})
 

@@ -125,6 +125,9 @@ class TorchBackend:
             tensor = tensor.pin_memory().to(self._device, non_blocking=True)
         return tensor
 
+    def kernel_values(self, kernels: torch.Tensor) -> np.ndarray:
+        return kernels.float().cpu().numpy()
+
     def template(self, exemplar_crops: np.ndarray) -> torch.Tensor:
         with torch.inference_mode(), torch.autocast("cuda", torch.float16, enabled=self.half):
             return self.network.template(self._to_device(exemplar_crops))

@@ -26,6 +26,7 @@ import numpy as np
 
 from siamtrack.backends.base import Backend
 from siamtrack.config import TrackerConfig
+from siamtrack.geometry import center_box
 from siamtrack.model.metadata import CLASS, ModelMetadata
 from siamtrack.tracking.box_reader import read_box, size_gain, strongest_box
 from siamtrack.tracking.crops import crop_regions
@@ -51,8 +52,7 @@ class TargetState:
     frame_index: int = 0
 
     def box(self) -> tuple[float, float, float, float]:
-        (cx, cy), (w, h) = self.center, self.size
-        return (cx - (w - 1) / 2, cy - (h - 1) / 2, w, h)
+        return center_box(self.center, self.size)
 
 
 @dataclass(frozen=True)

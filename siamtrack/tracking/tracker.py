@@ -13,20 +13,21 @@ crops and the reading of response peaks run on the backend's device
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping, Sequence, Union
+from typing import TYPE_CHECKING, Any, Mapping, NamedTuple, Sequence, Union
 
 import cv2
 import numpy as np
 
-from siamtrack.backends.base import DeviceBackend
+from siamtrack.backends.base import DeviceBackend, KernelBackend
 from siamtrack.config import TrackerConfig, default_config, load_config
 from siamtrack.errors import ConfigError, InputError, NotInitializedError
-from siamtrack.geometry import box_center, clear_of, context_side, search_side
+from siamtrack.geometry import box_center, center_box, clear_of, context_side, search_side
 from siamtrack.model.builtin import default_model_path  # noqa: F401  (public via siamtrack.default_model_path)
 from siamtrack.model.metadata import ModelMetadata
 from siamtrack.results import Detections, TrackResult
+from siamtrack.tracking.appearance import appearance_scores
 from siamtrack.tracking.crops import crop_regions
 from siamtrack.tracking.inputs import as_bgr, validate_box
 from siamtrack.tracking.readout import Estimate, Plan, TargetState, per_plan, read_plans, tracking_step
@@ -36,6 +37,17 @@ if TYPE_CHECKING:
     from siamtrack.backends import Backend
 
 ConfigLike = Union[TrackerConfig, Mapping[str, Any], str, Path, None]
+
+
+class Prepared(NamedTuple):
+    """One tracker's frame, ready for the batched network call."""
+
+    plans: list[Plan]
+    crops: np.ndarray | None  # None without targets
+    frame_size: tuple[int, int]  # (width, height)
+    image: np.ndarray
+
+
 PIPELINES = ("auto", "opencv", "tensor")
 
 
@@ -45,7 +57,9 @@ def _as_config(config: ConfigLike, metadata: ModelMetadata) -> TrackerConfig:
     if isinstance(config, TrackerConfig):
         return config
     if isinstance(config, Mapping):
-        return TrackerConfig.from_dict(config)
+        # Changes to the model's own config: {"lost_patience": 3} keeps a nanotrack-layout model's
+        # window, penalty and calibrated threshold rather than falling back to SiamFC-3s's.
+        return default_config(metadata).replace(**config)
     if isinstance(config, (str, Path)):
         return load_config(config)
     raise ConfigError(f"config must be a TrackerConfig, a mapping, or a preset name/path; got "
@@ -99,7 +113,8 @@ class MultiTracker:
             object implementing [Backend][siamtrack.backends.Backend] (then ``model`` must be None).
             An explicitly requested backend that cannot run here is an error, never a fallback.
         device: ``auto``, ``cpu``, ``cuda`` or ``cuda:N``.
-        config: a [TrackerConfig][siamtrack.TrackerConfig], a mapping of its fields, or a preset name / JSON path;
+        config: a [TrackerConfig][siamtrack.TrackerConfig], a mapping of fields to change in the model's own
+            config, or a preset name / JSON path (complete: keys it leaves out take SiamFC-3s's values);
             None is the model's own (`siamtrack.config.default_config`: SiamFC-3s, or
             TrackerNano's settings for a nanotrack-layout model; with the lost threshold
             calibrated for the model when its metadata has one).
@@ -304,19 +319,11 @@ class MultiTracker:
         free = [int(i) for i in np.flatnonzero(clear_of(detections.boxes, held))]
         if not free:
             return {}
-        model = self.metadata
-        centers = [box_center(detections.boxes[i]) for i in free]
-        sides = [search_side(float(detections.boxes[i, 2]), float(detections.boxes[i, 3]), model.exemplar_size,
-                             model.instance_size, self.config.context_amount) for i in free]
-        per_crop = self._step.kernels_per_crop
-        plans = [Plan(target, centers, sides, per_crop, True) for target in lost]
-        crops = [crop_regions(image, centers, sides, model.instance_size, target.pad_color) for target in lost]
-        kernels = self._backend.stack([target.kernels for target in lost for _ in free])
-        outputs = self._backend.track(np.concatenate(crops), kernels)
-        pairs = []
-        for number, (plan, maps) in enumerate(per_plan(plans, outputs)):
-            for crop, score in enumerate(self._step.match_scores(plan, maps)):
-                pairs.append((score, number, crop))
+        boxes = detections.boxes[free]
+        if self.metadata.head == "nanotrack" and isinstance(self._backend, KernelBackend):
+            pairs = self._appearance_pairs(image, lost, boxes, self._backend)
+        else:
+            pairs = self._search_pairs(image, lost, boxes)
         resumed: dict[int, TrackResult] = {}
         taken: set[int] = set()
         height, width = image.shape[:2]
@@ -332,6 +339,40 @@ class MultiTracker:
             target.last_score = float(score)
             resumed[target.target_id] = TrackResult(target.box(), score, False, target.frame_index, target.target_id)
         return resumed
+
+    def _search_pairs(self, image: np.ndarray, lost: list[TargetState],
+                      boxes: np.ndarray) -> list[tuple[float, int, int]]:
+        """(score, lost target's number, detection's number) of every pair, read from each lost
+        target's search maps on a crop around each detection."""
+        model = self.metadata
+        centers = [box_center(box) for box in boxes]
+        sides = [search_side(float(box[2]), float(box[3]), model.exemplar_size, model.instance_size,
+                             self.config.context_amount) for box in boxes]
+        plans = [Plan(target, centers, sides, self._step.kernels_per_crop, True) for target in lost]
+        crops = [crop_regions(image, centers, sides, model.instance_size, target.pad_color) for target in lost]
+        kernels = self._backend.stack([target.kernels for target in lost for _ in boxes])
+        outputs = self._backend.track(np.concatenate(crops), kernels)
+        return [(score, number, crop) for number, (plan, maps) in enumerate(per_plan(plans, outputs))
+                for crop, score in enumerate(self._step.match_scores(plan, maps))]
+
+    def _appearance_pairs(self, image: np.ndarray, lost: list[TargetState], boxes: np.ndarray,
+                          backend: KernelBackend) -> list[tuple[float, int, int]]:
+        """The same pairs scored by appearance (`siamtrack.tracking.appearance`)."""
+        scores = self._appearance_scores(image, lost, boxes, backend)
+        return [(float(scores[number, crop]), number, crop) for number, crop in np.ndindex(*scores.shape)]
+
+    def _appearance_scores(self, image: np.ndarray, targets: Sequence[TargetState], boxes: np.ndarray,
+                           backend: KernelBackend) -> np.ndarray:
+        """(targets, boxes) appearance scores: each box's exemplar features (one template call for
+        all) against each target's own."""
+        centers = [box_center(box) for box in boxes]
+        sides = [context_side(float(box[2]), float(box[3]), self.config.context_amount) for box in boxes]
+        blue, green, red = cv2.mean(image)[:3]
+        found = backend.kernel_values(backend.template(crop_regions(image, centers, sides, self.metadata.exemplar_size,
+                                                                   (blue, green, red))))
+        middle = self._step.kernels_per_crop // 2  # the target's unscaled exemplar
+        own = np.stack([backend.kernel_values(target.kernels)[middle] for target in targets])
+        return appearance_scores(own, found)
 
     def remove(self, target_id: int) -> None:
         """Stop tracking a target. Its id is never reused.
@@ -383,22 +424,44 @@ class MultiTracker:
         """
         return update_streams([(self, frame)])[0]
 
-    def _prepare(self, frame: np.ndarray) -> tuple[list[Plan], np.ndarray | None, tuple[int, int]]:
-        """This frame's crop plans and crops (None without targets) and the frame's (width, height)."""
+    def _prepare(self, frame: np.ndarray) -> Prepared:
+        """This frame's crop plans and crops (None without targets)."""
         image = self._check_frame(frame)
         height, width = image.shape[:2]
         plans = [self._plan(target, (width, height)) for target in self._targets.values()]
         if not plans:
-            return plans, None, (width, height)
+            return Prepared(plans, None, (width, height), image)
         # Each target pads with its own first frame's mean color, so one remap per target.
         crops = [crop_regions(image, plan.centers, plan.sides, self.metadata.instance_size,
                               plan.target.pad_color) for plan in plans]
-        return plans, crops[0] if len(crops) == 1 else np.concatenate(crops), (width, height)
+        return Prepared(plans, crops[0] if len(crops) == 1 else np.concatenate(crops), (width, height), image)
 
-    def _finish(self, plans: Sequence[Plan], outputs: np.ndarray,
-                frame_size: tuple[int, int]) -> dict[int, TrackResult]:
-        return {plan.target.target_id: self._advance(plan, estimate, frame_size)
-                for plan, estimate in zip(plans, read_plans(self._step, plans, outputs))}
+    def _finish(self, prepared: Prepared, outputs: np.ndarray) -> dict[int, TrackResult]:
+        estimates = self._confirmed(prepared.image, prepared.plans, read_plans(self._step, prepared.plans, outputs))
+        return {plan.target.target_id: self._advance(plan, estimate, prepared.frame_size)
+                for plan, estimate in zip(prepared.plans, estimates)}
+
+    def _confirmed(self, image: np.ndarray, plans: Sequence[Plan], estimates: Sequence[Estimate]) -> list[Estimate]:
+        """A NanoTrack-layout head scores any object near 1, so where re-detection would re-acquire a
+        lost target, the match must also look like it (`siamtrack.tracking.appearance`): its score
+        becomes the lower of the two."""
+        checked = list(estimates)
+        if self.metadata.head != "nanotrack" or not isinstance(self._backend, KernelBackend):
+            return checked
+        for index, (plan, estimate) in enumerate(zip(plans, estimates)):
+            if plan.redetecting and estimate.score >= self.config.redetect_threshold:
+                box = center_box(self._found_center(plan, estimate), plan.target.size)
+                looks = self._appearance_scores(image, [plan.target], np.array([box]), self._backend)[0, 0]
+                checked[index] = replace(estimate, score=min(estimate.score, float(looks)))
+        return checked
+
+    def _found_center(self, plan: Plan, estimate: Estimate) -> tuple[float, float]:
+        """Where in the frame an estimate puts the target's center."""
+        # Offsets are in search-crop pixels; the chosen crop covers sides[crop] frame pixels.
+        frame_per_crop_pixel = plan.sides[estimate.crop] / self.metadata.instance_size
+        origin = plan.centers[estimate.crop]
+        return (origin[0] + estimate.offset[0] * frame_per_crop_pixel,
+                origin[1] + estimate.offset[1] * frame_per_crop_pixel)
 
     def _update_on_device(self, frame: np.ndarray) -> dict[int, TrackResult]:
         """The tensor pipeline: crops, network and head on the backend's device (see siamtrack.tracking.device)."""
@@ -410,8 +473,8 @@ class MultiTracker:
         if self._tensor_pipeline is None:
             raise RuntimeError("the tensor pipeline was not set up for this tracker")
         began = time.perf_counter()
-        estimates = self._tensor_pipeline.estimates(image, plans, self._batched_kernels(plans),
-                                                [plan.target.pad_color for plan in plans])
+        estimates = self._confirmed(image, plans, self._tensor_pipeline.estimates(
+            image, plans, self._batched_kernels(plans), [plan.target.pad_color for plan in plans]))
         stepped = time.perf_counter()
         results = {plan.target.target_id: self._advance(plan, estimate, (width, height))
                    for plan, estimate in zip(plans, estimates)}
@@ -422,11 +485,7 @@ class MultiTracker:
         """Update one target from where its step found it."""
         config, target = self.config, plan.target
         score = estimate.score
-        # Offsets are in search-crop pixels; the chosen crop covers sides[crop] frame pixels.
-        frame_per_crop_pixel = plan.sides[estimate.crop] / self.metadata.instance_size
-        origin = plan.centers[estimate.crop]
-        found = (origin[0] + estimate.offset[0] * frame_per_crop_pixel,
-                 origin[1] + estimate.offset[1] * frame_per_crop_pixel)
+        found = self._found_center(plan, estimate)
         width, height = frame_size
         if plan.redetecting:
             if score >= config.redetect_threshold:  # re-acquired: resume normal tracking there
@@ -493,7 +552,7 @@ def update_streams(streams: Sequence[tuple[MultiTracker, np.ndarray]]) -> list[d
         began = time.perf_counter()
         prepared.append(tracker._prepare(frame))
         crop_seconds.append(time.perf_counter() - began)
-    active = [index for index, (_, crops, _) in enumerate(prepared) if crops is not None]
+    active = [index for index, ready in enumerate(prepared) if ready.crops is not None]
     results: list[dict[int, TrackResult]] = [{} for _ in streams]
     network_seconds = 0.0
     head_seconds = [0.0] * len(streams)
@@ -503,8 +562,8 @@ def update_streams(streams: Sequence[tuple[MultiTracker, np.ndarray]]) -> list[d
         calls.setdefault(trackers[index].config.kernels_per_target, []).append(index)
     for members in calls.values():
         called = time.perf_counter()
-        kernels = [trackers[i]._batched_kernels(prepared[i][0]) for i in members]
-        crops = [crops for i in members if (crops := prepared[i][1]) is not None]  # all: members are active
+        kernels = [trackers[i]._batched_kernels(prepared[i].plans) for i in members]
+        crops = [crops for i in members if (crops := prepared[i].crops) is not None]  # all: members are active
         responses = backend.track(crops[0] if len(crops) == 1 else np.concatenate(crops),
                                   kernels[0] if len(kernels) == 1 else backend.stack(kernels))
         network_seconds += time.perf_counter() - called
@@ -516,14 +575,14 @@ def update_streams(streams: Sequence[tuple[MultiTracker, np.ndarray]]) -> list[d
     return results
 
 
-def _finish_members(members: Sequence[tuple[int, MultiTracker, Any]], responses: Any,
+def _finish_members(members: Sequence[tuple[int, MultiTracker, Prepared]], responses: Any,
                     results: list[dict[int, TrackResult]], head_seconds: list[float]) -> None:
     """Hand each tracker of one batched call its slice of the outputs (in member order)."""
     start = 0
-    for index, tracker, (plans, _, frame_size) in members:
+    for index, tracker, ready in members:
         finished = time.perf_counter()
-        count = sum(plan.map_count for plan in plans)
-        results[index] = tracker._finish(plans, responses[start:start + count], frame_size)
+        count = sum(plan.map_count for plan in ready.plans)
+        results[index] = tracker._finish(ready, responses[start:start + count])
         start += count
         head_seconds[index] = time.perf_counter() - finished
 
