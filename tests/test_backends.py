@@ -141,7 +141,7 @@ def test_auto_cpu_graph_is_the_recorded_choice_per_architecture(tmp_path):
     from siamtrack.model.weights import ModelWeights, save_weights
     from siamtrack.network.siamese import SiameseNet
 
-    shipped = create_backend("torch", PROJECT_WEIGHTS_DIR / "siamtrack-default.pth", device="cpu")
+    shipped = create_backend("torch", PROJECT_WEIGHTS_DIR / "siamtrack-v4.pth", device="cpu")
     assert shipped.metadata.architecture == "alexnet" and shipped.cpu_graph == "eager"
     metadata = ModelMetadata(architecture="efficientnet-lite0-s8", widths=(32,), batch_norm=True, bn_eps=1e-3,
                              input_mean=(123.7, 116.3, 103.5), input_std=(58.4, 57.1, 57.4), template_crop=8)

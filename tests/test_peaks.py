@@ -126,11 +126,11 @@ class RecordingBackend:
 
 
 def real_responses(sequences, scale_search):
-    """Per-frame (3, r, r) responses of the default model, tracking real frames."""
+    """Per-frame (3, r, r) responses of model v4 (a response model), tracking real frames."""
     from siamtrack import Tracker
     from siamtrack.backends import create_backend
 
-    backend = RecordingBackend(create_backend("torch", device="cpu", threads=2))
+    backend = RecordingBackend(create_backend("torch", "v4", device="cpu", threads=2))
     tracker = Tracker(backend=backend, config={"scale_search": scale_search})
     responses = []
     for frames, box in sequences:
