@@ -5,9 +5,9 @@ pass, on the 45 training videos, one ``siamtrack eval`` run per network.
         # -> benchmarks/results/scale_fallback/<network>/report.md
 
 FDSiamFC-15 (``../shared/weights/fdsiamfc``; the default ``--networks``) never saw these videos, so
-its rows measure the step on 14,443 frames that no choice was tuned on. Model v4 (``default``, the default until v5) was trained
-on 38 of the 45, so its rows (``--networks default``) compare steps, not its accuracy. Each entry:
-PyTorch backend, 2 threads, same decoded frames.
+its rows measure the step on 14,443 frames that no choice was tuned on. Model v4 (``default``, the
+default until v5) was trained on 38 of the 45, so its rows (``--networks default``) compare steps,
+not its accuracy. Each entry: PyTorch backend, 2 threads, same decoded frames.
 The tracker configs are written beside each report (``configs/``).
 """
 

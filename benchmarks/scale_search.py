@@ -3,9 +3,9 @@
     python benchmarks/scale_search.py     # -> benchmarks/results/scale_search/report.md
 
 Four siamtrack entries on the same decoded frames, PyTorch backend on the CPU, 2 threads: the
-published SiamFC-3s network and the project's model v4 (the default until v5, a response model), each with the single-pass step
-(default config) and with the 3-scale pyramid (preset ``siamfc-3s``). Same hyper-parameters
-otherwise, so the difference is the scale search alone.
+published SiamFC-3s network and the project's model v4 (the default until v5, a response model),
+each with the single-pass step (default config) and with the 3-scale pyramid (preset ``siamfc-3s``).
+Same hyper-parameters otherwise, so the difference is the scale search alone.
 """
 
 from __future__ import annotations

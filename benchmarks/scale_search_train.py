@@ -2,8 +2,9 @@
 
     python benchmarks/scale_search_train.py [--frames 200]   # -> benchmarks/results/scale_search_train.json
 
-Every sequence of ../shared/data/train (video.mp4 + groundtruth_rect.txt, OTB convention), its
-first ``--frames`` frames, model v4 (the default until v5, a response model) on the PyTorch CPU backend, 2 threads. Entries:
+Every sequence of ../shared/data/train (video.mp4 + groundtruth_rect.txt, OTB convention), its first
+``--frames`` frames, model v4 (the default until v5, a response model) on the PyTorch CPU backend, 2
+threads. Entries:
 
 * ``pyramid``: the default tracker (SiamFC's three search crops);
 * ``single``: preset ``single-pass`` (one search crop, an exemplar kernel per scale);

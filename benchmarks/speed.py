@@ -5,11 +5,12 @@
 All trackers run on the same frames, decoded into memory beforehand, with the same thread count.
 Per-frame latency (update only) gives p50 / p90 / p99 and fps; the ratio column divides each
 tracker's fps by NanoTrack's measured in the same run, since this machine is shared and noisy.
-siamtrack entries name their scale search: ``pyramid`` (SiamFC's three search crops, the default)
-or ``single`` (one search crop per frame, preset ``single-pass``), and ``single + fallback``
-(preset ``single-pass-fallback``: the pyramid for the frame after an uncertain one). For the
-default model on ONNX Runtime, pyramid and single, it also splits an update into crop, network
-and head (median ms each, from ``MultiTracker.stage_times``; "other" is the rest of the update).
+The default model (v5) reads NanoTrack's layout from one search crop per frame; model v4 (the
+default before it, a SiamFC response model) runs with its scale searches for comparison: ``pyramid``
+(SiamFC's three search crops, its default) and ``single`` (one search crop per frame, preset
+``single-pass``). For ``Tracker()`` and v4's pyramid on ONNX Runtime it also splits an update into
+crop, network and head (median ms each, from ``MultiTracker.stage_times``; "other" is the rest of
+the update).
 Writes benchmarks/results/speed.json.
 """
 
@@ -28,10 +29,10 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
 SEQUENCES = ("car1", "Biker", "boat1")  # three sequences with targets of different sizes
-DEFAULT_TRACKER = "siamtrack onnx, default model, pyramid (Tracker())"
-SINGLE_PASS = "siamtrack onnx, default model, single"
+DEFAULT_TRACKER = "siamtrack onnx, default model (Tracker())"
+V4_PYRAMID = "siamtrack onnx, model v4, pyramid"
 # label -> (model, config) of the rows whose update is split into stages
-STAGED = {DEFAULT_TRACKER: (None, None), SINGLE_PASS: (None, "single-pass")}
+STAGED = {DEFAULT_TRACKER: (None, None), V4_PYRAMID: ("v4", None)}
 
 
 def measure(tracker, sequences, frames_per_sequence: int) -> np.ndarray:
@@ -92,7 +93,7 @@ def main() -> int:
     from siamtrack.evaluation.ope import read_frames
     from siamtrack.evaluation.peers import PEER_NAMES, PeerUnavailable, create_peer
     from siamtrack.evaluation.report import machine_info, write_json
-    from siamtrack.model.builtin import default_model_path
+    from siamtrack.model.builtin import available_formats, default_model_path
 
     pin_threads(args.threads)
     scratch = Path(tempfile.mkdtemp(prefix="siamtrack-speed-"))
@@ -103,13 +104,13 @@ def main() -> int:
     try:
         default = default_model_path()
         candidates[DEFAULT_TRACKER] = lambda: Tracker(backend="onnx", threads=args.threads)
-        candidates[SINGLE_PASS] = lambda: Tracker(backend="onnx", threads=args.threads, config="single-pass")
-        candidates["siamtrack onnx, default model, single + fallback"] = lambda: Tracker(
-            backend="onnx", threads=args.threads, config="single-pass-fallback")
-        candidates["siamtrack torch, default model, pyramid"] = lambda: Tracker(model=default, backend="torch",
-                                                                               device="cpu")
+        candidates["siamtrack torch, default model"] = lambda: Tracker(model=default, backend="torch", device="cpu")
     except WeightsError as missing:
         print(f"note: {missing}", file=sys.stderr)
+    if "onnx" in available_formats("v4"):
+        candidates[V4_PYRAMID] = lambda: Tracker(model="v4", backend="onnx", threads=args.threads)
+        candidates["siamtrack onnx, model v4, single"] = lambda: Tracker(model="v4", backend="onnx",
+                                                                         threads=args.threads, config="single-pass")
     for search, config in (("pyramid", None), ("single", "single-pass")):
         candidates[f"siamtrack torch, published SiamFC AlexNet, {search}"] = (
             lambda config=config: Tracker(model=published, backend="torch", device="cpu", config=config))
