@@ -5,7 +5,7 @@
 Sequences: every training and dev sequence in which the target leaves the view or is hidden
 (rows with no box: UAV123's group2_1/2/3, person9, person12_2, dev group3_2), and the OTB people
 sequences with occlusions that OpenCV's HOG people detector can see (Jogging-1, Jogging-2, Woman,
-Couple, Human9). Each runs with the default tracker (``Tracker()``) as it is, and with the capture
+Couple, Human9). Each runs with the default tracker (``Tracker()``, or ``--model``'s) as it is, and with the capture
 loop's re-acquisition (detector every 5 frames while the target is lost,
 :meth:`siamtrack.MultiTracker.reacquire`) fed by:
 
@@ -55,11 +55,11 @@ class OracleDetector:
         return Detections(np.array(found), np.full(len(found), 0.9), np.zeros(len(found), np.int64), self.names)
 
 
-def track(sequence, images, detector=None, every: int = 5) -> dict:
+def track(sequence, images, detector=None, every: int = 5, model=None) -> dict:
     from siamtrack import MultiTracker
     from siamtrack.evaluation.metrics import iou, lost_flag_scores, success_auc
 
-    tracker = MultiTracker(device="cpu", threads=2)
+    tracker = MultiTracker(model=model, device="cpu", threads=2)
     boxes, lost, reacquired = [], [], []
     first = int(np.flatnonzero(np.isfinite(sequence.boxes).all(axis=1))[0])
     began = time.monotonic()
@@ -94,6 +94,7 @@ def main() -> int:
     parser.add_argument("--data", type=Path, nargs="+",
                         default=[REPO.parent / "shared" / "data" / "train", REPO.parent / "shared" / "data" / "dev"])
     parser.add_argument("--json", type=Path, default=REPO / "benchmarks" / "results" / "reacquire.json")
+    parser.add_argument("--model", help="weights, export folder or built-in model name (default: the default model)")
     args = parser.parse_args()
 
     from siamtrack.datasets import load_dataset
@@ -110,8 +111,9 @@ def main() -> int:
         if name in PEOPLE:
             variants["person"] = PeopleDetector()
         for variant, detector in variants.items():
-            row = {"sequence": name, "variant": variant, "frames": len(images),
-                   "absent": int((~np.isfinite(sequence.boxes).all(axis=1)).sum()), **track(sequence, images, detector)}
+            absent = int((~np.isfinite(sequence.boxes).all(axis=1)).sum())
+            row = {"sequence": name, "variant": variant, "frames": len(images), "absent": absent,
+                   **track(sequence, images, detector, model=args.model)}
             rows.append(row)
             print(json.dumps(row), flush=True)
     print()
@@ -129,7 +131,8 @@ def main() -> int:
                             "auc_with": round(float(np.mean(with_it)), 4)}
         print(f"{variant}: mean AUC {summary[variant]['auc_without']:.3f} without re-acquisition, "
               f"{summary[variant]['auc_with']:.3f} with it, over the same {len(names)} sequences")
-    write_json(args.json, {"rows": rows, "summary": summary, "machine": machine_info(2)})
+    write_json(args.json, {"command": "python " + " ".join(sys.argv), "model": args.model or "default",
+                           "rows": rows, "summary": summary, "machine": machine_info(2)})
     print(f"wrote {args.json}")
     return 0
 
