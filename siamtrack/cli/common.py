@@ -136,8 +136,9 @@ def add_tracker_options(parser: argparse.ArgumentParser, device: str = "auto", t
     group.add_argument("--model", help=f"weights file, exported ONNX folder, or a built-in model: "
                                         f"{listed(BUILTIN_MODELS)} (default: default)")
     group.add_argument("--config", help=f"preset name ({', '.join(preset_names())}) or JSON file of tracker "
-                                        f"settings (default: the model's own: siamfc-3s, or nanotrack for a "
-                                        f"NanoTrack-layout model)")
+                                        f"settings (default: the model's own: nanotrack for a NanoTrack-layout "
+                                        f"model such as the default, with the lost threshold its file carries; "
+                                        f"siamfc-3s for a SiamFC one such as v4)")
     group.add_argument("--backend", default="auto", choices=BACKEND_NAMES,
                        help="inference backend; auto picks tensorrt (if it passes a parity check against "
                             "onnx), torch on CUDA, onnx, torch on CPU, in that order, among those installed "
