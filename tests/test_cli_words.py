@@ -64,5 +64,6 @@ def test_the_config_default_named_in_help_is_what_a_model_gets(command):
     from siamtrack.config import HEAD_PRESETS, default_preset
 
     text = " ".join(help_text(command).split())
-    assert f"default: the model's own: {default_preset('response')}" in text
+    assert f"default: the model's own: {default_preset('nanotrack')} for a NanoTrack-layout model" in text
+    assert f"{default_preset('response')} for a SiamFC one" in text
     assert all(preset in text for preset in HEAD_PRESETS.values())
