@@ -23,6 +23,15 @@ def test_weights_info(tmp_path, tiny_weights, capsys):
     assert "layout:         siamtrack" in out and "[8, 16, 16, 16, 8]" in out
 
 
+def test_weights_info_of_the_built_in_models(capsys):
+    assert main(["weights", "info", "default"]) == 0
+    out = capsys.readouterr().out
+    assert "siamtrack-default.pth" in out and "nanotrack layout" in out and "lost threshold: 0.9" in out
+    assert main(["weights", "info", "v4"]) == 0
+    out = capsys.readouterr().out
+    assert "siamtrack-v4.pth" in out and "alexnet" in out and "lost threshold" not in out
+
+
 def test_weights_convert_with_notes(tmp_path, tiny_weights, capsys):
     from tests.test_weights import to_siamfc_pytorch_layout
 

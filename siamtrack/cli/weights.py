@@ -9,13 +9,18 @@ from typing import Sequence
 from siamtrack.cli.common import EXIT_OK, Parser, positive_float
 from siamtrack.errors import SiamtrackError
 from siamtrack.io.downloads import MODELS as DOWNLOADABLE
+from siamtrack.model.builtin import BUILTIN_MODELS
 
 
 def run_info(args: argparse.Namespace) -> int:
     from siamtrack.backends.nanotrack import is_nanotrack_folder
+    from siamtrack.model.builtin import available_formats, builtin_model_name, model_path
     from siamtrack.model.contract import is_exported_model
     from siamtrack.model.metadata import describe_metadata
 
+    name = builtin_model_name(args.file)
+    if name is not None:  # its weights file, or where only the export is installed (no torch), that
+        args.file = str(model_path(name, "weights" if "weights" in available_formats(name) else "onnx"))
     if is_nanotrack_folder(args.file):
         from siamtrack.backends.nanotrack import GRAPH_FILES as NANOTRACK_FILES
         from siamtrack.backends.nanotrack import nanotrack_metadata
@@ -91,7 +96,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
     info = weights_commands.add_parser("info", help="print what a weights file holds")
     info.add_argument("file", help="weights file (siamtrack, siamfc-pytorch or BN-folded layout), exported ONNX "
-                                   "folder, or NanoTrack folder")
+                                   "folder, NanoTrack folder, or a built-in model's name "
+                                   f"({', '.join(BUILTIN_MODELS)})")
     info.set_defaults(handler=run_info)
 
     fetch = weights_commands.add_parser(
