@@ -303,7 +303,9 @@ class MultiTracker:
     def reacquire(self, frame: np.ndarray, detections: Detections, threshold: float = 0.5) -> dict[int, TrackResult]:
         """Give lost targets back their detections: match each lost target's own exemplar against a
         search crop around every detection (the same network, one batched call), and resume each
-        target at its best match scoring at least ``threshold``, best pairs first. A detection that
+        target at its best match scoring at least ``threshold``, best pairs first. A NanoTrack-layout
+        model matches by appearance instead (`siamtrack.tracking.appearance`: its head scores any
+        object near 1), which on real videos lets few detections through. A detection that
         overlaps a target that is not lost (intersection over union > 0.3) is that target's, and
         is not offered to the others.
 
