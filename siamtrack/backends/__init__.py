@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Collection, Mapping, Union
 
-from siamtrack.backends.base import Backend, DeviceBackend
+from siamtrack.backends.base import Backend, DeviceBackend, KernelBackend
 from siamtrack.backends.nanotrack import is_nanotrack_folder
 from siamtrack.errors import BackendUnavailableError, WeightsError
 from siamtrack.model.builtin import available_formats, builtin_model_name, builtin_model_path
@@ -215,5 +215,5 @@ def _load(name: str, model: ModelSource, device: str, threads: int | None, optio
     return instance
 
 
-__all__ = ["Backend", "DeviceBackend", "BACKEND_NAMES", "AUTO_ORDER", "choose_backend", "create_backend",
-           "resolve_backend_name"]
+__all__ = ["Backend", "DeviceBackend", "KernelBackend", "BACKEND_NAMES", "AUTO_ORDER", "choose_backend",
+           "create_backend", "resolve_backend_name"]

@@ -274,3 +274,17 @@ def test_default_model_by_name_tracks_the_demo_clip_in_single_pass(backend):
     result = run_demo(None, model="default", backend=backend, device="cpu", config="single-pass",
                       log=lambda line: None)
     assert result.mean_iou > 0.6
+
+
+def test_built_in_backends_give_their_kernels_back_as_numbers(tiny_weights, tiny_export):
+    from siamtrack.backends import KernelBackend
+
+    crops = np.random.default_rng(0).integers(0, 256, (2, 127, 127, 3), dtype=np.uint8)
+    torch_backend = create_backend("torch", tiny_weights, device="cpu")
+    onnx_backend = create_backend("onnx", tiny_export)
+    for backend in (torch_backend, onnx_backend):
+        assert isinstance(backend, KernelBackend)
+        values = backend.kernel_values(backend.template(crops))
+        assert isinstance(values, np.ndarray) and values.dtype == np.float32 and values.shape[0] == 2
+    np.testing.assert_allclose(onnx_backend.kernel_values(onnx_backend.template(crops)),
+                               torch_backend.kernel_values(torch_backend.template(crops)), rtol=1e-4, atol=1e-4)
