@@ -45,6 +45,20 @@ def test_weights_convert_with_notes(tmp_path, tiny_weights, capsys):
     assert "wrote" in capsys.readouterr().out
 
 
+def test_weights_convert_records_a_calibrated_lost_threshold(tmp_path, tiny_weights, capsys):
+    save_weights(tiny_weights, tmp_path / "in.pth")
+    assert main(["weights", "convert", str(tmp_path / "in.pth"), str(tmp_path / "calibrated.pth"),
+                 "--lost-threshold", "0.8", "--note", "epoch=mean of 4-10"]) == 0
+    calibrated = load_weights(tmp_path / "calibrated.pth")
+    assert calibrated.metadata.lost_threshold == 0.8 and calibrated.metadata.provenance["epoch"] == "mean of 4-10"
+    assert "lost threshold: 0.8" in capsys.readouterr().out
+    assert main(["weights", "convert", str(tmp_path / "calibrated.pth"), str(tmp_path / "again.pth")]) == 0
+    assert load_weights(tmp_path / "again.pth").metadata.lost_threshold == 0.8  # kept unless given
+    result = run_cli("weights", "convert", str(tmp_path / "in.pth"), str(tmp_path / "bad.pth"), "--lost-threshold", "2")
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "bad.pth").exists()
+
+
 def test_weights_average_writes_the_mean(tmp_path, tiny_weights, tiny_box_weights, capsys):
     from siamtrack.model.weights import ModelWeights
 

@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Sequence
 
-from siamtrack.cli.common import EXIT_OK, Parser, positive_float
+from siamtrack.cli.common import EXIT_OK, Parser, positive_float, unit_float
 from siamtrack.errors import SiamtrackError
 from siamtrack.io.downloads import MODELS as DOWNLOADABLE
 from siamtrack.model.builtin import BUILTIN_MODELS
@@ -75,7 +75,8 @@ def run_convert(args: argparse.Namespace) -> int:
         overrides["input_color"] = args.input_color
     if args.response_scale is not None:
         overrides["response_scale"] = args.response_scale
-    weights = convert(args.source, args.destination, provenance=parse_notes(args.note), **overrides)
+    weights = convert(args.source, args.destination, provenance=parse_notes(args.note),
+                      lost_threshold=args.lost_threshold, **overrides)
     print(f"wrote {args.destination}")
     print(describe(weights))
     return EXIT_OK
@@ -124,6 +125,10 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
                       help="factor on the raw correlation (default: 0.001, as SiamFC)")
     conv.add_argument("--note", action="append", default=[], metavar="KEY=VALUE",
                       help="provenance entry to record, e.g. --note licence=MIT (repeatable)")
+    conv.add_argument("--lost-threshold", type=unit_float, metavar="SCORE",
+                      help="lost threshold calibrated for this model, recorded in its metadata: its default "
+                           "config takes it (calibrate on videos with absent frames: siamtrack eval reports "
+                           "the lost flag's recall and false-lost rate)")
     conv.set_defaults(handler=run_convert)
 
     average = weights_commands.add_parser(

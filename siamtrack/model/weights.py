@@ -252,14 +252,16 @@ def atomic_save(payload: dict, path: Path) -> None:
     write_atomically(path, lambda temporary: torch.save(payload, temporary))
 
 
-def convert(source: str | Path, destination: str | Path,
-            provenance: Mapping[str, str] | None = None, **metadata: Any) -> ModelWeights:
+def convert(source: str | Path, destination: str | Path, provenance: Mapping[str, str] | None = None,
+            lost_threshold: float | None = None, **metadata: Any) -> ModelWeights:
     """Import ``source`` (any layout) and write it in the siamtrack format to ``destination``.
 
     Args:
         source: weights file in any supported layout.
         destination: output file.
         provenance: extra provenance entries (licence, origin, ...) to record.
+        lost_threshold: a lost threshold calibrated for this model, to record in its metadata
+            (its default config takes it); None keeps what ``source`` says.
         **metadata: for foreign layouts, ``ModelMetadata`` fields overriding SiamFC's defaults.
 
     Returns:
@@ -270,7 +272,8 @@ def convert(source: str | Path, destination: str | Path,
     if weights.layout != "siamtrack":
         recorded.update(source_file=Path(source).name, source_sha256=sha256_of(source))
     recorded.update(provenance or {})
-    weights = replace(weights, metadata=replace(weights.metadata, provenance=recorded))
+    calibrated = weights.metadata.lost_threshold if lost_threshold is None else lost_threshold
+    weights = replace(weights, metadata=replace(weights.metadata, provenance=recorded, lost_threshold=calibrated))
     save_weights(weights, destination)
     return replace(weights, source=str(destination), layout="siamtrack")
 
