@@ -19,22 +19,23 @@ def run_info(args: argparse.Namespace) -> int:
     from siamtrack.model.metadata import describe_metadata
 
     name = builtin_model_name(args.file)
-    if name is not None:  # its weights file, or where only the export is installed (no torch), that
-        args.file = str(model_path(name, "weights" if "weights" in available_formats(name) else "onnx"))
-    if is_nanotrack_folder(args.file):
+    # A built-in model's weights file, or where only its export is installed (no torch), that.
+    file = (str(model_path(name, "weights" if "weights" in available_formats(name) else "onnx"))
+            if name is not None else args.file)
+    if is_nanotrack_folder(file):
         from siamtrack.backends.nanotrack import GRAPH_FILES as NANOTRACK_FILES
         from siamtrack.backends.nanotrack import nanotrack_metadata
 
-        print("\n".join([f"nanotrack:      {args.file} ({', '.join(NANOTRACK_FILES)}), run as published",
-                         *describe_metadata(nanotrack_metadata(args.file))]))
+        print("\n".join([f"nanotrack:      {file} ({', '.join(NANOTRACK_FILES)}), run as published",
+                         *describe_metadata(nanotrack_metadata(file))]))
         return EXIT_OK
-    if is_exported_model(args.file):  # an export folder: read through ONNX Runtime, no torch needed
+    if is_exported_model(file):  # an export folder: read through ONNX Runtime, no torch needed
         from siamtrack.backends.onnx_backend import OnnxBackend
         from siamtrack.model.contract import CHECKSUMS_FILE, GRAPH_FILES
 
-        backend = OnnxBackend(args.file, device="cpu")
+        backend = OnnxBackend(file, device="cpu")
         info = backend.info
-        print("\n".join([f"export:         {args.file} ({', '.join(GRAPH_FILES.values())}; "
+        print("\n".join([f"export:         {file} ({', '.join(GRAPH_FILES.values())}; "
                          f"checksums in {CHECKSUMS_FILE} verified)",
                          f"from weights:   sha256 {info.weights_sha256}",
                          f"kernel:         {'x'.join(str(v) for v in info.kernel_shape)} per target",
@@ -42,7 +43,7 @@ def run_info(args: argparse.Namespace) -> int:
         return EXIT_OK
     from siamtrack.model.weights import describe, load_weights
 
-    print(describe(load_weights(args.file)))
+    print(describe(load_weights(file)))
     return EXIT_OK
 
 

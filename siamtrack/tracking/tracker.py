@@ -153,6 +153,10 @@ class MultiTracker:
         self.config = _as_config(config, self.metadata)
         # How outputs become boxes depends on the network's head: SiamFC's scale search or the box head.
         self._step = tracking_step(self.config, self.metadata)
+        # A NanoTrack-layout head scores any object near 1: its re-acquisitions are checked by
+        # appearance (siamtrack.tracking.appearance), through this backend; None re-acquires by score.
+        self._appearance: KernelBackend | None = (
+            self._backend if self.metadata.head == "nanotrack" and isinstance(self._backend, KernelBackend) else None)
         self._targets: dict[int, TargetState] = {}
         self._next_id = 1
         self._frame_shape: tuple[int, int] | None = None
@@ -322,8 +326,8 @@ class MultiTracker:
         if not free:
             return {}
         boxes = detections.boxes[free]
-        if self.metadata.head == "nanotrack" and isinstance(self._backend, KernelBackend):
-            pairs = self._appearance_pairs(image, lost, boxes, self._backend)
+        if self._appearance is not None:
+            pairs = self._appearance_pairs(image, lost, boxes, self._appearance)
         else:
             pairs = self._search_pairs(image, lost, boxes)
         resumed: dict[int, TrackResult] = {}
@@ -443,17 +447,18 @@ class MultiTracker:
         return {plan.target.target_id: self._advance(plan, estimate, prepared.frame_size)
                 for plan, estimate in zip(prepared.plans, estimates)}
 
-    def _confirmed(self, image: np.ndarray, plans: Sequence[Plan], estimates: Sequence[Estimate]) -> list[Estimate]:
+    def _confirmed(self, image: np.ndarray, plans: Sequence[Plan],
+                   estimates: Sequence[Estimate]) -> Sequence[Estimate]:
         """A NanoTrack-layout head scores any object near 1, so where re-detection would re-acquire a
         lost target, the match must also look like it (`siamtrack.tracking.appearance`): its score
         becomes the lower of the two."""
+        if self._appearance is None or not any(plan.redetecting for plan in plans):
+            return estimates
         checked = list(estimates)
-        if self.metadata.head != "nanotrack" or not isinstance(self._backend, KernelBackend):
-            return checked
         for index, (plan, estimate) in enumerate(zip(plans, estimates)):
             if plan.redetecting and estimate.score >= self.config.redetect_threshold:
                 box = center_box(self._found_center(plan, estimate), plan.target.size)
-                looks = self._appearance_scores(image, [plan.target], np.array([box]), self._backend)[0, 0]
+                looks = self._appearance_scores(image, [plan.target], np.array([box]), self._appearance)[0, 0]
                 checked[index] = replace(estimate, score=min(estimate.score, float(looks)))
         return checked
 
